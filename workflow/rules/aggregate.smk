@@ -1,0 +1,36 @@
+rule aggregate:
+    input:
+        metrics=[f"{d}/metrics.tsv" for d in run_dirs()],
+        infos=[f"{d}/run_info.json" for d in run_dirs()],
+    output:
+        metrics="results/metrics.tsv",
+        summary="results/summary.tsv",
+    params:
+        run_dirs=run_dirs(),
+        evaluation=config["evaluation"],
+    log:
+        "logs/aggregate.log",
+    conda:
+        "../../envs/sysvi-bench.yaml"
+    script:
+        "../scripts/aggregate.py"
+
+
+rule results_table:
+    input:
+        metrics="results/metrics.tsv",
+        summary="results/summary.tsv",
+    output:
+        png=report(
+            "results/figures/{dataset}/results_table.png",
+            caption="../report/results_table.rst",
+            category="{dataset}",
+            subcategory="Results",
+        ),
+        pdf="results/figures/{dataset}/results_table.pdf",
+    log:
+        "logs/{dataset}/results_table.log",
+    conda:
+        "../../envs/sysvi-bench.yaml"
+    script:
+        "../scripts/results_table.py"

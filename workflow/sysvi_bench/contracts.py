@@ -1,0 +1,38 @@
+"""File contracts between pipeline steps: every obs/obsm/layer key and TSV column, in one place.
+
+``resources/{dataset}/raw.h5ad``
+    Raw counts in ``X`` (float32, non-negative integers), obs columns named by the dataset's
+    ``system_key``, ``covariate_keys`` and ``label_key``. Unique obs and var names.
+``results/{dataset}/preprocessed.h5ad``
+    ``X``: per-system normalised (target sum 1e4) + log1p expression of the selected HVGs;
+    ``layers[COUNTS_LAYER]``: raw counts of the same cells/genes; ``obs[SYSTEM]``, ``obs[LABEL]``,
+    ``obs[SAMPLE]`` (copies of the configured keys under fixed names, so later steps need no config);
+    ``obsm[PCA_KEY]``: PCA of X (the unintegrated reference); ``uns["preprocess"]``: the settings used.
+``results/{dataset}/runs/{run_id}/``
+    ``embedding.h5ad``: obs names = cell names, ``obsm[EMBEDDING_KEY]`` = latent (cells x dims);
+    ``params.json``: the run's full parameters (see :class:`sysvi_bench.grid.Run`);
+    ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
+    ``run_info.json``: status (``ok``/``failed``), reason, wall time, device, peak memory.
+``results/{dataset}/runs/{run_id}/metrics.tsv``
+    Long table, columns :data:`METRIC_COLUMNS`.
+``results/metrics.tsv``
+    All runs' metric rows concatenated (same columns).
+``results/summary.tsv``
+    One row per run: :data:`RUN_COLUMNS` plus one column per metric and aggregate scores.
+"""
+
+from __future__ import annotations
+
+# obs keys written by preprocessing (fixed names; the configured keys are copied there)
+SYSTEM = "system"
+LABEL = "cell_type"
+SAMPLE = "sample"
+COUNTS_LAYER = "counts"
+PCA_KEY = "X_pca"
+EMBEDDING_KEY = "X_emb"
+
+RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
+METRIC_COLUMNS = [*RUN_COLUMNS, "metric", "type", "embedding_variant", "value", "higher_is_better"]
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"

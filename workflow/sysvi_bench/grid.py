@@ -1,0 +1,169 @@
+"""Expand a validated config into the benchmark's runs.
+
+A *run* is one (dataset, model, parameter setting, seed). This module is imported when Snakemake
+parses the workflow, so it must stay light: no scvi/torch/scanpy imports here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from sysvi_bench.models.specs import MODEL_SPECS, ConfigError, resolve_params
+
+# Short, readable names for the axes users sweep most; any other axis keeps its own name.
+AXIS_ABBREVIATIONS = {
+    "z_distance_cycle_weight": "cyc",
+    "embed_categorical_covariates": "embed",
+    "n_prior_components": "npc",
+    "kl_weight": "kl",
+    "n_latent": "nlat",
+    "reconstruction_weight": "rec",
+    "max_epochs": "ep",
+}
+MAX_RUN_ID_LENGTH = 120
+
+# Default obs keys per source kind; an h5ad source must name its own keys.
+SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "came_pancreas": {"system_key": "species", "covariate_keys": ["donor"], "label_key": "cell_type"},
+    "simulate": {"system_key": "system", "covariate_keys": ["sample"], "label_key": "cell_type"},
+    "h5ad": {"covariate_keys": []},
+}
+
+
+@dataclass(frozen=True)
+class DatasetKeys:
+    """The obs keys that define a dataset's systems, covariates, samples and labels."""
+
+    system_key: str
+    covariate_keys: tuple[str, ...]
+    label_key: str
+    sample_key: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model fit: what it is called and exactly how it is trained."""
+
+    dataset: str
+    model: str
+    kind: str
+    seed: int
+    run_id: str
+    params: dict[str, Any] = field(hash=False)
+    grid_values: dict[str, Any] = field(hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def dataset_keys(dataset_cfg: Mapping[str, Any]) -> DatasetKeys:
+    """Return the obs keys of a dataset, filling the defaults of its source kind."""
+    merged = {**SOURCE_KEY_DEFAULTS[dataset_cfg["source"]["kind"]], **dataset_cfg}
+    for key in ("system_key", "label_key"):
+        if key not in merged:
+            raise ConfigError(f"datasets: a source of kind {dataset_cfg['source']['kind']!r} needs {key!r}")
+    covariates = tuple(merged.get("covariate_keys") or ())
+    sample_key = merged.get("sample_key") or (covariates[0] if covariates else None)
+    return DatasetKeys(merged["system_key"], covariates, merged["label_key"], sample_key)
+
+
+def format_value(value: Any) -> str:
+    """Render a parameter value for a run id: short, stable and filesystem-safe."""
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    elif isinstance(value, (list, tuple)):
+        text = "-".join(format_value(v) for v in value)
+    elif isinstance(value, dict):
+        text = "-".join(f"{k}{format_value(v)}" for k, v in sorted(value.items()))
+    else:
+        text = str(value)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+def make_run_id(model: str, grid_values: Mapping[str, Any], seed: int | None) -> str:
+    """Readable run id, e.g. ``sysvi__prior=vamp__cyc=2__embed=false__seed=0``.
+
+    Ids longer than :data:`MAX_RUN_ID_LENGTH` are truncated and suffixed with a hash of the
+    full id, so they stay unique and stable.
+    """
+    parts = [model] + [f"{AXIS_ABBREVIATIONS.get(k, k)}={format_value(v)}" for k, v in grid_values.items()]
+    if seed is not None:
+        parts.append(f"seed={seed}")
+    run_id = "__".join(parts)
+    if len(run_id) > MAX_RUN_ID_LENGTH:
+        digest = hashlib.sha1(run_id.encode()).hexdigest()[:8]
+        run_id = f"{run_id[: MAX_RUN_ID_LENGTH - 10]}__{digest}"
+    return run_id
+
+
+def expand_model(dataset: str, model: str, model_cfg: Mapping[str, Any], seeds: list[int]) -> list[Run]:
+    """All runs of one model entry on one dataset: the grid's cartesian product times the seeds."""
+    kind = model_cfg.get("kind", model)
+    if kind not in MODEL_SPECS:
+        raise ConfigError(f"models.{model}.kind: unknown model kind {kind!r}; valid: {sorted(MODEL_SPECS)}")
+    spec = MODEL_SPECS[kind]
+    grid: dict[str, list[Any]] = {k: (v if isinstance(v, list) else [v]) for k, v in (model_cfg.get("grid") or {}).items()}
+    for axis, values in grid.items():
+        if not values:
+            raise ConfigError(f"models.{model}.grid.{axis}: empty list, the grid would expand to zero runs")
+    fixed = dict(model_cfg.get("params") or {})
+    overlap = sorted(set(grid) & set(fixed))
+    if overlap:
+        raise ConfigError(f"models.{model}: {overlap} given both in grid and params")
+    run_seeds: list[int | None] = list(seeds) if spec.seeded else [None]
+    runs = []
+    for combo in itertools.product(*grid.values()):
+        grid_values = dict(zip(grid, combo))
+        params = resolve_params(kind, {**fixed, **grid_values}, where=f"models.{model}", preset=model_cfg.get("preset"))
+        for seed in run_seeds:
+            run_id = make_run_id(model, grid_values, seed)
+            runs.append(Run(dataset, model, kind, seed if seed is not None else 0, run_id, params, grid_values))
+    return runs
+
+
+def expand_runs(config: Mapping[str, Any]) -> list[Run]:
+    """Every run of the benchmark, for every dataset, in a stable order.
+
+    Raises
+    ------
+    ConfigError
+        If the grid expands to no run, or two settings collide on one run id.
+    """
+    runs: list[Run] = []
+    seeds = list(config["seeds"])
+    for dataset, dataset_cfg in config["datasets"].items():
+        dataset_keys(dataset_cfg)  # fail early on missing keys
+        for model, model_cfg in config["models"].items():
+            wanted = model_cfg.get("datasets")
+            if wanted is not None and dataset not in wanted:
+                continue
+            runs.extend(expand_model(dataset, model, model_cfg or {}, seeds))
+    if not runs:
+        raise ConfigError("models: the config expands to zero runs")
+    seen: dict[tuple[str, str], Run] = {}
+    for run in runs:
+        key = (run.dataset, run.run_id)
+        if key in seen:
+            raise ConfigError(
+                f"models.{run.model}: run id {run.run_id!r} on dataset {run.dataset!r} is produced twice "
+                f"(by {seen[key].model} and {run.model}); rename a model entry"
+            )
+        seen[key] = run
+    return runs
+
+
+def runs_by_id(config: Mapping[str, Any]) -> dict[tuple[str, str], Run]:
+    """Index the runs by (dataset, run_id), for Snakemake input functions."""
+    return {(r.dataset, r.run_id): r for r in expand_runs(config)}
+
+
+def params_json(run: Run) -> str:
+    """The canonical JSON of a run (what ``params.json`` holds)."""
+    return json.dumps(run.to_json(), indent=2, sort_keys=True, default=str)

@@ -1,0 +1,70 @@
+"""Model kinds: each turns the preprocessed dataset into a latent embedding.
+
+Every ``fit_*`` function has the signature ``fit(adata, params, seed, context) -> FitResult``;
+:func:`fit_model` dispatches on the run's kind and imports heavy libraries only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from sysvi_bench.grid import DatasetKeys, Run
+
+
+@dataclass
+class FitContext:
+    """What a fit needs beyond its parameters: dataset keys, device choice, where to save a model."""
+
+    keys: DatasetKeys
+    accelerator: str = "auto"
+    model_dir: Path | None = None
+
+
+@dataclass
+class FitResult:
+    embedding: np.ndarray
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    device: str = "cpu"
+
+
+# kind -> "module:function"; modules are imported lazily (torch/scvi take seconds to import)
+FITTERS: dict[str, str] = {
+    "sysvi": "sysvi_bench.models.sysvi:fit_sysvi",
+    "scvi": "sysvi_bench.models.scvi:fit_scvi",
+    "pca": "sysvi_bench.models.baselines:fit_pca",
+    "harmony": "sysvi_bench.models.baselines:fit_harmony",
+    "shuffled": "sysvi_bench.models.baselines:fit_shuffled",
+    "celltype": "sysvi_bench.models.baselines:fit_celltype",
+}
+
+
+def get_fitter(kind: str) -> Callable[..., FitResult]:
+    module, func = FITTERS[kind].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def fit_model(run: Run, adata: AnnData, context: FitContext) -> FitResult:
+    """Fit the model of ``run`` on the preprocessed ``adata``."""
+    return get_fitter(run.kind)(adata, run.params, run.seed, context)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (via scvi-tools, which also seeds Lightning)."""
+    import scvi
+
+    scvi.settings.seed = seed
+
+
+def device_name(accelerator_used: Any) -> str:
+    import torch
+
+    if str(accelerator_used).startswith("cuda") and torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name(0)}"
+    return "cpu"

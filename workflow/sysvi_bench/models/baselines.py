@@ -1,0 +1,62 @@
+"""Baselines and controls that need no neural network: unintegrated PCA, Harmony, and two metric-scaling controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from anndata import AnnData
+
+from sysvi_bench import contracts as C
+from sysvi_bench.models import FitContext, FitResult
+
+
+def _pca(adata: AnnData, n_comps: int) -> np.ndarray:
+    pca = np.asarray(adata.obsm[C.PCA_KEY], dtype=np.float32)
+    if n_comps > pca.shape[1]:
+        raise ValueError(f"n_comps={n_comps} exceeds the {pca.shape[1]} PCs computed in preprocessing (preprocess.n_pcs)")
+    return pca[:, :n_comps]
+
+
+def fit_pca(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
+    """The unintegrated reference: the preprocessing PCA of the log-normalised HVGs."""
+    return FitResult(_pca(adata, params["n_comps"]))
+
+
+def fit_harmony(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
+    """Harmony (harmonypy) on the PCA with the system as the batch variable."""
+    import harmonypy
+
+    result = harmonypy.run_harmony(
+        _pca(adata, params["n_comps"]),
+        adata.obs[[C.SYSTEM]],
+        [C.SYSTEM],
+        theta=params["theta"],
+        max_iter_harmony=params["max_iter_harmony"],
+        random_state=seed,
+        verbose=False,
+    )
+    z = np.asarray(result.Z_corr)
+    # harmonypy returns dims x cells in some versions and cells x dims in others
+    if z.shape[0] != adata.n_obs:
+        z = z.T
+    return FitResult(z.astype(np.float32))
+
+
+def fit_shuffled(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
+    """Control: the PCA with rows permuted, destroying all structure (metrics' floor for bio conservation)."""
+    rng = np.random.default_rng(seed)
+    pca = _pca(adata, params["n_comps"])
+    return FitResult(pca[rng.permutation(adata.n_obs)])
+
+
+def fit_celltype(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
+    """Control: an embedding that knows only the cell type (a random centroid per type plus noise).
+
+    Perfect label separation with perfect system mixing inside each type: the metrics' ceiling.
+    """
+    rng = np.random.default_rng(seed)
+    codes = adata.obs[C.LABEL].cat.codes.to_numpy()
+    centroids = rng.normal(0.0, 1.0, (codes.max() + 1, params["n_comps"]))
+    noise = rng.normal(0.0, params["noise"], (adata.n_obs, params["n_comps"]))
+    return FitResult((centroids[codes] + noise).astype(np.float32))

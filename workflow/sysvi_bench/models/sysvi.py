@@ -1,0 +1,96 @@
+"""SysVI (scvi-tools' ``scvi.external.SysVI``): every SysVAE argument and loss weight as a parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from sysvi_bench import contracts as C
+from sysvi_bench.models import FitContext, FitResult, seed_everything
+
+# run params -> where they go in scvi-tools
+INIT_KEYS = (
+    "prior", "n_prior_components", "trainable_priors", "n_latent", "n_hidden", "n_layers", "dropout_rate",
+    "out_var_mode", "embed_categorical_covariates", "embedding_kwargs", "encoder_decoder_kwargs",
+)
+PLAN_KEYS = ("reconstruction_weight", "z_distance_cycle_weight", "lr", "weight_decay", "optimizer", "reduce_lr_on_plateau")
+TRAIN_KEYS = ("max_epochs", "batch_size", "train_size", "early_stopping", "check_val_every_n_epoch")
+
+
+def pseudoinput_indices(spec: Any, systems: pd.Series, n_components: int, seed: int) -> np.ndarray | None:
+    """Cell indices that initialise the VampPrior's pseudo-inputs.
+
+    ``"random"`` returns None (scvi-tools draws from numpy's seeded global RNG); ``"balanced"``
+    draws an equal share from each system; a list is used as given.
+    """
+    if spec == "random":
+        return None
+    if spec == "balanced":
+        rng = np.random.default_rng(seed)
+        codes = systems.astype("category").cat.codes.to_numpy()
+        groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
+        share = np.array_split(np.arange(n_components), len(groups))
+        return np.concatenate([rng.choice(g, len(s), replace=len(s) > len(g)) for g, s in zip(groups, share)])
+    indices = np.asarray(spec, dtype=int)
+    if indices.ndim != 1 or len(indices) != n_components:
+        raise ValueError(f"pseudoinputs: {len(indices)} indices given but n_prior_components={n_components}")
+    if indices.min() < 0 or indices.max() >= len(systems):
+        raise ValueError(f"pseudoinputs: indices must lie in [0, {len(systems)})")
+    return indices
+
+
+def build_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext):
+    """Register ``adata`` and build the (untrained) SysVI model. Returns (model, setup AnnData)."""
+    from scvi.external import SysVI
+
+    seed_everything(seed)
+    # weight_batches writes obs["batch_weights"]: never touch the caller's object
+    adata = adata.copy()
+    cat_keys = params["categorical_covariate_keys"]
+    if cat_keys is None:
+        cat_keys = list(context.keys.covariate_keys)
+    SysVI.setup_anndata(
+        adata,
+        batch_key=C.SYSTEM,
+        categorical_covariate_keys=cat_keys or None,
+        continuous_covariate_keys=params["continuous_covariate_keys"] or None,
+        weight_batches=params["weight_batches"],
+    )
+    init = {k: params[k] for k in INIT_KEYS}
+    if init["prior"] == "vamp":
+        init["pseudoinputs_data_indices"] = pseudoinput_indices(
+            params["pseudoinputs"], adata.obs[C.SYSTEM], params["n_prior_components"], seed
+        )
+    model = SysVI(adata, **init)
+    return model, adata
+
+
+def train_kwargs(params: dict[str, Any], accelerator: str) -> dict[str, Any]:
+    """Arguments of ``SysVI.train``. The KL weight goes in as ``max_kl_weight``: the plan overwrites ``kl_weight``."""
+    plan = {k: params[k] for k in PLAN_KEYS}
+    plan["max_kl_weight"] = params["kl_weight"]
+    kwargs = {k: params[k] for k in TRAIN_KEYS if params[k] is not None}
+    return {"plan_kwargs": plan, "accelerator": accelerator, "enable_progress_bar": False, **kwargs}
+
+
+def history_frame(history: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """scvi-tools' per-metric history dict as one table, one row per epoch."""
+    frames = [df for df in history.values() if len(df)]
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, axis=1)
+    table.index.name = "epoch"
+    return table.reset_index()
+
+
+def fit_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
+    model, _ = build_sysvi(adata, params, seed, context)
+    model.train(**train_kwargs(params, context.accelerator))
+    history = history_frame(model.history)
+    embedding = model.get_latent_representation()
+    if context.model_dir is not None and params["save_model"]:
+        model.save(str(context.model_dir), overwrite=True, save_anndata=False)
+    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=str(model.device))

@@ -1,0 +1,88 @@
+"""Execute one run: fit its model, record embedding, losses, timing and status in the run folder.
+
+A run that raises, or whose losses or embedding become non-finite, is *recorded* as failed
+(``run_info.json``: status and reason) instead of crashing the workflow, so the rest of the
+benchmark completes and the failure shows up in the tables and report.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import time
+import traceback
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from sysvi_bench import contracts as C
+from sysvi_bench.grid import DatasetKeys, Run
+from sysvi_bench.io import write_h5ad, write_json, write_tsv
+from sysvi_bench.models import FitContext, fit_model
+
+
+class TrainingDiverged(RuntimeError):
+    """Loss or embedding became NaN/inf."""
+
+
+def check_finite(embedding: np.ndarray, history: pd.DataFrame) -> None:
+    train_losses = history[[c for c in history.columns if c.endswith("_train")]] if len(history) else history
+    if len(train_losses.columns) and not np.isfinite(train_losses.to_numpy(dtype=float)).all():
+        bad = [c for c in train_losses if not np.isfinite(train_losses[c].to_numpy(dtype=float)).all()]
+        raise TrainingDiverged(f"training loss became NaN/inf in {bad}")
+    if not np.isfinite(embedding).all():
+        raise TrainingDiverged("the embedding contains NaN/inf values")
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def execute_run(
+    run: Run,
+    preprocessed: Path,
+    out_dir: Path,
+    keys: DatasetKeys,
+    *,
+    accelerator: str = "auto",
+    threads: int = 1,
+) -> dict:
+    """Fit ``run`` on the preprocessed dataset and write the run folder (see :mod:`sysvi_bench.contracts`).
+
+    Returns the ``run_info`` dict that was written.
+    """
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    out_dir = Path(out_dir)
+    adata = ad.read_h5ad(preprocessed)
+    context = FitContext(keys=keys, accelerator=accelerator, model_dir=out_dir / "model")
+    info: dict = {"run_id": run.run_id, "dataset": run.dataset, "model": run.model, "kind": run.kind,
+                  "seed": run.seed, "threads": threads, "host": platform.node()}
+    start = time.perf_counter()
+    embedding = np.zeros((adata.n_obs, 0), dtype=np.float32)
+    history = pd.DataFrame()
+    try:
+        result = fit_model(run, adata, context)
+        history = result.history
+        check_finite(result.embedding, history)
+        embedding = result.embedding
+        info.update(status=C.STATUS_OK, reason="", device=result.device)
+    except Exception as exc:  # recorded, not raised: see module docstring
+        traceback.print_exc()
+        info.update(status=C.STATUS_FAILED, reason=f"{type(exc).__name__}: {exc}", device="unknown")
+    info["wall_time_s"] = round(time.perf_counter() - start, 3)
+    info["peak_memory_mb"] = round(peak_memory_mb(), 1)
+    info["n_cells"] = int(adata.n_obs)
+    info["n_epochs"] = int(len(history))
+
+    out = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names.copy()))
+    out.obsm[C.EMBEDDING_KEY] = embedding
+    write_h5ad(out, out_dir / "embedding.h5ad")
+    write_tsv(history, out_dir / "history.tsv")
+    write_json(run.to_json(), out_dir / "params.json")
+    write_json(info, out_dir / "run_info.json")
+    return info
