@@ -1,6 +1,6 @@
 rule aggregate:
     input:
-        metrics=[f"{d}/metrics.tsv" for d in run_dirs()],
+        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
         infos=[f"{d}/run_info.json" for d in run_dirs()],
     output:
         metrics="results/metrics.tsv",

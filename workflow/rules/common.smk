@@ -56,6 +56,10 @@ def train_gpus(wildcards):
     return int(needs and config["accelerator"] != "cpu")
 
 
+def runs_of(dataset):
+    return [run for (d, _), run in RUNS.items() if d == dataset]
+
+
 def all_outputs():
     return [
         "results/metrics.tsv",

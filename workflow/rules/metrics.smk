@@ -1,18 +1,19 @@
 rule metrics:
     input:
         preprocessed="results/{dataset}/preprocessed.h5ad",
-        embedding=f"{RUN_DIR}/embedding.h5ad",
-        info=f"{RUN_DIR}/run_info.json",
+        embeddings=lambda wc: [f"{d}/embedding.h5ad" for d in run_dirs(wc.dataset)],
+        infos=lambda wc: [f"{d}/run_info.json" for d in run_dirs(wc.dataset)],
     output:
-        f"{RUN_DIR}/metrics.tsv",
+        "results/{dataset}/metrics.tsv",
     params:
-        run=run_of,
+        runs=lambda wc: runs_of(wc.dataset),
+        run_dirs=lambda wc: run_dirs(wc.dataset),
         evaluation=config["evaluation"],
     threads: config["threads"]["metrics"]
     log:
-        "logs/{dataset}/metrics/{run_id}.log",
+        "logs/{dataset}/metrics.log",
     benchmark:
-        f"{RUN_DIR}/benchmark_metrics.tsv"
+        "results/{dataset}/benchmarks/metrics.tsv"
     conda:
         "../../envs/sysvi-bench.yaml"
     script:

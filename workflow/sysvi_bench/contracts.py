@@ -13,12 +13,17 @@
     ``params.json``: the run's full parameters (see :class:`sysvi_bench.grid.Run`);
     ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
     ``run_info.json``: status (``ok``/``failed``), reason, wall time, device, peak memory.
-``results/{dataset}/runs/{run_id}/metrics.tsv``
-    Long table, columns :data:`METRIC_COLUMNS`.
+``results/{dataset}/metrics.tsv``
+    Long table of all runs of the dataset (scored in one process), columns :data:`METRIC_COLUMNS`.
 ``results/metrics.tsv``
     All runs' metric rows concatenated (same columns).
 ``results/summary.tsv``
-    One row per run: :data:`RUN_COLUMNS` plus one column per metric and aggregate scores.
+    One row per run: :data:`RUN_COLUMNS`, ``status``, ``reason``, ``wall_time_s``, ``peak_memory_mb``,
+    ``device``, ``n_epochs``, ``setting`` (run id without the seed), ``param_<axis>`` per grid axis,
+    one column per metric (of ``evaluation.summary_variant``) and the aggregates ``bio``, ``batch``, ``total``.
+``results/best_settings.tsv``
+    One row per (dataset, model): :data:`BEST_SETTINGS_COLUMNS`, the best setting by mean total over seeds
+    and its median run.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ EMBEDDING_KEY = "X_emb"
 
 RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
 METRIC_COLUMNS = [*RUN_COLUMNS, "metric", "type", "embedding_variant", "value", "higher_is_better"]
+
+BEST_SETTINGS_COLUMNS = ["dataset", "model", "setting", "n_seeds", "mean_total", "sd_total", "median_run_id"]
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"

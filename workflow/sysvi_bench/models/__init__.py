@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from sysvi_bench.grid import DatasetKeys, Run
+if TYPE_CHECKING:  # grid imports models.specs: a runtime import here would be circular
+    from sysvi_bench.grid import DatasetKeys, Run
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""One tiny end-to-end workflow run on simulated data: every expected output exists and holds sane values."""
+
+from __future__ import annotations
+
+import json
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_snakemake
+from sysvi_bench import contracts as C
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from conftest import TINY_CONFIG, load_yaml
+
+    workdir = tmp_path_factory.mktemp("tiny")
+    proc = run_snakemake(workdir, "--cores", "2", config=load_yaml(TINY_CONFIG))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir
+
+
+def test_every_expected_output_exists(tiny_run):
+    results = tiny_run / "results"
+    for rel in ["metrics.tsv", "summary.tsv", "sim/preprocessed.h5ad", "sim/metrics.tsv",
+                "figures/sim/results_table.png", "figures/sim/results_table.pdf"]:
+        assert (results / rel).stat().st_size > 0, rel
+    run_ids = {p.name for p in (results / "sim" / "runs").iterdir()}
+    assert run_ids == {"sysvi__prior=standard_normal__seed=0", "sysvi__prior=vamp__seed=0", "unintegrated"}
+    for run_id in run_ids:
+        for name in ["embedding.h5ad", "params.json", "history.tsv", "run_info.json"]:
+            assert (results / "sim" / "runs" / run_id / name).exists(), (run_id, name)
+    assert (tiny_run / "resources" / "sim" / "raw.h5ad").exists()
+
+
+def test_runs_hold_embeddings_losses_and_parameters(tiny_run):
+    pre = ad.read_h5ad(tiny_run / "results" / "sim" / "preprocessed.h5ad")
+    run_dir = tiny_run / "results" / "sim" / "runs" / "sysvi__prior=vamp__seed=0"
+    emb = ad.read_h5ad(run_dir / "embedding.h5ad")
+    assert list(emb.obs_names) == list(pre.obs_names)
+    assert emb.obsm[C.EMBEDDING_KEY].shape == (pre.n_obs, 8)
+    assert np.isfinite(emb.obsm[C.EMBEDDING_KEY]).all() and emb.obsm[C.EMBEDDING_KEY].std() > 0
+    history = pd.read_csv(run_dir / "history.tsv", sep="\t")
+    assert len(history) == 3
+    assert {"cycle_loss_train", "reconstruction_loss_train", "kl_local_train"} <= set(history.columns)
+    assert (history["cycle_loss_train"] > 0).all()
+    params = json.loads((run_dir / "params.json").read_text())
+    assert params["params"]["prior"] == "vamp" and params["params"]["max_epochs"] == 3
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["status"] == C.STATUS_OK and info["wall_time_s"] > 0 and info["peak_memory_mb"] > 0
+
+
+def test_metric_tables_are_complete_and_in_range(tiny_run):
+    metrics = pd.read_csv(tiny_run / "results" / "metrics.tsv", sep="\t")
+    assert list(metrics.columns) == C.METRIC_COLUMNS
+    assert metrics["run_id"].nunique() == 3
+    assert set(metrics["embedding_variant"]) == {"raw", "standardized"}
+    assert metrics["value"].notna().all()
+    assert metrics["value"].between(-1, 1.0000001).all()
+    # every run has the same set of metrics
+    per_run = metrics.groupby("run_id")["metric"].apply(frozenset)
+    assert per_run.nunique() == 1
+    summary = pd.read_csv(tiny_run / "results" / "summary.tsv", sep="\t")
+    assert len(summary) == 3 and (summary["status"] == C.STATUS_OK).all()
+    assert summary[["bio", "batch", "total"]].notna().all().all()
