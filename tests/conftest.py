@@ -56,3 +56,12 @@ def small_sim():
     from sysvi_bench.data.simulate import SimulationParams, simulate
 
     return simulate(SimulationParams(n_cells=600, n_genes=400, n_cell_types=4, n_samples_per_system=2, seed=1))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny config run once end to end (shared by the workflow, resume and determinism tests)."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    proc = run_snakemake(workdir, "--cores", "2", config=load_yaml(TINY_CONFIG))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir

@@ -7,20 +7,8 @@ import json
 import anndata as ad
 import numpy as np
 import pandas as pd
-import pytest
 
-from conftest import run_snakemake
 from sysvi_bench import contracts as C
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    from conftest import TINY_CONFIG, load_yaml
-
-    workdir = tmp_path_factory.mktemp("tiny")
-    proc = run_snakemake(workdir, "--cores", "2", config=load_yaml(TINY_CONFIG))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return workdir
 
 
 def test_every_expected_output_exists(tiny_run):

@@ -8,10 +8,13 @@ rule aggregate:
     params:
         run_dirs=run_dirs(),
         evaluation=config["evaluation"],
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
     log:
         "logs/aggregate.log",
     conda:
-        "../../envs/sysvi-bench.yaml"
+        "../../envs/report.yaml"
     script:
         "../scripts/aggregate.py"
 
@@ -28,9 +31,12 @@ rule results_table:
             subcategory="Results",
         ),
         pdf="results/figures/{dataset}/results_table.pdf",
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
     log:
         "logs/{dataset}/results_table.log",
     conda:
-        "../../envs/sysvi-bench.yaml"
+        "../../envs/report.yaml"
     script:
         "../scripts/results_table.py"

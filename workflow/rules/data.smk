@@ -3,10 +3,13 @@ rule prepare_dataset:
         "resources/{dataset}/raw.h5ad",
     params:
         dataset_cfg=lambda wc: config["datasets"][wc.dataset],
+    resources:
+        mem_mb=prepare_mem_mb,
+        runtime=prepare_runtime,
     log:
         "logs/{dataset}/prepare_dataset.log",
     conda:
-        "../../envs/sysvi-bench.yaml"
+        "../../envs/data.yaml"
     script:
         "../scripts/prepare_dataset.py"
 
@@ -19,11 +22,14 @@ rule preprocess:
     params:
         dataset_cfg=lambda wc: config["datasets"][wc.dataset],
     threads: config["threads"]["preprocess"]
+    resources:
+        mem_mb=preprocess_mem_mb,
+        runtime=preprocess_runtime,
     log:
         "logs/{dataset}/preprocess.log",
     benchmark:
         "results/{dataset}/benchmarks/preprocess.tsv"
     conda:
-        "../../envs/sysvi-bench.yaml"
+        "../../envs/data.yaml"
     script:
         "../scripts/preprocess.py"

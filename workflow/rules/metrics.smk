@@ -10,11 +10,14 @@ rule metrics:
         run_dirs=lambda wc: run_dirs(wc.dataset),
         evaluation=config["evaluation"],
     threads: config["threads"]["metrics"]
+    resources:
+        mem_mb=metrics_mem_mb,
+        runtime=metrics_runtime,
     log:
         "logs/{dataset}/metrics.log",
     benchmark:
         "results/{dataset}/benchmarks/metrics.tsv"
     conda:
-        "../../envs/sysvi-bench.yaml"
+        "../../envs/metrics.yaml"
     script:
         "../scripts/metrics.py"

@@ -13,11 +13,13 @@ rule train:
     threads: config["threads"]["train"]
     resources:
         gpu=train_gpus,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     log:
         "logs/{dataset}/train/{run_id}.log",
     benchmark:
         f"{RUN_DIR}/benchmark_train.tsv"
     conda:
-        "../../envs/sysvi-bench.yaml"
+        "../../envs/train.yaml"
     script:
         "../scripts/train.py"

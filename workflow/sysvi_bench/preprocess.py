@@ -21,6 +21,7 @@ class PreprocessParams:
     hvg_flavor: str = "cell_ranger"
     target_sum: float = 1e4
     n_pcs: int = 15
+    min_cells_per_label: int = 2  # fewer cells than this in a label breaks label metrics (silhouette, isolated labels)
     seed: int = 0
 
 
@@ -63,6 +64,13 @@ def preprocess(adata: AnnData, keys: DatasetKeys, params: PreprocessParams, *, w
         adata.obs[col] = adata.obs[col].cat.remove_unused_categories()
     if adata.obs[C.SYSTEM].nunique() < 2:
         raise DataError(f"{where}: fewer than 2 systems left after QC")
+    label_sizes = adata.obs[C.LABEL].value_counts()
+    rare = label_sizes[label_sizes < params.min_cells_per_label]
+    if len(rare):
+        raise DataError(
+            f"{where}: label_key {keys.label_key!r} has label(s) {rare.to_dict()} with fewer than "
+            f"preprocess.min_cells_per_label={params.min_cells_per_label} cells after QC; merge or remove them"
+        )
 
     adata.layers[C.COUNTS_LAYER] = adata.X.copy()
     # normalize_total with a fixed target_sum scales each cell on its own, so doing it once is the

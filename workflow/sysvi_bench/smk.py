@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Iterator
 
@@ -21,6 +22,9 @@ def logged(log_path: str | Path) -> Iterator[None]:
         os.dup2(log.fileno(), 2)
         try:
             yield
+        except BaseException:
+            traceback.print_exc()  # into the log, where users look first; re-raised for Snakemake
+            raise
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
