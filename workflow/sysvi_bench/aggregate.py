@@ -18,14 +18,20 @@ def collect_metrics(paths: Iterable[Path | str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[C.METRIC_COLUMNS]
 
 
+# Parameters that define a SysVI setting in the paper: always reported (presets fix some without a grid axis)
+KEY_PARAMS = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates", "kl_weight", "n_prior_components")
+
+
 def run_table(run_dirs: Iterable[Path | str]) -> pd.DataFrame:
-    """One row per run: status, timing and the grid values that define the setting (``param_*`` columns)."""
+    """One row per run: status, timing and the parameters that define the setting (``param_*`` columns:
+    every grid axis, plus the :data:`KEY_PARAMS` the model has)."""
     rows = []
     for run_dir in run_dirs:
         info = read_json(Path(run_dir) / "run_info.json")
         params = read_json(Path(run_dir) / "params.json")
         row = {k: info.get(k) for k in ("dataset", "run_id", "model", "kind", "seed", "status", "reason",
                                           "wall_time_s", "peak_memory_mb", "device", "n_epochs")}
+        row.update({f"param_{k}": params["params"][k] for k in KEY_PARAMS if k in params["params"]})
         row.update({f"param_{k}": v for k, v in params["grid_values"].items()})
         row["setting"] = row["run_id"].rsplit("__seed=", 1)[0]
         rows.append(row)
