@@ -132,3 +132,22 @@ def test_controls(pre):
     # within-type spread is small compared with between-type distances
     within = np.mean([celltype[codes == c].std(0).mean() for c in np.unique(codes)])
     assert within < 0.2 < celltype.std(0).mean()
+
+
+def test_saved_model_reloads_with_scvi_tools(small_sim, tmp_path):
+    """save_model keeps the trained model in the run folder; scvi-tools reloads it and gives the same latent."""
+    import anndata as ad
+    from scvi.external import SysVI
+
+    from sysvi_bench.grid import expand_model
+    from sysvi_bench.io import write_h5ad
+    from sysvi_bench.train import execute_run
+
+    pre = preprocess(small_sim, KEYS, PreprocessParams(n_hvg=150, min_cells_per_gene=5, min_genes_per_cell=20, n_pcs=10), where="t")
+    write_h5ad(pre, tmp_path / "pre.h5ad")
+    run = expand_model("sim", "sysvi", {"params": {"max_epochs": 1, "save_model": True, "n_hidden": 32}}, [0])[0]
+    info = execute_run(run, tmp_path / "pre.h5ad", tmp_path / "run", KEYS, accelerator="cpu")
+    assert info["status"] == C.STATUS_OK and info["device"] == "cpu"
+    model = SysVI.load(str(tmp_path / "run" / "model"), adata=ad.read_h5ad(tmp_path / "pre.h5ad"))
+    saved = ad.read_h5ad(tmp_path / "run" / "embedding.h5ad").obsm[C.EMBEDDING_KEY]
+    np.testing.assert_allclose(model.get_latent_representation(), saved, rtol=1e-5, atol=1e-5)

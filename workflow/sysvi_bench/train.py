@@ -76,6 +76,8 @@ def execute_run(
         info.update(status=C.STATUS_FAILED, reason=f"{type(exc).__name__}: {exc}", device="unknown")
     info["wall_time_s"] = round(time.perf_counter() - start, 3)
     info["peak_memory_mb"] = round(peak_memory_mb(), 1)
+    if torch.cuda.is_available():
+        info["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     info["n_cells"] = int(adata.n_obs)
     info["n_epochs"] = int(len(history))
 

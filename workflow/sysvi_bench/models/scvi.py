@@ -8,7 +8,7 @@ import numpy as np
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
-from sysvi_bench.models import FitContext, FitResult, seed_everything
+from sysvi_bench.models import FitContext, FitResult, device_name, seed_everything
 from sysvi_bench.models.sysvi import history_frame
 
 
@@ -46,4 +46,4 @@ def fit_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitCont
     embedding = model.get_latent_representation()
     if context.model_dir is not None and params["save_model"]:
         model.save(str(context.model_dir), overwrite=True, save_anndata=False)
-    return FitResult(np.asarray(embedding, dtype=np.float32), history_frame(model.history), device=str(model.device))
+    return FitResult(np.asarray(embedding, dtype=np.float32), history_frame(model.history), device=device_name(model.device))

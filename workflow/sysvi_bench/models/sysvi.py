@@ -9,7 +9,7 @@ import pandas as pd
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
-from sysvi_bench.models import FitContext, FitResult, seed_everything
+from sysvi_bench.models import FitContext, FitResult, device_name, seed_everything
 
 # run params -> where they go in scvi-tools
 INIT_KEYS = (
@@ -93,4 +93,4 @@ def fit_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitCon
     embedding = model.get_latent_representation()
     if context.model_dir is not None and params["save_model"]:
         model.save(str(context.model_dir), overwrite=True, save_anndata=False)
-    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=str(model.device))
+    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device))
