@@ -2,7 +2,10 @@
 # Data flow and file contracts: README.md and workflow/sysvi_bench/contracts.py.
 
 
-configfile: "config/config.yaml"
+# The demo config, unless a config was given with --configfile (which would otherwise be merged into it).
+if not config:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -151,3 +151,27 @@ def test_saved_model_reloads_with_scvi_tools(small_sim, tmp_path):
     model = SysVI.load(str(tmp_path / "run" / "model"), adata=ad.read_h5ad(tmp_path / "pre.h5ad"))
     saved = ad.read_h5ad(tmp_path / "run" / "embedding.h5ad").obsm[C.EMBEDDING_KEY]
     np.testing.assert_allclose(model.get_latent_representation(), saved, rtol=1e-5, atol=1e-5)
+
+
+def test_external_embedding_is_realigned_and_checked(pre, tmp_path):
+    import pandas as pd
+
+    from sysvi_bench.models.external import align_to_cells
+
+    emb = np.random.default_rng(0).normal(size=(pre.n_obs, 5)).astype(np.float32)
+    table = pd.DataFrame(emb, index=pre.obs_names)
+    shuffled = table.sample(frac=1.0, random_state=0)
+    path = tmp_path / "emb.tsv.gz"
+    shuffled.to_csv(path, sep="\t")
+    out = _fit("external", pre, 0, path=str(path))
+    np.testing.assert_allclose(out, emb, rtol=1e-6)  # reordered cells are re-aligned
+    h5 = tmp_path / "emb.h5ad"
+    import anndata as ad
+
+    ad.AnnData(obs=pd.DataFrame(index=pre.obs_names[::-1]), obsm={"X_glue": emb[::-1]}).write_h5ad(h5)
+    np.testing.assert_allclose(_fit("external", pre, 0, path=str(h5), obsm_key="X_glue"), emb, rtol=1e-6)
+    with pytest.raises(ValueError, match="1 missing"):
+        align_to_cells(table.iloc[1:], pre.obs_names, where="e")
+    extra = pd.concat([table, pd.DataFrame(np.zeros((1, 5)), index=["stranger"])])
+    with pytest.raises(ValueError, match="1 extra.*stranger"):
+        align_to_cells(extra, pre.obs_names, where="e")

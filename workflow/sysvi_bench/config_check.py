@@ -18,6 +18,13 @@ def check_config(config: Mapping[str, Any]) -> None:
     if evaluation.get("summary_variant", "raw") not in evaluation.get("variants", ["raw", "standardized"]):
         raise ConfigError("evaluation.summary_variant: must be one of evaluation.variants")
     for model, entry in config["models"].items():
-        for dataset in entry.get("datasets") or []:
-            if dataset not in config["datasets"]:
-                raise ConfigError(f"models.{model}.datasets: unknown dataset {dataset!r}")
+        for field in ("datasets", "per_dataset"):
+            for dataset in entry.get(field) or []:
+                if dataset not in config["datasets"]:
+                    raise ConfigError(f"models.{model}.{field}: unknown dataset {dataset!r}")
+        if entry.get("kind", model) == "external":
+            path = (entry.get("params") or {}).get("path")
+            if not path:
+                raise ConfigError(f"models.{model}.params.path: an external embedding needs a path")
+            if not Path(path).is_file():
+                raise ConfigError(f"models.{model}.params.path: file {path!r} does not exist")

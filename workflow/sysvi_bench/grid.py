@@ -32,6 +32,8 @@ SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
     "came_pancreas": {"system_key": "species", "covariate_keys": ["donor"], "label_key": "cell_type"},
     "simulate": {"system_key": "system", "covariate_keys": ["sample"], "label_key": "cell_type"},
     "h5ad": {"covariate_keys": []},
+    "url": {"covariate_keys": []},
+    "manual": {"covariate_keys": []},
 }
 
 
@@ -113,7 +115,7 @@ def expand_model(dataset: str, model: str, model_cfg: Mapping[str, Any], seeds: 
     for axis, values in grid.items():
         if not values:
             raise ConfigError(f"models.{model}.grid.{axis}: empty list, the grid would expand to zero runs")
-    fixed = dict(model_cfg.get("params") or {})
+    fixed = {**(model_cfg.get("params") or {}), **((model_cfg.get("per_dataset") or {}).get(dataset) or {})}
     overlap = sorted(set(grid) & set(fixed))
     if overlap:
         raise ConfigError(f"models.{model}: {overlap} given both in grid and params")

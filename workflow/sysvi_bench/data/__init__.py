@@ -40,6 +40,17 @@ def load_source(name: str, dataset_cfg: Mapping[str, Any], resources: Path) -> a
         adata = simulate(SimulationParams(**source))
     elif kind == "h5ad":
         adata = read_h5ad_checked(source["path"], where=f"{where}.source.path")
+    elif kind == "url":
+        from sysvi_bench.data.download import download
+
+        filename = source.get("filename") or source["url"].rstrip("/").rsplit("/", 1)[-1]
+        path = download(source["url"], Path(resources) / "downloads" / filename, source["sha256"])
+        adata = read_h5ad_checked(path, where=f"{where}.source.url")
+    elif kind == "manual":
+        path = Path(source["path"])
+        if not path.is_file():
+            raise DataError(f"{where}.source.path: {str(path)!r} is missing. {source['instructions']}")
+        adata = read_h5ad_checked(path, where=f"{where}.source.path")
     else:  # the schema admits no other kind
         raise DataError(f"{where}.source.kind: unknown kind {kind!r}")
     validate_raw(adata, dataset_keys(dataset_cfg), where=where, min_cells_per_system=dataset_cfg.get("min_cells_per_system", 50))

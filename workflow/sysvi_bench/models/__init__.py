@@ -43,6 +43,7 @@ FITTERS: dict[str, str] = {
     "harmony": "sysvi_bench.models.baselines:fit_harmony",
     "shuffled": "sysvi_bench.models.baselines:fit_shuffled",
     "celltype": "sysvi_bench.models.baselines:fit_celltype",
+    "external": "sysvi_bench.models.external:fit_external",
 }
 
 

@@ -92,6 +92,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
     "harmony": ModelSpec("harmony", {"n_comps": 15, "theta": 2.0, "max_iter_harmony": 20}, seeded=True),
     "shuffled": ModelSpec("shuffled", {"n_comps": 15}, seeded=True),
     "celltype": ModelSpec("celltype", {"n_comps": 15, "noise": 0.1}, seeded=True),
+    # path: h5ad (with obsm_key) or TSV/CSV keyed by cell name
+    "external": ModelSpec("external", {"path": None, "obsm_key": None}, seeded=False),
 }
 
 
