@@ -5,6 +5,7 @@ rule aggregate:
     output:
         metrics="results/metrics.tsv",
         summary="results/summary.tsv",
+        best_settings="results/best_settings.tsv",
     params:
         run_dirs=run_dirs(),
         evaluation=config["evaluation"],

@@ -145,5 +145,6 @@ def all_outputs():
     return [
         "results/metrics.tsv",
         "results/summary.tsv",
+        "results/best_settings.tsv",
         *expand("results/figures/{dataset}/results_table.png", dataset=DATASETS),
     ]

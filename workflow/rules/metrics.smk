@@ -4,7 +4,8 @@ rule metrics:
         embeddings=lambda wc: [f"{d}/embedding.h5ad" for d in run_dirs(wc.dataset)],
         infos=lambda wc: [f"{d}/run_info.json" for d in run_dirs(wc.dataset)],
     output:
-        "results/{dataset}/metrics.tsv",
+        table="results/{dataset}/metrics.tsv",
+        info="results/{dataset}/metrics_info.json",
     params:
         runs=lambda wc: runs_of(wc.dataset),
         run_dirs=lambda wc: run_dirs(wc.dataset),

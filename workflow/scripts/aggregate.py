@@ -1,4 +1,4 @@
-from sysvi_bench.aggregate import collect_metrics, run_table, summarize
+from sysvi_bench.aggregate import best_settings, collect_metrics, run_table, summarize
 from sysvi_bench.io import write_tsv
 from sysvi_bench.smk import logged
 
@@ -13,3 +13,4 @@ with logged(snakemake.log[0]):
     )
     write_tsv(metrics, snakemake.output.metrics)
     write_tsv(summary, snakemake.output.summary)
+    write_tsv(best_settings(summary), snakemake.output.best_settings)

@@ -1,7 +1,7 @@
 import anndata as ad
 
-from sysvi_bench.io import write_tsv
-from sysvi_bench.metrics.score import score_dataset
+from sysvi_bench.io import write_json, write_tsv
+from sysvi_bench.metrics.score import metrics_info, score_dataset
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
@@ -11,4 +11,5 @@ with logged(snakemake.log[0]):
         snakemake.params.run_dirs,
         snakemake.params.evaluation,
     )
-    write_tsv(table, snakemake.output[0])
+    write_tsv(table, snakemake.output.table)
+    write_json(metrics_info(snakemake.params.evaluation), snakemake.output.info)

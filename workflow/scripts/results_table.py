@@ -12,5 +12,5 @@ with logged(snakemake.log[0]):
         summary[summary["dataset"] == dataset],
         types,
         [snakemake.output.png, snakemake.output.pdf],
-        title=f"{dataset}: scib-metrics (system as batch)",
+        title=f"{dataset}: scib-metrics and the sysVI paper's metrics (system as batch)",
     )

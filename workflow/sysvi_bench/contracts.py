@@ -14,16 +14,32 @@
     ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
     ``run_info.json``: status (``ok``/``failed``), reason, wall time, device, peak memory.
 ``results/{dataset}/metrics.tsv``
-    Long table of all runs of the dataset (scored in one process), columns :data:`METRIC_COLUMNS`.
+    Long table of all runs of the dataset (scored in one process), columns :data:`METRIC_COLUMNS`:
+    one row per run x ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw
+    value (NA for failed runs), ``type`` is ``bio`` or ``batch``, ``higher_is_better`` the direction.
+    Metrics: scib-metrics' default suite and the paper's metrics (:mod:`sysvi_bench.metrics.catalogue`,
+    docs/metrics.md).
+``results/{dataset}/metrics_info.json``
+    What the table was computed with: ``versions`` (scib-metrics, scanpy, scikit-learn, igraph, jax,
+    pynndescent, umap-learn), ``evaluation`` (the settings, defaults filled in), ``leiden_resolutions`` and
+    ``metrics``: one record per metric with ``metric, type, higher_is_better, suite`` (``scib``/``paper``),
+    ``in_aggregate`` and ``description``.
 ``results/metrics.tsv``
     All runs' metric rows concatenated (same columns).
 ``results/summary.tsv``
     One row per run: :data:`RUN_COLUMNS`, ``status``, ``reason``, ``wall_time_s``, ``peak_memory_mb``,
-    ``device``, ``n_epochs``, ``setting`` (run id without the seed), ``param_<axis>`` per grid axis,
-    one column per metric (of ``evaluation.summary_variant``) and the aggregates ``bio``, ``batch``, ``total``.
+    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` (run id
+    without the seed); then, for ``evaluation.summary_variant``: one column per metric (raw value),
+    ``scaled_<metric>`` (min-max scaled over the dataset's runs, 1 = best, direction-aware),
+    ``bio`` and ``batch`` (mean of the scaled metrics of that type, scib-metrics twins of paper metrics
+    excluded), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``), ``selection_score`` (the
+    paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled ``moransi_preservation``) + 0.4 * scaled
+    ``ilisi_system``), and over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>``
+    for ``s`` in bio, batch, total, selection_score. Failed runs have NA metrics and scores.
 ``results/best_settings.tsv``
-    One row per (dataset, model): :data:`BEST_SETTINGS_COLUMNS`, the best setting by mean total over seeds
-    and its median run.
+    One row per (dataset, model) with a scored run: :data:`BEST_SETTINGS_COLUMNS`, the best setting by mean
+    total over seeds, mean/sd over its seeds of ``total`` and ``selection_score``, and its median run (the
+    seed whose total is the median; the lower middle one for an even number of seeds).
 """
 
 from __future__ import annotations
@@ -39,7 +55,8 @@ EMBEDDING_KEY = "X_emb"
 RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
 METRIC_COLUMNS = [*RUN_COLUMNS, "metric", "type", "embedding_variant", "value", "higher_is_better"]
 
-BEST_SETTINGS_COLUMNS = ["dataset", "model", "setting", "n_seeds", "mean_total", "sd_total", "median_run_id"]
+BEST_SETTINGS_COLUMNS = ["dataset", "model", "setting", "n_seeds", "mean_total", "sd_total",
+                         "mean_selection_score", "sd_selection_score", "median_run_id"]
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"

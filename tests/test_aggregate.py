@@ -1,0 +1,113 @@
+"""Aggregation on hand-made tables: direction-aware min-max scaling, aggregates, best setting, median run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sysvi_bench import contracts as C
+from sysvi_bench.aggregate import best_settings, scale_metrics, summarize
+
+
+def long_table(values: dict[str, dict[str, float]], types: dict[str, str], lower_is_better=(), dataset="d",
+               variant="raw") -> pd.DataFrame:
+    """``values[run_id][metric]`` -> long metric rows (model and seed parsed from the run id)."""
+    rows = []
+    for run_id, metrics in values.items():
+        model, seed = run_id.split("__")[0], int(run_id.rsplit("seed=", 1)[1]) if "seed=" in run_id else 0
+        for metric, value in metrics.items():
+            rows.append({"dataset": dataset, "run_id": run_id, "model": model, "kind": model, "seed": seed,
+                         "metric": metric, "type": types[metric], "embedding_variant": variant, "value": value,
+                         "higher_is_better": metric not in lower_is_better})
+    return pd.DataFrame(rows)[C.METRIC_COLUMNS]
+
+
+def run_rows(run_ids, dataset="d", failed=()):
+    return pd.DataFrame([{"dataset": dataset, "run_id": r, "model": r.split("__")[0], "kind": r.split("__")[0],
+                          "seed": int(r.rsplit("seed=", 1)[1]) if "seed=" in r else None,
+                          "status": C.STATUS_FAILED if r in failed else C.STATUS_OK,
+                          "setting": r.rsplit("__seed=", 1)[0]} for r in run_ids])
+
+
+def test_min_max_scaling_is_per_dataset_and_metric_and_follows_the_direction():
+    types = {"up": "bio", "down": "batch", "flat": "bio"}
+    values = {"a": {"up": 1.0, "down": 1.0, "flat": 3.0}, "b": {"up": 2.0, "down": 2.0, "flat": 3.0},
+              "c": {"up": 5.0, "down": 5.0, "flat": 3.0}, "failed": {"up": np.nan, "down": np.nan, "flat": np.nan}}
+    table = pd.concat([long_table(values, types, lower_is_better={"down"}),
+                       long_table({"x": {"up": 10.0, "down": 0.0, "flat": 1.0},
+                                   "y": {"up": 20.0, "down": 1.0, "flat": 2.0}},
+                                  types, lower_is_better={"down"}, dataset="other")])
+    scaled = scale_metrics(table).set_index(["dataset", "run_id", "metric"])["scaled"]
+    assert [scaled["d", r, "up"] for r in "abc"] == [0.0, 0.25, 1.0]
+    assert [scaled["d", r, "down"] for r in "abc"] == [1.0, 0.75, 0.0]  # lower is better: smallest value -> 1
+    assert [scaled["d", r, "flat"] for r in "abc"] == [0.5] * 3  # no spread: neutral
+    assert np.isnan(scaled["d", "failed", "up"])
+    assert (scaled["other", "x", "up"], scaled["other", "y", "up"]) == (0.0, 1.0)  # its own dataset's range
+    # the direction may also come back from a TSV as text
+    as_text = table.assign(higher_is_better=table["higher_is_better"].astype(str))
+    assert scale_metrics(as_text)["scaled"].equals(scale_metrics(table)["scaled"])
+
+
+def test_summary_aggregates_scaled_values_and_leaves_out_scib_twins():
+    types = {"nmi_leiden": "bio", "moransi_preservation": "bio", "ilisi_system": "batch", "ilisi_knn": "batch",
+             "kbet_per_label": "batch"}
+    values = {
+        "m__seed=0": {"nmi_leiden": 0.9, "moransi_preservation": 0.9, "ilisi_system": 0.1, "ilisi_knn": 0.0,
+                      "kbet_per_label": 0.1},
+        "m__seed=1": {"nmi_leiden": 0.5, "moransi_preservation": 0.7, "ilisi_system": 0.5, "ilisi_knn": 1.0,
+                      "kbet_per_label": 0.3},
+        "bad__seed=0": {k: np.nan for k in types},
+    }
+    runs = run_rows(values, failed={"bad__seed=0"})
+    summary = summarize(long_table(values, types), runs, bio_weight=0.7).set_index("run_id")
+    assert len(summary) == 3  # one row per run
+    first = summary.loc["m__seed=0"]
+    assert first["nmi_leiden"] == 0.9 and first["scaled_nmi_leiden"] == 1.0  # raw and scaled both kept
+    assert first["bio"] == 1.0
+    assert first["batch"] == 0.0  # ilisi_knn (twin of ilisi_system, scaled 1.0 here) is not counted
+    assert first["total"] == pytest.approx(0.7)
+    assert first["selection_score"] == pytest.approx(0.6 * 1.0 + 0.4 * 0.0)
+    second = summary.loc["m__seed=1"]
+    assert (second["bio"], second["batch"], second["total"]) == (0.0, 1.0, pytest.approx(0.3))
+    assert summary.loc["bad__seed=0", ["bio", "batch", "total", "selection_score"]].isna().all()
+    # mean and sd over the seeds of the setting, repeated on each of its runs
+    assert first["n_seeds"] == 2 and first["mean_total"] == pytest.approx(0.5)
+    assert first["sd_total"] == pytest.approx(np.std([0.7, 0.3], ddof=1))
+
+
+def summary_for(totals: dict[str, float]) -> pd.DataFrame:
+    runs = run_rows(totals)
+    runs["total"] = list(totals.values())
+    runs["selection_score"] = runs["total"] / 2
+    return runs
+
+
+def test_best_setting_is_the_best_mean_over_seeds_and_its_median_run_is_reported():
+    summary = summary_for({
+        # setting A holds the single best run but the worse mean
+        "sysvi__cyc=2__seed=0": 0.95, "sysvi__cyc=2__seed=1": 0.10, "sysvi__cyc=2__seed=2": 0.20,
+        "sysvi__cyc=5__seed=0": 0.60, "sysvi__cyc=5__seed=1": 0.50, "sysvi__cyc=5__seed=2": 0.70,
+        # a failed seed is ignored
+        "scvi__kl=1__seed=0": 0.30, "scvi__kl=1__seed=1": 0.40, "scvi__kl=1__seed=2": np.nan,
+        "pca": 0.2,
+    })
+    table = best_settings(summary)
+    assert list(table.columns) == C.BEST_SETTINGS_COLUMNS and len(table) == 3
+    best = table.set_index("model")
+    assert best.loc["sysvi", "setting"] == "sysvi__cyc=5"
+    assert best.loc["sysvi", "median_run_id"] == "sysvi__cyc=5__seed=0"  # totals 0.5, 0.6, 0.7
+    assert best.loc["sysvi", "n_seeds"] == 3
+    assert best.loc["sysvi", "mean_total"] == pytest.approx(0.6)
+    assert best.loc["sysvi", "sd_total"] == pytest.approx(0.1)
+    assert best.loc["sysvi", "mean_selection_score"] == pytest.approx(0.3)
+    # even number of scored seeds: the lower middle one
+    assert best.loc["scvi", "n_seeds"] == 2 and best.loc["scvi", "median_run_id"] == "scvi__kl=1__seed=0"
+    assert best.loc["pca", "median_run_id"] == "pca" and np.isnan(best.loc["pca", "sd_total"])
+
+
+def test_best_settings_can_rank_by_the_paper_selection_score():
+    summary = summary_for({"m__a__seed=0": 0.9, "m__b__seed=0": 0.1})
+    summary["selection_score"] = [0.0, 1.0]
+    assert best_settings(summary)["setting"].item() == "m__a"
+    assert best_settings(summary, score="selection_score")["setting"].item() == "m__b"

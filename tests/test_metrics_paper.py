@@ -1,0 +1,248 @@
+"""The paper's metrics on constructed embeddings where the answer is known: each one moves the right way.
+
+480 cells = 4 cell types x 2 systems x 2 samples x 30 cells. Cell types are well separated clusters; every
+cell carries a within-type gradient (one embedding dimension, and 10 "programme" genes of its expression).
+Variants: systems/samples overlaid (mixed) or offset (separated); cell types kept or shuffled; the
+gradient kept or shuffled within each group (destroyed).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from sysvi_bench import contracts as C
+from sysvi_bench.metrics import paper
+from sysvi_bench.metrics.catalogue import PAPER_METRIC_NAMES, PAPER_METRICS
+from sysvi_bench.metrics.neighbors import compute_neighbors
+
+N_TYPES, N_SYSTEMS, N_SAMPLES, PER_GROUP = 4, 2, 2, 30
+K = 30  # neighbours of the test graphs (the workflow uses 90)
+MIN_CELLS = 20
+
+
+@pytest.fixture(scope="module")
+def cells():
+    """obs of the constructed cells and their true within-type gradient."""
+    rng = np.random.default_rng(0)
+    n = N_TYPES * N_SYSTEMS * N_SAMPLES * PER_GROUP
+    label = np.repeat(np.arange(N_TYPES), N_SYSTEMS * N_SAMPLES * PER_GROUP)
+    system = np.tile(np.repeat(np.arange(N_SYSTEMS), N_SAMPLES * PER_GROUP), N_TYPES)
+    sample = system * N_SAMPLES + np.tile(np.repeat(np.arange(N_SAMPLES), PER_GROUP), N_TYPES * N_SYSTEMS)
+    obs = pd.DataFrame({
+        C.LABEL: [f"type{t}" for t in label],
+        C.SYSTEM: [f"sys{s}" for s in system],
+        C.SAMPLE: [f"sys{s}:s{p}" for s, p in zip(system, sample)],
+    })
+    gradient = rng.uniform(-1.0, 1.0, n)
+    base = np.zeros((n, 8))
+    base[np.arange(n), label] = 10.0  # cluster centres 14 apart
+    base += rng.normal(0.0, 0.3, base.shape)
+    return types.SimpleNamespace(obs=obs, gradient=gradient, base=base, label=label, system=system,
+                                 sample=sample, n=n, rng=rng)
+
+
+def embed(cells, *, systems_apart=False, samples_apart=False, gradient=None):
+    x = cells.base.copy()
+    x[:, 4] = 3.0 * (cells.gradient if gradient is None else gradient)
+    if systems_apart:
+        x[:, 5] += 30.0 * cells.system
+    if samples_apart:
+        x[:, 6] += 30.0 * cells.sample
+    return x
+
+
+def knn(x):
+    return compute_neighbors(x, K)
+
+
+@pytest.fixture(scope="module")
+def embeddings(cells):
+    """The constructed embeddings and their k-NN graphs."""
+    mixed = embed(cells)
+    shuffled = mixed[cells.rng.permutation(cells.n)]  # positions no longer match cell types
+    destroyed_gradient = cells.gradient.copy()
+    for group in pd.Series(range(cells.n)).groupby(cells.label * 100 + cells.sample).indices.values():
+        destroyed_gradient[group] = cells.rng.permutation(destroyed_gradient[group])
+    xs = {
+        "mixed": mixed,
+        "separated": embed(cells, systems_apart=True),
+        "samples_separated": embed(cells, samples_apart=True),
+        "shuffled": shuffled,
+        "destroyed": embed(cells, gradient=destroyed_gradient),
+    }
+    return {name: (x, knn(x)) for name, x in xs.items()}
+
+
+def test_catalogue_lists_every_paper_metric_once_with_type_and_direction():
+    assert len(set(PAPER_METRIC_NAMES)) == len(PAPER_METRICS)
+    assert all(m.type in ("bio", "batch") and isinstance(m.higher_is_better, bool) for m in PAPER_METRICS)
+
+
+def test_ilisi_system_is_high_when_systems_mix_and_zero_when_apart(cells, embeddings):
+    mixed = paper.ilisi_system(embeddings["mixed"][1], cells.obs[C.SYSTEM], cells.obs[C.LABEL])
+    apart = paper.ilisi_system(embeddings["separated"][1], cells.obs[C.SYSTEM], cells.obs[C.LABEL])
+    for key in ("ilisi_system", "ilisi_system_macro"):
+        assert mixed[key] > 0.7, mixed  # random mixing: LISI over ~k/3 effective neighbours
+        assert apart[key] < 0.05, apart
+        assert 0.0 <= apart[key] <= mixed[key] <= 1.0
+
+
+def test_ilisi_of_samples_within_systems(cells, embeddings):
+    obs = cells.obs
+    # separated systems do not lower it (each system is scored on its own graph) ...
+    for name in ("mixed", "separated"):
+        assert paper.ilisi_sample_within_system(embeddings[name][0], obs[C.SYSTEM], obs[C.SAMPLE], K) > 0.8
+    # ... separated samples do
+    apart = paper.ilisi_sample_within_system(embeddings["samples_separated"][0], obs[C.SYSTEM], obs[C.SAMPLE], K)
+    assert apart < 0.05
+    # a system with one sample has nothing to mix
+    one_sample = obs[C.SYSTEM].to_numpy()
+    assert np.isnan(paper.ilisi_sample_within_system(embeddings["mixed"][0], obs[C.SYSTEM], one_sample, K))
+
+
+def test_cell_type_metrics_drop_when_cell_types_are_shuffled(cells, embeddings):
+    labels = cells.obs[C.LABEL]
+    kept_x, kept = embeddings["mixed"]
+    shuf_x, shuf = embeddings["shuffled"]
+    kept_nmi, shuf_nmi = paper.nmi_ari_leiden(kept, labels), paper.nmi_ari_leiden(shuf, labels)
+    assert kept_nmi["nmi_leiden"] > 0.9 and kept_nmi["ari_leiden"] > 0.9, kept_nmi
+    assert shuf_nmi["nmi_leiden"] < 0.2 and shuf_nmi["ari_leiden"] < 0.2, shuf_nmi
+    assert paper.clisi(kept, labels) > 0.95 > 0.5 > paper.clisi(shuf, labels)
+    assert paper.asw_label(kept_x, labels) > 0.75 > 0.6 > paper.asw_label(shuf_x, labels)
+    assert paper.knn_purity(kept, labels) > 0.95 > 0.5 > paper.knn_purity(shuf, labels)
+
+
+def test_leiden_is_seeded(cells, embeddings):
+    graph = embeddings["mixed"][1]
+    labels = cells.obs[C.LABEL]
+    assert paper.nmi_ari_leiden(graph, labels, seed=3) == paper.nmi_ari_leiden(graph, labels, seed=3)
+
+
+def test_jaccard_keeps_same_system_neighbourhoods_but_not_shuffled_ones(cells, embeddings):
+    obs = cells.obs
+    before = embeddings["separated"][1]  # the "unintegrated" graph: systems apart
+    integrated = paper.jaccard_neighbors(embeddings["mixed"][1], before, obs[C.LABEL], obs[C.SYSTEM])
+    shuffled = paper.jaccard_neighbors(embeddings["shuffled"][1], before, obs[C.LABEL], obs[C.SYSTEM])
+    assert integrated > 0.9  # mixing in the other system does not change a cell's own-system neighbours
+    assert shuffled < 0.2
+    assert paper.jaccard_neighbors(before, before, obs[C.LABEL], obs[C.SYSTEM]) == pytest.approx(1.0)
+
+
+def test_neighbors_without_self_handles_graphs_that_omit_self():
+    indices = np.array([[0, 1, 2, 3], [2, 3, 0, 1], [2, 1, 0, 3]])  # row 1 lacks itself among the first 3
+    assert paper._neighbors_without_self(indices, 2).tolist() == [[1, 2], [2, 3], [1, 0]]
+
+
+@pytest.fixture(scope="module")
+def expression(cells):
+    """Cells x 40 genes: 10 follow the within-type gradient, 30 are noise."""
+    rng = np.random.default_rng(1)
+    programme = np.clip(2.0 + 1.5 * cells.gradient[:, None] + rng.normal(0, 0.3, (cells.n, 10)), 0, None)
+    noise = rng.gamma(2.0, 0.5, (cells.n, 30))
+    return np.hstack([programme, noise])
+
+
+@pytest.fixture(scope="module")
+def moran_ref(cells, expression):
+    obs = cells.obs
+    return paper.moran_reference(expression, obs[C.LABEL], obs[C.SYSTEM], obs[C.SAMPLE], min_cells=MIN_CELLS)
+
+
+def test_moran_reference_selects_the_programme_genes_of_every_group(moran_ref):
+    assert len(moran_ref) == N_TYPES * N_SYSTEMS * N_SAMPLES
+    for group in moran_ref:
+        programme = set(range(10))
+        assert len(programme & set(group.genes)) >= 8 and len(set(group.genes) - programme) <= 2, group.genes
+        assert (group.reference >= (1 + paper.MORAN_MIN_I) / 2).all()
+
+
+def test_moran_preservation_is_1_when_gradients_are_kept_and_drops_when_destroyed(embeddings, moran_ref):
+    kept = paper.morans_i_preservation(embeddings["mixed"][0], moran_ref)
+    separated = paper.morans_i_preservation(embeddings["separated"][0], moran_ref)
+    destroyed = paper.morans_i_preservation(embeddings["destroyed"][0], moran_ref)
+    assert kept == pytest.approx(1.0, abs=0.1)
+    assert separated == pytest.approx(kept)  # system offsets do not touch within-group structure
+    assert destroyed < 0.75 and destroyed < kept - 0.2
+    assert np.isnan(paper.morans_i_preservation(embeddings["mixed"][0], []))
+
+
+def test_moran_groups_pool_small_samples_and_need_min_cells():
+    labels = ["a"] * 70 + ["b"] * 10
+    systems = ["s1"] * 80
+    samples = ["p1"] * 40 + ["p2"] * 15 + ["p3"] * 15 + ["p1"] * 10
+    groups = {(lab, sys, smp): len(pos) for lab, sys, smp, pos in paper.moran_groups(labels, systems, samples, 20)}
+    assert groups == {("a", "s1", "p1"): 40, ("a", "s1", paper.POOLED): 30}
+    with pytest.raises(ValueError, match="min_cells"):
+        paper.moran_reference(np.ones((80, 3)), labels, systems, samples, min_cells=10, n_neighbors=15)
+
+
+def test_paper_metrics_returns_every_metric_in_range(cells, embeddings, moran_ref):
+    obs = cells.obs
+    x, graph = embeddings["mixed"]
+    values = paper.paper_metrics(
+        x, graph, systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
+        unintegrated=embeddings["separated"][1], moran=moran_ref,
+    )
+    assert list(values) == list(PAPER_METRIC_NAMES)
+    assert all(np.isfinite(v) and -1 <= v <= 1.2 for v in values.values()), values
+
+
+# --- integration in the per-run scoring -------------------------------------------------------------------
+
+
+def fake_scib(embeddings, pre, batch, labels, **kwargs):
+    """Stands in for the (slow to compile) scib-metrics suite: the plumbing is what is tested here."""
+    from sysvi_bench.metrics.scib import scib_metric_names
+
+    assert all(nn.n_neighbors >= 90 for nn in kwargs["neighbors"].values())  # the shared graph is passed on
+    return pd.DataFrame([{"embedding_variant": v, "metric": m, "type": t, "value": 0.5}
+                         for v in embeddings for m, t in scib_metric_names()])
+
+
+def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
+    cells, expression, tmp_path, monkeypatch
+):
+    from sysvi_bench.metrics import score
+
+    monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
+    calls = []
+    real_reference = paper.moran_reference
+    monkeypatch.setattr(paper, "moran_reference", lambda *a, **k: calls.append(1) or real_reference(*a, **k))
+
+    obs = cells.obs.set_index(pd.Index([f"c{i}" for i in range(cells.n)]))
+    pre = ad.AnnData(expression.astype(np.float32), obs=obs)
+    pre.obsm[C.PCA_KEY] = embed(cells, systems_apart=True).astype(np.float32)
+    runs, dirs = [], []
+    for name, status, x in [("ok_a", C.STATUS_OK, embed(cells)), ("failed", C.STATUS_FAILED, np.zeros((cells.n, 0))),
+                            ("ok_b", C.STATUS_OK, embed(cells, systems_apart=True))]:
+        run_dir = tmp_path / name
+        run_dir.mkdir()
+        (run_dir / "run_info.json").write_text(json.dumps({"status": status}))
+        emb = ad.AnnData(obs=pd.DataFrame(index=pre.obs_names))
+        emb.obsm[C.EMBEDDING_KEY] = x.astype(np.float32)
+        emb.write_h5ad(run_dir / "embedding.h5ad")
+        runs.append(types.SimpleNamespace(dataset="d", run_id=name, model="m", kind="sysvi", seed=0))
+        dirs.append(run_dir)
+
+    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS}
+    table = score.score_dataset(runs, pre, dirs, evaluation)
+    assert len(calls) == 1  # the Moran's I reference is computed once per dataset
+    assert list(table.columns) == C.METRIC_COLUMNS
+    expected = score.expected_metrics(["raw", "standardized"])
+    assert set(PAPER_METRIC_NAMES) <= set(expected["metric"])
+    for run_id, sub in table.groupby("run_id"):
+        assert sub[["embedding_variant", "metric", "type", "higher_is_better"]].reset_index(drop=True).equals(expected)
+        assert sub["value"].isna().all() if run_id == "failed" else sub["value"].notna().all()
+    ok = table.set_index(["run_id", "embedding_variant", "metric"])["value"]
+    assert ok["ok_a", "raw", "ilisi_system"] > 0.8 > 0.05 > ok["ok_b", "raw", "ilisi_system"]
+    assert ok["ok_b", "raw", "jaccard_neighbors"] == pytest.approx(1.0)  # same graph as the unintegrated PCA
+
+    info = score.metrics_info(evaluation)
+    assert info["versions"]["scib-metrics"] and info["evaluation"]["moran_min_cells"] == MIN_CELLS
+    assert {m["metric"] for m in info["metrics"]} == set(expected["metric"])
