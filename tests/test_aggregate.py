@@ -111,3 +111,25 @@ def test_best_settings_can_rank_by_the_paper_selection_score():
     summary["selection_score"] = [0.0, 1.0]
     assert best_settings(summary)["setting"].item() == "m__a"
     assert best_settings(summary, score="selection_score")["setting"].item() == "m__b"
+
+
+def test_completeness_reports_missing_and_na_values():
+    from sysvi_bench.aggregate import completeness
+
+    info = {"metrics": [{"metric": "a"}, {"metric": "b"}], "evaluation": {"variants": ["raw"]}}
+    runs = pd.DataFrame({"dataset": ["d"] * 3, "run_id": ["ok", "failed", "partial"],
+                         "status": ["ok", "failed", "ok"], "reason": ["", "ValueError: boom", ""]})
+    metrics = pd.DataFrame({
+        "dataset": "d", "embedding_variant": "raw",
+        "run_id": ["ok", "ok", "failed", "failed", "partial"],
+        "metric": ["a", "b", "a", "b", "a"],
+        "value": [0.1, 0.2, np.nan, np.nan, np.nan],
+    })
+    gaps = completeness(metrics, runs, {"d": info}).set_index(["run_id", "metric"])["problem"].to_dict()
+    assert gaps == {
+        ("failed", "a"): "NA: run failed: ValueError: boom",
+        ("failed", "b"): "NA: run failed: ValueError: boom",
+        ("partial", "a"): "NA: metric could not be computed",
+        ("partial", "b"): "missing row",
+    }
+    assert completeness(metrics[metrics["run_id"] == "ok"], runs[runs["run_id"] == "ok"], {"d": info}).empty

@@ -114,6 +114,7 @@ def test_every_rule_declares_log_and_its_family_env():
     for name, (path, body) in rules.items():
         if name == "all":
             continue
+        assert name in FAMILIES, f"rule {name} ({path.name}): give it a family (env) in FAMILIES of tests/test_envs.py"
         assert re.search(r"^    log:\n", body, flags=re.M), f"rule {name} ({path.name}) has no log:"
         conda = re.search(r"^    conda:\n\s+\"([^\"]+)\"", body, flags=re.M)
         assert conda, f"rule {name} ({path.name}) has no conda:"

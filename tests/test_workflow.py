@@ -13,11 +13,11 @@ from sysvi_bench import contracts as C
 
 def test_every_expected_output_exists(tiny_run):
     results = tiny_run / "results"
-    for rel in ["metrics.tsv", "summary.tsv", "sim/preprocessed.h5ad", "sim/metrics.tsv",
+    for rel in ["metrics.tsv", "summary.tsv", "best_settings.tsv", "sim/preprocessed.h5ad", "sim/metrics.tsv",
                 "figures/sim/results_table.png", "figures/sim/results_table.pdf"]:
         assert (results / rel).stat().st_size > 0, rel
     run_ids = {p.name for p in (results / "sim" / "runs").iterdir()}
-    assert run_ids == {"sysvi__prior=standard_normal__seed=0", "sysvi__prior=vamp__seed=0", "unintegrated"}
+    assert run_ids == {"sysvi__prior=standard_normal__seed=0", "sysvi__prior=vamp__seed=0", "unintegrated", "broken__seed=0"}
     for run_id in run_ids:
         for name in ["embedding.h5ad", "params.json", "history.tsv", "run_info.json"]:
             assert (results / "sim" / "runs" / run_id / name).exists(), (run_id, name)
@@ -44,16 +44,34 @@ def test_runs_hold_embeddings_losses_and_parameters(tiny_run):
 def test_metric_tables_are_complete_and_in_range(tiny_run):
     metrics = pd.read_csv(tiny_run / "results" / "metrics.tsv", sep="\t")
     assert list(metrics.columns) == C.METRIC_COLUMNS
-    assert metrics["run_id"].nunique() == 3
+    assert metrics["run_id"].nunique() == 4
     assert set(metrics["embedding_variant"]) == {"raw", "standardized"}
-    assert metrics["value"].notna().all()
+    ok = metrics[metrics["run_id"] != "broken__seed=0"]
+    assert ok["value"].notna().all()
     # Moran's I preservation is a ratio to the unintegrated data (uncapped, as in the paper); the rest lie in [-1, 1]
-    ratio = metrics["metric"] == "moransi_preservation"
-    assert metrics.loc[ratio, "value"].between(0, 2).all()
-    assert metrics.loc[~ratio, "value"].between(-1, 1.0000001).all()
-    # every run has the same set of metrics
+    ratio = ok["metric"] == "moransi_preservation"
+    assert ok.loc[ratio, "value"].between(0, 2).all()
+    assert ok.loc[~ratio, "value"].between(-1, 1.0000001).all()
+    # every run, the failed one included, has the same set of metric rows
     per_run = metrics.groupby("run_id")["metric"].apply(frozenset)
     assert per_run.nunique() == 1
     summary = pd.read_csv(tiny_run / "results" / "summary.tsv", sep="\t")
-    assert len(summary) == 3 and (summary["status"] == C.STATUS_OK).all()
-    assert summary[["bio", "batch", "total"]].notna().all().all()
+    assert len(summary) == 4
+    good = summary[summary["run_id"] != "broken__seed=0"]
+    assert (good["status"] == C.STATUS_OK).all()
+    assert good[["bio", "batch", "total"]].notna().all().all()
+
+
+def test_a_failing_run_is_recorded_and_the_rest_completes(tiny_run):
+    results = tiny_run / "results"
+    info = json.loads((results / "sim" / "runs" / "broken__seed=0" / "run_info.json").read_text())
+    assert info["status"] == C.STATUS_FAILED and "pseudoinputs" in info["reason"]
+    metrics = pd.read_csv(results / "metrics.tsv", sep="\t")
+    assert metrics.loc[metrics["run_id"] == "broken__seed=0", "value"].isna().all()
+    summary = pd.read_csv(results / "summary.tsv", sep="\t").set_index("run_id")
+    assert summary.loc["broken__seed=0", "status"] == C.STATUS_FAILED
+    # the completeness check lists exactly the failed run's values, with the reason
+    gaps = pd.read_csv(results / "completeness.tsv", sep="\t")
+    assert set(gaps["run_id"]) == {"broken__seed=0"}
+    assert len(gaps) == len(metrics[metrics["run_id"] == "broken__seed=0"])
+    assert gaps["problem"].str.startswith("NA: run failed: ValueError").all()

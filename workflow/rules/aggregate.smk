@@ -2,10 +2,12 @@ rule aggregate:
     input:
         metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
         infos=[f"{d}/run_info.json" for d in run_dirs()],
+        infos_metrics=expand("results/{dataset}/metrics_info.json", dataset=DATASETS),
     output:
         metrics="results/metrics.tsv",
         summary="results/summary.tsv",
         best_settings="results/best_settings.tsv",
+        completeness="results/completeness.tsv",
     params:
         run_dirs=run_dirs(),
         evaluation=config["evaluation"],

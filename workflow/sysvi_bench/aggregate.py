@@ -141,3 +141,30 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
             "median_run_id": runs["run_id"].iloc[(len(runs) - 1) // 2],
         })
     return pd.DataFrame(rows, columns=C.BEST_SETTINGS_COLUMNS)
+
+
+COMPLETENESS_COLUMNS = ["dataset", "run_id", "embedding_variant", "metric", "problem"]
+
+
+def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, infos: dict[str, dict]) -> pd.DataFrame:
+    """Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason.
+
+    ``infos`` maps dataset -> its ``metrics_info.json`` (the metric list and variants it was scored with).
+    An empty table means the benchmark is complete.
+    """
+    expected = []
+    for dataset, info in infos.items():
+        names = [m["metric"] for m in info["metrics"]]
+        for run_id in runs.loc[runs["dataset"] == dataset, "run_id"]:
+            expected += [(dataset, run_id, v, m) for v in info["evaluation"]["variants"] for m in names]
+    keys = ["dataset", "run_id", "embedding_variant", "metric"]
+    table = pd.DataFrame(expected, columns=keys).merge(metrics[keys + ["value"]], on=keys, how="left", indicator=True)
+    table = table.merge(runs[["dataset", "run_id", "status", "reason"]], on=["dataset", "run_id"], how="left")
+    problem = pd.Series("", index=table.index)
+    problem[table["_merge"] == "left_only"] = "missing row"
+    na = (table["_merge"] == "both") & table["value"].isna()
+    failed = table["status"] == "failed"
+    problem[na & failed] = "NA: run failed: " + table.loc[na & failed, "reason"].astype(str)
+    problem[na & ~failed] = "NA: metric could not be computed"
+    table["problem"] = problem
+    return table.loc[table["problem"] != "", COMPLETENESS_COLUMNS].reset_index(drop=True)

@@ -36,6 +36,9 @@
     paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled ``moransi_preservation``) + 0.4 * scaled
     ``ilisi_system``), and over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>``
     for ``s`` in bio, batch, total, selection_score. Failed runs have NA metrics and scores.
+``results/completeness.tsv``
+    Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason
+    (:data:`sysvi_bench.aggregate.COMPLETENESS_COLUMNS`); empty (header only) when the benchmark is complete.
 ``results/best_settings.tsv``
     One row per (dataset, model) with a scored run: :data:`BEST_SETTINGS_COLUMNS`, the best setting by mean
     total over seeds, mean/sd over its seeds of ``total`` and ``selection_score``, and its median run (the
