@@ -1,8 +1,16 @@
-"""Figures (matplotlib/seaborn). Each function writes one figure family to the given path(s)."""
+"""Figures (matplotlib). Each public function draws one figure family and writes it to the given path(s).
+
+Every function takes plain tables (``results/summary.tsv``, ``results/best_settings.tsv``, per-run histories),
+so it can be tested on small hand-made frames; the path suffix picks the format (PNG for the report, PDF or
+SVG for papers). Columns are read defensively: the summary gains metric columns over time
+(:mod:`sysvi_bench.contracts`), and anything missing is skipped rather than an error.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Iterable, Mapping, Sequence
 
 import matplotlib
 
@@ -10,35 +18,524 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
-AGGREGATES = ["bio", "batch", "total"]
+from sysvi_bench import contracts as C  # noqa: E402
+
+AGGREGATES = ["bio", "batch", "total", "selection_score"]
+AGGREGATE_LABELS = {
+    "bio": "bio conservation (scaled mean)",
+    "batch": "batch correction (scaled mean)",
+    "total": "total score",
+    "selection_score": "paper's selection score",
+}
+# SysVI parameters a sweep figure can put on its x axis, in this order, when the runs vary them
+SWEEP_AXES = {
+    "z_distance_cycle_weight": "cycle-consistency weight",
+    "kl_weight": "KL weight",
+    "n_prior_components": "VampPrior components",
+}
+FACET = "embed_categorical_covariates"
+HUE = "prior"
+# loss families of the training-curve figure: (title, column prefix)
+LOSSES = [("reconstruction", "reconstruction_loss"), ("KL (local)", "kl_local"), ("cycle consistency", "cycle_loss")]
+DPI = 150
 
 
-def results_table(summary: pd.DataFrame, metric_types: dict[str, str], paths: list[Path | str], title: str = "") -> None:
-    """scIB-style results table: rows = runs (best total first), columns = metrics then aggregates.
+# ---------------------------------------------------------------------------------------------- helpers
 
-    Each column is coloured by its min-max scaled value (darker = better), with the raw value printed.
+
+def _save(fig, paths: Iterable[Path | str]) -> None:
+    for path in paths:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _message_figure(paths: Iterable[Path | str], title: str, message: str) -> None:
+    """A small figure that says why there is nothing to draw (so every report entry exists)."""
+    fig, ax = plt.subplots(figsize=(6, 1.8))
+    ax.axis("off")
+    ax.text(0.0, 0.5, message, ha="left", va="center", fontsize=10, wrap=True, transform=ax.transAxes)
+    ax.set_title(title, loc="left", fontsize=10)
+    _save(fig, paths)
+
+
+def model_colours(models: Sequence[str]) -> dict[str, tuple]:
+    """One colour per model, stable for a given model order (the summary's order)."""
+    models = list(dict.fromkeys(models))
+    cmap = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
+    return {m: cmap(i % cmap.N) for i, m in enumerate(models)}
+
+
+def _ok(summary: pd.DataFrame) -> pd.DataFrame:
+    if "status" not in summary.columns:
+        return summary
+    return summary[summary["status"].astype(str) == C.STATUS_OK]
+
+
+def _fmt(value) -> str:
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _as_label(values: pd.Series) -> pd.Series:
+    """Parameter values as readable labels: booleans read back from TSV as True/False, floats as %g."""
+    def one(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "n/a"
+        if isinstance(v, (bool, np.bool_)):
+            return str(bool(v))
+        s = str(v)
+        if s.lower() in ("true", "false"):
+            return s.capitalize()
+        return _fmt(v)
+
+    return values.map(one)
+
+
+def best_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dict[str, str]:
+    """model -> the run representing its best setting: best_settings' median run, else the best-total run,
+    else (nothing scored) the model's first successful run."""
+    chosen: dict[str, str] = {}
+    if best is not None and {"model", "median_run_id"} <= set(best.columns):
+        for _, row in best.iterrows():
+            if isinstance(row["median_run_id"], str) and row["median_run_id"]:
+                chosen[str(row["model"])] = row["median_run_id"]
+    ok = _ok(summary)
+    for model, sub in ok.groupby("model", sort=False):
+        if model in chosen:
+            continue
+        if "total" in sub.columns and sub["total"].notna().any():
+            chosen[str(model)] = sub.loc[sub["total"].idxmax(), "run_id"]
+        elif len(sub):
+            chosen[str(model)] = sub["run_id"].iloc[0]
+    order = list(dict.fromkeys(summary["model"].astype(str)))
+    return {m: chosen[m] for m in order if m in chosen}
+
+
+def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> set[str]:
+    """Every run (all seeds) of each model's best setting."""
+    if best is not None and {"model", "setting"} <= set(best.columns) and "setting" in summary.columns:
+        keys = set(zip(best["model"].astype(str), best["setting"].astype(str)))
+        mask = [(str(m), str(s)) in keys for m, s in zip(summary["model"], summary["setting"])]
+        return set(summary.loc[mask, "run_id"])
+    return set(best_run_ids(summary, best).values())
+
+
+# ----------------------------------------------------------------------------------------- results table
+
+
+def results_table(
+    summary: pd.DataFrame, metric_types: Mapping[str, str], paths: list[Path | str], title: str = ""
+) -> None:
+    """scIB-style results table: rows = runs (best total first), columns = bio metrics, batch metrics, aggregates.
+
+    Each column is coloured by its min-max scaled value over the rows, direction taken from the aggregate
+    (darker = better for every metric here: the raw values of lower-is-better metrics are not inverted, so the
+    colour follows ``scaled_<metric>`` when the summary has it). The printed number is the raw value; failed
+    runs are listed at the bottom with "failed" and no values.
     """
     metrics = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)]
-    cols = [c for c in metrics + AGGREGATES if c in summary.columns]
-    table = summary.sort_values("total", ascending=False, na_position="last").set_index("run_id")[cols]
-    values = table.to_numpy(dtype=float)
-    lo, hi = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-    scaled = (values - lo) / np.where(hi > lo, hi - lo, 1.0)
-    fig_w = 2.5 + 0.9 * len(cols) + 0.06 * max(len(i) for i in table.index)
-    fig, ax = plt.subplots(figsize=(fig_w, 0.8 + 0.32 * len(table)))
+    cols = [c for c in metrics + AGGREGATES if c in summary.columns and summary[c].notna().any()]
+    if summary.empty or not cols:
+        _message_figure(paths, title, "No scored run to tabulate.")
+        return
+    order = summary.assign(_total=summary["total"] if "total" in summary.columns else np.nan)
+    order = order.sort_values("_total", ascending=False, na_position="last")
+    labels = [
+        f"{r} (failed)" if str(s) == C.STATUS_FAILED else str(r)
+        for r, s in zip(order["run_id"], order.get("status", pd.Series("", index=order.index)))
+    ]
+    values = order[cols].to_numpy(dtype=float)
+    # colour: the summary's direction-aware scaled value where it exists, else min-max of the raw column
+    scaled = np.full_like(values, np.nan)
+    for j, col in enumerate(cols):
+        if f"scaled_{col}" in order.columns:
+            scaled[:, j] = order[f"scaled_{col}"].to_numpy(dtype=float)
+        else:
+            v = values[:, j]
+            lo, hi = np.nanmin(v), np.nanmax(v)
+            scaled[:, j] = (v - lo) / (hi - lo) if hi > lo else 0.5
+    fig_w = 2.5 + 0.62 * len(cols) + 0.065 * max(len(i) for i in labels)
+    fig, ax = plt.subplots(figsize=(fig_w, 1.6 + 0.3 * len(order)))
     ax.imshow(np.ma.masked_invalid(scaled), cmap="YlGnBu", aspect="auto", vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, "NA" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
-                color="white" if scaled[i, j] > 0.6 else "black")
-    ax.set_xticks(range(len(cols)), [c.replace("_", " ") for c in cols], rotation=45, ha="left", fontsize=8)
+                color="white" if (not np.isnan(scaled[i, j]) and scaled[i, j] > 0.6) else "black")
+    ax.set_xticks(range(len(cols)), [c.replace("_", " ") for c in cols], rotation=50, ha="left", fontsize=8)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(len(table)), table.index, fontsize=7)
-    for j, col in enumerate(cols):
-        if col in AGGREGATES and (j == 0 or cols[j - 1] not in AGGREGATES):
+    ax.set_yticks(range(len(order)), labels, fontsize=7)
+    ax.set_ylabel("run (sorted by total score)", fontsize=8)
+    n_bio = sum(1 for c in cols if metric_types.get(c) == "bio")
+    n_batch = sum(1 for c in cols if metric_types.get(c) == "batch")
+    for j in (n_bio, n_bio + n_batch):
+        if 0 < j < len(cols):
             ax.axvline(j - 0.5, color="black", lw=1.5)
+    for start, n, name in ((0, n_bio, "bio conservation"), (n_bio, n_batch, "batch correction"),
+                           (n_bio + n_batch, len(cols) - n_bio - n_batch, "aggregates")):
+        if n:
+            ax.text(start + n / 2 - 0.5, len(order) - 0.5 + 0.25, name, ha="center", va="top", fontsize=8,
+                    fontweight="bold")
+    ax.set_ylim(len(order) - 0.5 + 0.9, -0.5)
     ax.set_title(title, fontsize=10, pad=10, loc="left")
     fig.tight_layout()
-    for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
+    _save(fig, paths)
+
+
+# -------------------------------------------------------------------------------- batch vs bio scatter
+
+
+def batch_bio_scatter(
+    summary: pd.DataFrame,
+    paths: list[Path | str],
+    best: pd.DataFrame | None = None,
+    title: str = "",
+    bio_weight: float = 0.6,
+) -> None:
+    """Batch correction (x) vs bio conservation (y), one point per run, coloured by model.
+
+    Runs of each model's best setting (``best_settings.tsv``) are drawn large with a black outline; dashed grey
+    lines are iso-lines of the total score (``bio_weight * bio + (1 - bio_weight) * batch``).
+    """
+    ok = _ok(summary)
+    ok = ok[ok[["bio", "batch"]].notna().all(axis=1)] if {"bio", "batch"} <= set(ok.columns) else ok.iloc[:0]
+    if ok.empty:
+        _message_figure(paths, title, "No scored run: nothing to place on the batch-vs-bio plane.")
+        return
+    colours = model_colours(summary["model"].astype(str))
+    highlighted = best_setting_run_ids(summary, best)
+    fig, ax = plt.subplots(figsize=(8.2, 5.6))
+    grid = np.linspace(0, 1, 50)
+    for level in np.arange(0.1, 1.0, 0.1):
+        # bio = (level - (1 - w) * batch) / w
+        ax.plot(grid, (level - (1 - bio_weight) * grid) / bio_weight, color="0.85", ls="--", lw=0.8, zorder=0)
+    for model, sub in ok.groupby("model", sort=False):
+        is_best = sub["run_id"].isin(highlighted)
+        ax.scatter(sub.loc[~is_best, "batch"], sub.loc[~is_best, "bio"], s=40, color=colours[str(model)],
+                   alpha=0.75, edgecolor="white", lw=0.5, zorder=2)
+        ax.scatter(sub.loc[is_best, "batch"], sub.loc[is_best, "bio"], s=150, color=colours[str(model)],
+                   edgecolor="black", lw=1.6, zorder=3)
+    lo_x, hi_x = ok["batch"].min(), ok["batch"].max()
+    lo_y, hi_y = ok["bio"].min(), ok["bio"].max()
+    pad_x, pad_y = max(0.05, 0.08 * (hi_x - lo_x)), max(0.05, 0.08 * (hi_y - lo_y))
+    ax.set_xlim(max(-0.02, lo_x - pad_x), min(1.02, hi_x + pad_x))
+    ax.set_ylim(max(-0.02, lo_y - pad_y), min(1.02, hi_y + pad_y))
+    ax.set_xlabel("batch correction (mean of scaled batch metrics; system as batch)")
+    ax.set_ylabel("bio conservation (mean of scaled bio metrics)")
+    ax.set_title(title, loc="left", fontsize=10)
+    handles = [Line2D([], [], marker="o", ls="", color=colours[m], label=m)
+               for m in colours if m in set(ok["model"].astype(str))]
+    handles += [
+        Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.6,
+               markersize=11, label="best setting of the model"),
+        Line2D([], [], color="0.7", ls="--", label=f"equal total ({bio_weight:g} bio + {1 - bio_weight:g} batch)"),
+    ]
+    ax.legend(handles=handles, title="model", fontsize=8, title_fontsize=9, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    _save(fig, paths)
+
+
+# ------------------------------------------------------------------------------------- parameter sweeps
+
+
+def swept_axes(summary: pd.DataFrame) -> list[str]:
+    """The :data:`SWEEP_AXES` that take more than one value among the SysVI runs."""
+    sysvi = summary[summary["kind"].astype(str) == "sysvi"] if "kind" in summary.columns else summary
+    return [a for a in SWEEP_AXES if f"param_{a}" in sysvi.columns and sysvi[f"param_{a}"].dropna().nunique() > 1]
+
+
+def sweep_table(summary: pd.DataFrame, quantities: Sequence[str]) -> pd.DataFrame:
+    """Mean and sd over seeds of each quantity per SysVI setting and swept axis (long format).
+
+    Columns: axis, x, prior, facet, quantity, mean, sd, n. For each axis, the other swept axes are held at the
+    values of the best SysVI setting (highest mean total), so that a line only varies its own axis.
+    """
+    sysvi = _ok(summary)
+    if "kind" in sysvi.columns:
+        sysvi = sysvi[sysvi["kind"].astype(str) == "sysvi"]
+    axes = swept_axes(summary) or [a for a in SWEEP_AXES if f"param_{a}" in sysvi.columns][:1]
+    quantities = [q for q in quantities if q in sysvi.columns and sysvi[q].notna().any()]
+    if sysvi.empty or not axes or not quantities:
+        return pd.DataFrame(columns=["axis", "x", "prior", "facet", "quantity", "mean", "sd", "n", "held"])
+    sysvi = sysvi.assign(
+        _prior=_as_label(sysvi[f"param_{HUE}"]) if f"param_{HUE}" in sysvi.columns else "all",
+        _facet=_as_label(sysvi[f"param_{FACET}"]) if f"param_{FACET}" in sysvi.columns else "all",
+    )
+    score = "total" if "total" in sysvi.columns and sysvi["total"].notna().any() else None
+    if score:
+        by_setting = sysvi.groupby("setting")[score].mean()
+        anchor = sysvi[sysvi["setting"] == by_setting.idxmax()].iloc[0]
+    else:
+        anchor = sysvi.iloc[0]
+    frames = []
+    for axis in axes:
+        sub = sysvi
+        held = []
+        for other in swept_axes(summary):
+            if other != axis:
+                sub = sub[sub[f"param_{other}"] == anchor[f"param_{other}"]]
+                held.append(f"{SWEEP_AXES[other]} = {_fmt(anchor[f'param_{other}'])}")
+        long = sub.melt(id_vars=["_prior", "_facet", f"param_{axis}"], value_vars=quantities,
+                        var_name="quantity", value_name="value")
+        stats = (long.groupby(["_prior", "_facet", f"param_{axis}", "quantity"])["value"]
+                 .agg(["mean", "std", "count"]).reset_index())
+        stats.columns = ["prior", "facet", "x", "quantity", "mean", "sd", "n"]
+        stats["axis"] = axis
+        stats["held"] = "; ".join(held)
+        frames.append(stats)
+    return pd.concat(frames, ignore_index=True)[["axis", "x", "prior", "facet", "quantity", "mean", "sd", "n", "held"]]
+
+
+def parameter_sweep(
+    summary: pd.DataFrame,
+    quantities: Sequence[str],
+    paths: list[Path | str],
+    title: str = "",
+    max_cols: int = 6,
+) -> None:
+    """Each quantity (metric or aggregate) vs each swept SysVI parameter, mean ± sd over seeds.
+
+    One panel per quantity x swept axis x embedding setting (``embed_categorical_covariates``); lines are
+    coloured by prior. Axes that are not swept are skipped (with none swept, the cycle weight is shown, a
+    single point per prior). The unintegrated PCA (kind ``pca``), when scored, is a dashed grey reference.
+    """
+    table = sweep_table(summary, quantities)
+    if table.empty:
+        _message_figure(paths, title, "No scored SysVI run: no parameter sweep to draw.")
+        return
+    axes = list(dict.fromkeys(table["axis"]))
+    facets = sorted(table["facet"].unique())
+    priors = sorted(table["prior"].unique())
+    quantities = [q for q in quantities if q in set(table["quantity"])]
+    block = len(axes) * len(facets)
+    per_row = max(1, max_cols // block)
+    n_rows = math.ceil(len(quantities) / per_row)
+    n_cols = per_row * block
+    fig, grid = plt.subplots(n_rows, n_cols, figsize=(2.55 * n_cols + 1.6, 2.35 * n_rows + 0.9), squeeze=False)
+    prior_colours = dict(zip(priors, ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3"]))
+    reference = None
+    if "kind" in summary.columns:
+        ref = _ok(summary)
+        ref = ref[ref["kind"].astype(str) == "pca"]
+        reference = ref[[q for q in quantities if q in ref.columns]].mean() if len(ref) else None
+    for qi, quantity in enumerate(quantities):
+        r, c0 = divmod(qi, per_row)
+        for ai, axis in enumerate(axes):
+            for fi, facet in enumerate(facets):
+                ax = grid[r, c0 * block + ai * len(facets) + fi]
+                sub = table[(table["axis"] == axis) & (table["facet"] == facet) & (table["quantity"] == quantity)]
+                xs = sorted(table.loc[table["axis"] == axis, "x"].dropna().unique())
+                pos = {x: i for i, x in enumerate(xs)}
+                for prior in priors:
+                    line = sub[sub["prior"] == prior].sort_values("x")
+                    if line.empty:
+                        continue
+                    ax.errorbar(line["x"].map(pos), line["mean"], yerr=line["sd"].fillna(0.0), marker="o",
+                                ms=4, capsize=3, lw=1.4, color=prior_colours[prior], label=prior)
+                if reference is not None and quantity in reference.index and not np.isnan(reference[quantity]):
+                    ax.axhline(reference[quantity], color="0.5", ls="--", lw=1)
+                ax.set_xticks(range(len(xs)), [_fmt(x) for x in xs], fontsize=8)
+                ax.set_xlim(-0.4, len(xs) - 0.6)
+                ax.tick_params(axis="y", labelsize=8)
+                ax.set_xlabel(SWEEP_AXES[axis], fontsize=8)
+                name = AGGREGATE_LABELS.get(quantity, quantity.replace("_", " "))
+                ax.set_title(name if len(facets) == 1 else f"{name}\nembed covariates: {facet}", fontsize=8)
+                if ai == 0 and fi == 0:
+                    ax.set_ylabel("score (mean ± sd over seeds)", fontsize=8)
+    for k in range(len(quantities), n_rows * per_row):
+        r, c0 = divmod(k, per_row)
+        for j in range(block):
+            grid[r, c0 * block + j].axis("off")
+    handles = [Line2D([], [], color=prior_colours[p], marker="o", label=p) for p in priors]
+    if reference is not None:
+        handles.append(Line2D([], [], color="0.5", ls="--", label="unintegrated (PCA)"))
+    held = "; ".join(h for h in table["held"].unique() if h)
+    fig.legend(handles=handles, title="prior", loc="upper right", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+               title_fontsize=9, frameon=False)
+    fig.suptitle(title + (f"\nother swept parameters held at the best setting: {held}" if held else ""),
+                 x=0.01, ha="left", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1 - 1.5 / (2.55 * n_cols + 1.6), 1))
+    _save(fig, paths)
+
+
+# -------------------------------------------------------------------------------------------- UMAP grid
+
+
+def compute_umaps(
+    embeddings: Mapping[str, np.ndarray], max_cells: int = 5000, seed: int = 0, n_neighbors: int = 15
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """2-D UMAP of each embedding (rows = the same cells), on a seeded subsample of at most ``max_cells``.
+
+    Returns the subsample's row indices and name -> (cells x 2) coordinates. scanpy: kNN graph on the
+    embedding, then ``sc.tl.umap`` with ``random_state=seed``.
+    """
+    import anndata as ad
+    import scanpy as sc
+
+    n = len(next(iter(embeddings.values()))) if embeddings else 0
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(n, max_cells, replace=False)) if n > max_cells else np.arange(n)
+    coords = {}
+    for name, emb in embeddings.items():
+        adata = ad.AnnData(obsm={"X_emb": np.asarray(emb, dtype=np.float32)[idx]}, shape=(len(idx), 0))
+        sc.pp.neighbors(adata, use_rep="X_emb", n_neighbors=min(n_neighbors, len(idx) - 1), random_state=seed)
+        sc.tl.umap(adata, random_state=seed)
+        coords[name] = np.asarray(adata.obsm["X_umap"])
+    return idx, coords
+
+
+def umap_grid(
+    coords: Mapping[str, np.ndarray],
+    obs: pd.DataFrame,
+    paths: list[Path | str],
+    title: str = "",
+    subtitles: Mapping[str, str] | None = None,
+    colour_by: Sequence[tuple[str, str]] = ((C.SYSTEM, "system"), (C.LABEL, "cell type")),
+    pairs_per_row: int = 3,
+) -> None:
+    """UMAP of each embedding (best run per model), coloured by system and by cell type, with shared legends.
+
+    ``coords``: name -> (cells x 2), rows aligned with ``obs`` (which holds the ``colour_by`` columns).
+    """
+    if not coords:
+        _message_figure(paths, title, "No successful run: no embedding to draw.")
+        return
+    subtitles = subtitles or {}
+    names = list(coords)
+    per_row = min(pairs_per_row, len(names))
+    n_rows = math.ceil(len(names) / per_row)
+    n_panels = len(colour_by)
+    palettes = {}
+    for col, _ in colour_by:
+        cats = sorted(obs[col].astype(str).unique())
+        cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
+        palettes[col] = {c: cmap(i % cmap.N) for i, c in enumerate(cats)}
+    legend_rows = max(math.ceil(len(p) / 4) for p in palettes.values())
+    fig = plt.figure(figsize=(2.6 * n_panels * per_row, 2.9 * n_rows + 0.5 + 0.2 * legend_rows))
+    gs = fig.add_gridspec(n_rows + 1, per_row * n_panels, height_ratios=[1] * n_rows + [0.25 + 0.07 * legend_rows],
+                          hspace=0.45, wspace=0.08)
+    order = np.random.default_rng(0).permutation(len(obs))  # random draw order: no system painted on top
+    for k, name in enumerate(names):
+        r, c = divmod(k, per_row)
+        xy = coords[name][order]
+        for p, (col, label) in enumerate(colour_by):
+            ax = fig.add_subplot(gs[r, c * n_panels + p])
+            colours = obs[col].astype(str).map(palettes[col]).to_numpy()[order]
+            ax.scatter(xy[:, 0], xy[:, 1], c=list(colours), s=max(0.5, min(6.0, 6000 / len(obs))), lw=0,
+                       rasterized=True)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel("UMAP 1", fontsize=7, labelpad=1)
+            if p == 0:
+                ax.set_ylabel("UMAP 2", fontsize=7, labelpad=1)
+            head = f"{name}: {label}"
+            sub = subtitles.get(name, "")
+            ax.set_title(head + (f"\n{sub}" if sub else ""), fontsize=8)
+    for p, (col, label) in enumerate(colour_by):
+        span = (per_row * n_panels) // n_panels
+        lax = fig.add_subplot(gs[n_rows, p * span:(p + 1) * span])
+        lax.axis("off")
+        handles = [Line2D([], [], marker="o", ls="", color=v, label=k) for k, v in palettes[col].items()]
+        lax.legend(handles=handles, title=label, loc="upper center", ncol=min(4, max(1, span * 2)), fontsize=7,
+                   title_fontsize=8, frameon=False)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    _save(fig, paths)
+
+
+# ------------------------------------------------------------------------------------- training curves
+
+
+def training_curves(
+    histories: Mapping[str, pd.DataFrame], paths: list[Path | str], title: str = "", runs_per_row: int = 2
+) -> None:
+    """Per-epoch losses of each run: reconstruction, KL and cycle-consistency (train solid, validation dashed).
+
+    ``histories``: run id -> its ``history.tsv`` (runs without a history, e.g. PCA, are skipped).
+    """
+    histories = {k: v for k, v in histories.items() if v is not None and len(v) and "epoch" in v.columns}
+    if not histories:
+        _message_figure(paths, title, "No run has a training history (no neural model trained).")
+        return
+    losses = [(t, p) for t, p in LOSSES if any(any(c.startswith(p) for c in h.columns) for h in histories.values())]
+    names = list(histories)
+    per_row = min(runs_per_row, len(names))
+    n_rows = math.ceil(len(names) / per_row)
+    n_cols = per_row * len(losses)
+    fig, grid = plt.subplots(n_rows, n_cols, figsize=(2.5 * n_cols, 2.05 * n_rows + 0.8), squeeze=False)
+    for k, name in enumerate(names):
+        r, c0 = divmod(k, per_row)
+        hist = histories[name]
+        for li, (loss_title, prefix) in enumerate(losses):
+            ax = grid[r, c0 * len(losses) + li]
+            drawn = False
+            for col in sorted(c for c in hist.columns if c.startswith(prefix)):
+                y = pd.to_numeric(hist[col], errors="coerce")
+                if y.notna().any():
+                    ax.plot(hist["epoch"], y, lw=1.3, ls="--" if "valid" in col else "-",
+                            color="#dd8452" if "valid" in col else "#4c72b0",
+                            label="validation" if "valid" in col else "train")
+                    drawn = True
+            if not drawn:
+                ax.text(0.5, 0.5, "not recorded", ha="center", va="center", fontsize=8, color="0.4",
+                        transform=ax.transAxes)
+            ax.tick_params(labelsize=7)
+            ax.set_title(loss_title, fontsize=8)
+            ax.set_xlabel("epoch", fontsize=7)
+            if li == 0:
+                ax.set_ylabel("loss", fontsize=7)
+                ax.annotate(name, xy=(0, 1), xycoords="axes fraction", xytext=(0, 17), textcoords="offset points",
+                            fontsize=8, fontweight="bold", ha="left", va="bottom")
+    for k in range(len(names), n_rows * per_row):
+        r, c0 = divmod(k, per_row)
+        for li in range(len(losses)):
+            grid[r, c0 * len(losses) + li].axis("off")
+    fig.legend(handles=[Line2D([], [], color="#4c72b0", label="train"),
+                        Line2D([], [], color="#dd8452", ls="--", label="validation")],
+               loc="upper right", fontsize=8, frameon=False, ncol=2)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    fig.tight_layout(h_pad=2.2)
+    _save(fig, paths)
+
+
+# ------------------------------------------------------------------------------------- runtime and memory
+
+
+def runtime_memory(summary: pd.DataFrame, paths: list[Path | str], title: str = "") -> None:
+    """Wall time and peak memory of every run (horizontal bars, coloured by model; failed runs marked)."""
+    cols = [c for c in ("wall_time_s", "peak_memory_mb") if c in summary.columns]
+    if summary.empty or not cols:
+        _message_figure(paths, title, "No run timing recorded.")
+        return
+    table = summary.reset_index(drop=True)
+    colours = model_colours(table["model"].astype(str))
+    failed = table["status"].astype(str) == C.STATUS_FAILED if "status" in table.columns else pd.Series(False, index=table.index)
+    labels = [f"{r} (failed)" if f else str(r) for r, f in zip(table["run_id"], failed)]
+    fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols) + 0.07 * max(map(len, labels)),
+                                                    1.3 + 0.27 * len(table)), sharey=True, squeeze=False)
+    units = {"wall_time_s": "wall time (s)", "peak_memory_mb": "peak memory (MB)"}
+    y = np.arange(len(table))
+    for ax, col in zip(axes[0], cols):
+        values = pd.to_numeric(table[col], errors="coerce")
+        ax.barh(y, values.fillna(0.0), color=[colours[m] for m in table["model"].astype(str)],
+                hatch=None, edgecolor=["black" if f else "none" for f in failed], lw=0.8)
+        top = float(np.nanmax(values)) if values.notna().any() else 1.0
+        for yi, v in zip(y, values):
+            ax.text((0 if np.isnan(v) else v) + top * 0.01, yi, "NA" if np.isnan(v) else f"{v:,.1f}",
+                    va="center", fontsize=7)
+        ax.set_xlim(0, top * 1.2 if top > 0 else 1.0)
+        ax.set_xlabel(units.get(col, col), fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="x", color="0.9")
+        ax.set_axisbelow(True)
+    axes[0][0].set_yticks(y, labels, fontsize=7)
+    axes[0][0].set_ylim(len(table) - 0.5, -0.5)
+    handles = [Line2D([], [], marker="s", ls="", color=colours[m], label=m) for m in colours]
+    fig.legend(handles=handles, title="model", loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=8,
+               title_fontsize=9, frameon=False)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    fig.tight_layout()
+    _save(fig, paths)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import partial
+from typing import Any, Collection
 
 import numpy as np
 import pandas as pd
@@ -25,17 +26,24 @@ from sysvi_bench.metrics.neighbors import compute_neighbors
 NEIGHBOR_SIZES = (15, 50, 90)
 
 
-def scib_metric_names() -> list[tuple[str, str]]:
-    """(metric, type) of every metric the default suite reports, in scib-metrics' own names."""
+def scib_suite(skip: Collection[str] = ()) -> list[tuple[str, str, Any]]:
+    """(function name, type, setting) of scib-metrics' default suite, less the functions in ``skip``."""
+    return [
+        (name, metric_type, setting)
+        for metric_type, collection in (("bio", BioConservation()), ("batch", BatchCorrection()))
+        for name, setting in asdict(collection).items()
+        if setting is not False and name not in skip
+    ]
+
+
+def scib_metric_names(skip: Collection[str] = ()) -> list[tuple[str, str]]:
+    """(metric, type) of every metric the suite reports, in scib-metrics' own names."""
     names = []
-    for metric_type, collection in (("bio", BioConservation()), ("batch", BatchCorrection())):
-        for name, enabled in asdict(collection).items():
-            if not enabled:
-                continue
-            if name.startswith("nmi_ari"):
-                names += [(f"{name}_nmi", metric_type), (f"{name}_ari", metric_type)]
-            else:
-                names.append((name, metric_type))
+    for name, metric_type, _ in scib_suite(skip):
+        if name.startswith("nmi_ari"):
+            names += [(f"{name}_nmi", metric_type), (f"{name}_ari", metric_type)]
+        else:
+            names.append((name, metric_type))
     return names
 
 
@@ -57,6 +65,7 @@ def scib_metrics_long(
     neighbor_backend: str = "exact",
     seed: int = 0,
     neighbors: dict[str, NeighborsResults] | None = None,
+    skip: Collection[str] = (),
 ) -> pd.DataFrame:
     """Score each embedding with scib-metrics' default suite; one row per (embedding_variant, metric).
 
@@ -70,6 +79,9 @@ def scib_metrics_long(
         The system and the cell type of each cell.
     neighbors
         Optional precomputed kNN graphs per variant (k >= 90); computed here otherwise.
+    skip
+        scib-metrics function names to leave out (e.g. ``kbet_per_label``, whose numba compilation costs
+        about 35 s per process).
 
     Returns
     -------
@@ -83,16 +95,13 @@ def scib_metrics_long(
         if nn is None:
             nn = compute_neighbors(emb, max(NEIGHBOR_SIZES), backend=neighbor_backend, seed=seed)
         adata = _metric_adata(emb, pre_integrated, batch_arr, label_arr, nn)
-        for metric_type, collection in (("bio", BioConservation()), ("batch", BatchCorrection())):
-            for name, setting in asdict(collection).items():
-                if setting is False:
-                    continue
-                fn = getattr(scib_metrics, name)
-                if isinstance(setting, dict):
-                    fn = partial(fn, **setting)
-                value = getattr(MetricAnnDataAPI, name)(adata, fn)
-                results = value.items() if isinstance(value, dict) else [(None, value)]
-                for suffix, v in results:
-                    metric = f"{name}_{suffix}" if suffix else name
-                    rows.append({"embedding_variant": variant, "metric": metric, "type": metric_type, "value": float(v)})
+        for name, metric_type, setting in scib_suite(skip):
+            fn = getattr(scib_metrics, name)
+            if isinstance(setting, dict):
+                fn = partial(fn, **setting)
+            value = getattr(MetricAnnDataAPI, name)(adata, fn)
+            results = value.items() if isinstance(value, dict) else [(None, value)]
+            for suffix, v in results:
+                metric = f"{name}_{suffix}" if suffix else name
+                rows.append({"embedding_variant": variant, "metric": metric, "type": metric_type, "value": float(v)})
     return pd.DataFrame(rows)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import anndata as ad
 import numpy as np
@@ -35,6 +35,7 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
     "variants": ["raw", "standardized"],
     "moran_min_cells": 50,  # smallest cell type x system x sample group for Moran's I (paper: 500)
     "moran_min_i": paper.MORAN_MIN_I,
+    "skip_scib_metrics": [],  # scib-metrics functions to leave out, e.g. kbet_per_label (slow to compile)
 }
 
 
@@ -66,19 +67,19 @@ def embedding_variants(emb: np.ndarray, variants: list[str]) -> dict[str, np.nda
     return out
 
 
-def metric_catalogue() -> pd.DataFrame:
+def metric_catalogue(skip: Collection[str] = ()) -> pd.DataFrame:
     """Every reported metric: ``metric, type, higher_is_better, suite, in_aggregate, description``."""
     rows = [{"metric": m, "type": t, "higher_is_better": True, "suite": "scib",
              "in_aggregate": m not in AGGREGATE_EXCLUDED, "description": SCIB_DESCRIPTIONS.get(m, "")}
-            for m, t in scib_metric_names()]
+            for m, t in scib_metric_names(skip)]
     rows += [{"metric": m.name, "type": m.type, "higher_is_better": m.higher_is_better, "suite": "paper",
               "in_aggregate": True, "description": m.description} for m in PAPER_METRICS]
     return pd.DataFrame(rows)
 
 
-def expected_metrics(variants: list[str]) -> pd.DataFrame:
+def expected_metrics(variants: list[str], skip: Collection[str] = ()) -> pd.DataFrame:
     """Every (variant, metric, type, higher_is_better) a run reports: also the NA rows of failed runs."""
-    catalogue = metric_catalogue()[["metric", "type", "higher_is_better"]]
+    catalogue = metric_catalogue(skip)[["metric", "type", "higher_is_better"]]
     return pd.concat([catalogue.assign(embedding_variant=v) for v in variants], ignore_index=True)[
         ["embedding_variant", "metric", "type", "higher_is_better"]
     ]
@@ -91,7 +92,7 @@ def metrics_info(evaluation: Mapping[str, Any]) -> dict[str, Any]:
         "versions": {p: version(p) for p in packages},
         "evaluation": resolve_evaluation(evaluation),
         "leiden_resolutions": list(paper.LEIDEN_RESOLUTIONS),
-        "metrics": metric_catalogue().to_dict(orient="records"),
+        "metrics": metric_catalogue(resolve_evaluation(evaluation)["skip_scib_metrics"]).to_dict(orient="records"),
     }
 
 
@@ -153,6 +154,7 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
         neighbor_backend=cfg["neighbor_backend"], seed=cfg["seed"],
         # scib-metrics needs k >= 90; a smaller configured k makes it compute its own graph
         neighbors={v: nn for v, nn in neighbors.items() if nn.n_neighbors >= 90},
+        skip=cfg["skip_scib_metrics"],
     )
     rows = [
         {"embedding_variant": v, "metric": metric, "value": value}
@@ -163,7 +165,9 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
         ).items()
     ]
     values = pd.concat([scib[["embedding_variant", "metric", "value"]], pd.DataFrame(rows)], ignore_index=True)
-    return expected_metrics(cfg["variants"]).merge(values, on=["embedding_variant", "metric"], how="left")
+    return expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).merge(
+        values, on=["embedding_variant", "metric"], how="left"
+    )
 
 
 def score_dataset(
@@ -195,7 +199,7 @@ def score_run(
     cfg = resolve_evaluation(evaluation)
     info = read_json(Path(run_dir) / "run_info.json")
     if info["status"] != C.STATUS_OK:
-        table = expected_metrics(cfg["variants"]).assign(value=np.nan)
+        table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).assign(value=np.nan)
     else:
         emb_adata = ad.read_h5ad(Path(run_dir) / "embedding.h5ad")
         if not emb_adata.obs_names.equals(preprocessed.obs_names):
