@@ -57,6 +57,14 @@ def fit_model(run: Run, adata: AnnData, context: FitContext) -> FitResult:
     return get_fitter(run.kind)(adata, run.params, run.seed, context)
 
 
+def categorical_covariates(params: dict[str, Any], context: FitContext) -> list[str] | None:
+    """The run's categorical covariate keys; ``None`` in the params means the dataset's ``covariate_keys``."""
+    keys = params["categorical_covariate_keys"]
+    if keys is None:
+        keys = list(context.keys.covariate_keys)
+    return list(keys) or None
+
+
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (via scvi-tools, which also seeds Lightning)."""
     import scvi

@@ -8,7 +8,7 @@ import numpy as np
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
-from sysvi_bench.models import FitContext, FitResult, device_name, seed_everything
+from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
 from sysvi_bench.models.sysvi import history_frame
 
 
@@ -17,10 +17,9 @@ def build_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitCo
 
     seed_everything(seed)
     adata = adata.copy()
-    cat_keys = params["categorical_covariate_keys"]
-    if cat_keys is None:
-        cat_keys = list(context.keys.covariate_keys)
-    SCVI.setup_anndata(adata, layer=C.COUNTS_LAYER, batch_key=C.SYSTEM, categorical_covariate_keys=cat_keys or None)
+    SCVI.setup_anndata(
+        adata, layer=C.COUNTS_LAYER, batch_key=C.SYSTEM, categorical_covariate_keys=categorical_covariates(params, context)
+    )
     model = SCVI(
         adata,
         n_latent=params["n_latent"],

@@ -9,7 +9,7 @@ import pandas as pd
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
-from sysvi_bench.models import FitContext, FitResult, device_name, seed_everything
+from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
 
 # run params -> where they go in scvi-tools
 INIT_KEYS = (
@@ -49,13 +49,10 @@ def build_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitC
     seed_everything(seed)
     # weight_batches writes obs["batch_weights"]: never touch the caller's object
     adata = adata.copy()
-    cat_keys = params["categorical_covariate_keys"]
-    if cat_keys is None:
-        cat_keys = list(context.keys.covariate_keys)
     SysVI.setup_anndata(
         adata,
         batch_key=C.SYSTEM,
-        categorical_covariate_keys=cat_keys or None,
+        categorical_covariate_keys=categorical_covariates(params, context),
         continuous_covariate_keys=params["continuous_covariate_keys"] or None,
         weight_batches=params["weight_batches"],
     )
