@@ -13,6 +13,11 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
+
+
+# front page of `snakemake --report results/report.html` (docs/report.md)
+report: "workflow/report/workflow.rst"
 
 
 rule all:

@@ -25,6 +25,15 @@ FAMILIES = {
     "metrics": "metrics",
     "aggregate": "report",
     "results_table": "report",
+    # workflow/rules/report.smk
+    "diagnostic": "report",
+    "batch_vs_bio": "report",
+    "parameter_sweep": "report",
+    "umap_best_runs": "report",
+    "training_curves": "report",
+    "runtime_memory": "report",
+    "report_tables": "report",
+    "report_config": "report",
 }
 
 

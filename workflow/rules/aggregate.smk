@@ -31,7 +31,8 @@ rule results_table:
             "results/figures/{dataset}/results_table.png",
             caption="../report/results_table.rst",
             category="{dataset}",
-            subcategory="Results",
+            subcategory="2 Results",
+            labels={"entry": "figure: scIB-style results table"},
         ),
         pdf="results/figures/{dataset}/results_table.pdf",
     resources:

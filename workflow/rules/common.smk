@@ -147,4 +147,5 @@ def all_outputs():
         "results/summary.tsv",
         "results/best_settings.tsv",
         *expand("results/figures/{dataset}/results_table.png", dataset=DATASETS),
+        *REPORT_TARGETS,  # figures, diagnostic and report pages: workflow/rules/report.smk
     ]

@@ -39,11 +39,11 @@ ALL_CELL_TYPES = "(all cell types)"
 
 CELL_TYPE_COLUMNS = [
     "dataset", "cell_type", "n_pseudobulks", "systems", "n_within_pairs", "n_across_pairs",
-    "median_within", "median_across", "distance_ratio", "auc", "p_value", "q_value", "significant", "note",
+    "median_within", "median_across", "distance_ratio", "auc", "p_value", "tested", "q_value", "significant", "note",
 ]
 SUMMARY_COLUMNS = [
     "dataset", "n_cells", "n_pseudobulks", "n_cell_types", "n_cell_types_tested", "n_cell_types_significant",
-    "fraction_significant", "median_auc", "median_distance_ratio", "system_asw", "system_asw_within_cell_type",
+    "n_cell_types_underpowered", "median_auc_underpowered", "fraction_significant", "median_auc", "median_distance_ratio", "system_asw", "system_asw_within_cell_type",
     "strength", "recommendation", "verdict",
 ]
 
@@ -126,6 +126,9 @@ def distance_tests(
 ) -> pd.DataFrame:
     """One-sided Mann-Whitney U (across > within) per cell type, BH-corrected over the tested cell types.
 
+    A cell type is *tested* when it has within- and across-system pairs and enough of them that a perfect
+    separation could reach ``p < alpha``; with fewer (e.g. two samples per system: two within-system pairs),
+    its p-value is kept but it is marked underpowered and left out of the correction and the verdict's count.
     Cell types in ``all_cell_types`` without any pseudobulk get an untested row."""
     rows = []
     for cell_type, sub in meta.groupby("cell_type", sort=True):
@@ -142,6 +145,10 @@ def distance_tests(
             test = mannwhitneyu(across, within, alternative="greater", method="auto")
             row["auc"] = float(test.statistic) / (len(across) * len(within))
             row["p_value"] = float(test.pvalue)
+            best_p = _best_possible_p(len(across), len(within))
+            if best_p >= alpha:
+                row["note"] = (f"underpowered: with {len(within)} within- and {len(across)} across-system pairs even "
+                               f"a perfect separation gives p = {best_p:.2g}")
         elif not len(across):
             row["note"] = "not tested: pseudobulks from one system only"
         else:
@@ -155,12 +162,20 @@ def distance_tests(
     if table.empty:
         return pd.DataFrame(columns=CELL_TYPE_COLUMNS)
     table["distance_ratio"] = table["median_across"] / table["median_within"].where(table["median_within"] > 0)
-    tested = table["p_value"].notna()
+    tested = table["p_value"].notna() & ~table["note"].str.startswith("underpowered")
+    table["tested"] = tested
     table["q_value"] = np.nan
     if tested.any():
         table.loc[tested, "q_value"] = false_discovery_control(table.loc[tested, "p_value"].to_numpy(), method="bh")
     table["significant"] = tested & (table["q_value"] < alpha)
     return table[CELL_TYPE_COLUMNS]
+
+
+def _best_possible_p(n_across: int, n_within: int) -> float:
+    """The one-sided Mann-Whitney p-value when every across-system distance exceeds every within-system one."""
+    within = np.arange(n_within, dtype=float)
+    across = np.arange(n_within, n_within + n_across, dtype=float)
+    return float(mannwhitneyu(across, within, alternative="greater", method="auto").pvalue)
 
 
 def _subsample(n: int, max_n: int, seed: int) -> np.ndarray:
@@ -203,14 +218,20 @@ def verdict(summary: dict, params: DiagnosticParams) -> tuple[str, str, str]:
                     f"{summary['median_auc']:.2f}, where 0.5 means no difference)")
     else:
         test_txt = ("no cell type could be tested (each needs pseudobulks of at least "
-                    f"{params.min_cells} cells from two samples of one system and from another system)")
+                    f"{params.min_cells} cells from enough samples: e.g. 3 samples in one system and 2 in another)")
+    n_under = summary.get("n_cell_types_underpowered", 0)
+    if n_under:
+        test_txt += (f"; {n_under} {'further ' if n_tested else ''}cell type(s) had too few samples for a "
+                     f"significant test (median AUC "
+                     f"{summary.get('median_auc_underpowered', np.nan):.2f})")
     asw_part = f"the silhouette of the system within cell types on the unintegrated PCA is {asw_txt} (0 = mixed, 1 = apart)"
     high_asw = not np.isnan(asw) and asw >= params.strong_asw
     low_asw = np.isnan(asw) or asw < params.weak_asw
     if high_asw and (not n_tested or frac >= params.strong_fraction):
         strength, recommendation = "strong", "sysVI"
-        advice = ("This is a strong system effect, larger than the sample-to-sample variation within a system: "
-                  "the regime sysVI (VampPrior + cycle-consistency) was made for. Expect plain cVAEs such as scVI "
+        advice = ("This is a strong system effect" + (", larger than the sample-to-sample variation within a system"
+                                                       if n_tested else "") +
+                  ": the regime sysVI (VampPrior + cycle-consistency) was made for. Expect plain cVAEs such as scVI "
                   "to leave the systems apart or to mix them only at the cost of biology; compare the sysVI runs "
                   "against them.")
     elif n_sig > 0 or not low_asw:
@@ -235,11 +256,14 @@ def run_diagnostic(adata: AnnData, params: DiagnosticParams = DiagnosticParams()
     per_type = distance_tests(distances, meta, params.alpha, dataset,
                               sorted(adata.obs[C.LABEL].astype(str).unique()))
     asw, asw_within = system_silhouettes(adata, params)
-    tested = per_type[per_type["p_value"].notna()]
+    tested = per_type[per_type["tested"].astype(bool)]
+    underpowered = per_type[per_type["note"].str.startswith("underpowered")]
     summary = {
         "dataset": dataset, "n_cells": adata.n_obs, "n_pseudobulks": len(meta),
         "n_cell_types": adata.obs[C.LABEL].nunique(), "n_cell_types_tested": len(tested),
         "n_cell_types_significant": int(tested["significant"].sum()),
+        "n_cell_types_underpowered": len(underpowered),
+        "median_auc_underpowered": underpowered["auc"].median() if len(underpowered) else np.nan,
         "fraction_significant": tested["significant"].mean() if len(tested) else np.nan,
         "median_auc": tested["auc"].median() if len(tested) else np.nan,
         "median_distance_ratio": tested["distance_ratio"].median() if len(tested) else np.nan,
@@ -309,14 +333,20 @@ def diagnostic_figure(diag: Diagnostic, paths: list[Path | str], title: str = ""
     ax_d.set_yticks(range(len(order)), order, fontsize=8)
     ax_d.set_ylim(len(order) - 0.5, -0.5)
     ax_d.set_xlabel("distance between pseudobulks of the same cell type (pseudobulk PCA)")
-    ax_d.set_title("Within vs across systems (bar = median; right: BH q, one-sided)", fontsize=10)
+    ax_d.set_title("Within vs across systems (bar = median; right: one-sided test, BH q)", fontsize=10)
     ax_d.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12), ncol=2, frameon=False,
                 title="pairs of pseudobulks of one cell type", title_fontsize=8)
     qs = table.set_index("cell_type")
     trans = ax_d.get_yaxis_transform()
     for cell_type in order:
         q = qs.loc[cell_type, "q_value"] if cell_type in qs.index else np.nan
-        txt = "n.t." if np.isnan(q) else f"q={q:.1e}" + (" *" if q < diag.params.alpha else "")
+        p = qs.loc[cell_type, "p_value"] if cell_type in qs.index else np.nan
+        if not np.isnan(q):
+            txt = f"q={q:.1e}" + (" *" if q < diag.params.alpha else "")
+        elif not np.isnan(p):
+            txt = f"p={p:.1e}\n(few samples)"
+        else:
+            txt = "n.t."
         ax_d.text(1.01, y[cell_type], txt, transform=trans, va="center", fontsize=7)
     s = diag.summary.iloc[0]
     head = (f"{title}\nSystem effect: {str(s['strength']).upper()} - {int(s['n_cell_types_significant'])} of "

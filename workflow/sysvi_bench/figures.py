@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from sysvi_bench import contracts as C  # noqa: E402
 
@@ -40,6 +41,42 @@ HUE = "prior"
 # loss families of the training-curve figure: (title, column prefix)
 LOSSES = [("reconstruction", "reconstruction_loss"), ("KL (local)", "kl_local"), ("cycle consistency", "cycle_loss")]
 DPI = 150
+
+
+# ------------------------------------------------------------------------------------------ reading inputs
+
+
+def read_summary(path: Path | str, dataset: str | None = None) -> pd.DataFrame:
+    """``results/summary.tsv`` (rows of ``dataset`` only, when given)."""
+    summary = pd.read_csv(path, sep="\t")
+    return summary[summary["dataset"].astype(str) == dataset].reset_index(drop=True) if dataset else summary
+
+
+def read_best_settings(path: Path | str | None, dataset: str | None = None) -> pd.DataFrame | None:
+    """``results/best_settings.tsv`` (optional: None when absent or empty)."""
+    if path is None or not Path(path).is_file() or Path(path).stat().st_size == 0:
+        return None
+    best = pd.read_csv(path, sep="\t")
+    if dataset and "dataset" in best.columns:
+        best = best[best["dataset"].astype(str) == dataset].reset_index(drop=True)
+    return best
+
+
+def read_history(path: Path | str) -> pd.DataFrame | None:
+    """A run's ``history.tsv``; None when it holds no epochs (PCA, Harmony and controls write an empty one)."""
+    try:
+        history = pd.read_csv(path, sep="\t")
+    except (pd.errors.EmptyDataError, FileNotFoundError):
+        return None
+    return history if len(history) else None
+
+
+def read_metric_types(path: Path | str, dataset: str | None = None) -> dict[str, str]:
+    """metric -> ``bio``/``batch`` from a long metrics table (``results/metrics.tsv``)."""
+    metrics = pd.read_csv(path, sep="\t", usecols=lambda c: c in ("dataset", "metric", "type"))
+    if dataset and "dataset" in metrics.columns:
+        metrics = metrics[metrics["dataset"].astype(str) == dataset]
+    return metrics.drop_duplicates("metric").set_index("metric")["type"].astype(str).to_dict()
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -133,10 +170,9 @@ def results_table(
 ) -> None:
     """scIB-style results table: rows = runs (best total first), columns = bio metrics, batch metrics, aggregates.
 
-    Each column is coloured by its min-max scaled value over the rows, direction taken from the aggregate
-    (darker = better for every metric here: the raw values of lower-is-better metrics are not inverted, so the
-    colour follows ``scaled_<metric>`` when the summary has it). The printed number is the raw value; failed
-    runs are listed at the bottom with "failed" and no values.
+    The printed number is the raw value; the colour is the run's direction-aware scaled value from the summary
+    (``scaled_<metric>``: 1 = the dataset's best run, darker = better) where it has one, else the column's
+    min-max scaled raw value. Failed runs are listed last, marked "(failed)", with NA.
     """
     metrics = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)]
     cols = [c for c in metrics + AGGREGATES if c in summary.columns and summary[c].notna().any()]
@@ -243,8 +279,9 @@ def batch_bio_scatter(
 
 
 def swept_axes(summary: pd.DataFrame) -> list[str]:
-    """The :data:`SWEEP_AXES` that take more than one value among the SysVI runs."""
-    sysvi = summary[summary["kind"].astype(str) == "sysvi"] if "kind" in summary.columns else summary
+    """The :data:`SWEEP_AXES` that take more than one value among the successful SysVI runs."""
+    sysvi = _ok(summary)
+    sysvi = sysvi[sysvi["kind"].astype(str) == "sysvi"] if "kind" in sysvi.columns else sysvi
     return [a for a in SWEEP_AXES if f"param_{a}" in sysvi.columns and sysvi[f"param_{a}"].dropna().nunique() > 1]
 
 
@@ -295,12 +332,13 @@ def parameter_sweep(
     quantities: Sequence[str],
     paths: list[Path | str],
     title: str = "",
-    max_cols: int = 6,
+    max_cols: int = 4,
+    labels: Mapping[str, str] | None = None,
 ) -> None:
     """Each quantity (metric or aggregate) vs each swept SysVI parameter, mean ± sd over seeds.
 
     One panel per quantity x swept axis x embedding setting (``embed_categorical_covariates``); lines are
-    coloured by prior. Axes that are not swept are skipped (with none swept, the cycle weight is shown, a
+    coloured by prior (``labels``: panel names per quantity). Axes that are not swept are skipped (with none swept, the cycle weight is shown, a
     single point per prior). The unintegrated PCA (kind ``pca``), when scored, is a dashed grey reference.
     """
     table = sweep_table(summary, quantities)
@@ -312,7 +350,7 @@ def parameter_sweep(
     priors = sorted(table["prior"].unique())
     quantities = [q for q in quantities if q in set(table["quantity"])]
     block = len(axes) * len(facets)
-    per_row = max(1, max_cols // block)
+    per_row = min(max(1, max_cols // block), len(quantities))
     n_rows = math.ceil(len(quantities) / per_row)
     n_cols = per_row * block
     fig, grid = plt.subplots(n_rows, n_cols, figsize=(2.55 * n_cols + 1.6, 2.35 * n_rows + 0.9), squeeze=False)
@@ -324,6 +362,7 @@ def parameter_sweep(
         reference = ref[[q for q in quantities if q in ref.columns]].mean() if len(ref) else None
     for qi, quantity in enumerate(quantities):
         r, c0 = divmod(qi, per_row)
+        panels = [grid[r, c0 * block + j] for j in range(block)]
         for ai, axis in enumerate(axes):
             for fi, facet in enumerate(facets):
                 ax = grid[r, c0 * block + ai * len(facets) + fi]
@@ -342,10 +381,18 @@ def parameter_sweep(
                 ax.set_xlim(-0.4, len(xs) - 0.6)
                 ax.tick_params(axis="y", labelsize=8)
                 ax.set_xlabel(SWEEP_AXES[axis], fontsize=8)
-                name = AGGREGATE_LABELS.get(quantity, quantity.replace("_", " "))
+                name = (labels or {}).get(quantity) or AGGREGATE_LABELS.get(quantity, quantity.replace("_", " "))
                 ax.set_title(name if len(facets) == 1 else f"{name}\nembed covariates: {facet}", fontsize=8)
                 if ai == 0 and fi == 0:
-                    ax.set_ylabel("score (mean ± sd over seeds)", fontsize=8)
+                    ax.set_ylabel("value (mean ± sd over seeds)", fontsize=8)
+        # one y range per quantity, so that its panels (axes x embedding settings) compare directly
+        lows, highs = zip(*(a.get_ylim() for a in panels))
+        low, high = min(lows), max(highs)
+        if high - low < 1e-6 * max(1.0, abs(high)):  # a constant metric: no offset notation, a readable range
+            low, high = low - 0.05, high + 0.05
+        for a in panels:
+            a.set_ylim(low, high)
+            a.ticklabel_format(axis="y", useOffset=False)
     for k in range(len(quantities), n_rows * per_row):
         r, c0 = divmod(k, per_row)
         for j in range(block):
@@ -356,9 +403,10 @@ def parameter_sweep(
     held = "; ".join(h for h in table["held"].unique() if h)
     fig.legend(handles=handles, title="prior", loc="upper right", bbox_to_anchor=(1.0, 1.0), fontsize=8,
                title_fontsize=9, frameon=False)
-    fig.suptitle(title + (f"\nother swept parameters held at the best setting: {held}" if held else ""),
-                 x=0.01, ha="left", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1 - 1.5 / (2.55 * n_cols + 1.6), 1))
+    # above the panels (the saved figure's tight bounding box includes it)
+    fig.suptitle(title + (f"\nother swept parameters held at the best setting: {held}" if held else ""),
+                 x=0.01, y=1.0, ha="left", va="bottom", fontsize=10)
     _save(fig, paths)
 
 
@@ -415,32 +463,33 @@ def umap_grid(
         cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
         palettes[col] = {c: cmap(i % cmap.N) for i, c in enumerate(cats)}
     legend_rows = max(math.ceil(len(p) / 4) for p in palettes.values())
-    fig = plt.figure(figsize=(2.6 * n_panels * per_row, 2.9 * n_rows + 0.5 + 0.2 * legend_rows))
-    gs = fig.add_gridspec(n_rows + 1, per_row * n_panels, height_ratios=[1] * n_rows + [0.25 + 0.07 * legend_rows],
-                          hspace=0.45, wspace=0.08)
+    fig = plt.figure(figsize=(2.7 * n_panels * per_row, 3.15 * n_rows + 0.7 + 0.2 * legend_rows), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[3.15 * n_rows, 0.5 + 0.2 * legend_rows])
+    cells = np.atleast_2d(top.subfigures(n_rows, per_row, squeeze=False))
     order = np.random.default_rng(0).permutation(len(obs))  # random draw order: no system painted on top
+    size = max(0.5, min(6.0, 6000 / max(len(obs), 1)))
     for k, name in enumerate(names):
         r, c = divmod(k, per_row)
+        cell = cells[r, c]
+        sub = subtitles.get(name, "")
+        cell.suptitle(f"{name}" + (f"\n{sub}" if sub and sub != name else ""), fontsize=8.5)
         xy = coords[name][order]
-        for p, (col, label) in enumerate(colour_by):
-            ax = fig.add_subplot(gs[r, c * n_panels + p])
+        for p, (col, label), ax in zip(range(n_panels), colour_by, cell.subplots(1, n_panels)):
             colours = obs[col].astype(str).map(palettes[col]).to_numpy()[order]
-            ax.scatter(xy[:, 0], xy[:, 1], c=list(colours), s=max(0.5, min(6.0, 6000 / len(obs))), lw=0,
-                       rasterized=True)
+            ax.scatter(xy[:, 0], xy[:, 1], c=list(colours), s=size, lw=0, rasterized=True)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_xlabel("UMAP 1", fontsize=7, labelpad=1)
             if p == 0:
                 ax.set_ylabel("UMAP 2", fontsize=7, labelpad=1)
-            head = f"{name}: {label}"
-            sub = subtitles.get(name, "")
-            ax.set_title(head + (f"\n{sub}" if sub else ""), fontsize=8)
-    for p, (col, label) in enumerate(colour_by):
-        span = (per_row * n_panels) // n_panels
-        lax = fig.add_subplot(gs[n_rows, p * span:(p + 1) * span])
+            ax.set_title(f"colour: {label}", fontsize=7.5)
+    for k in range(len(names), n_rows * per_row):
+        r, c = divmod(k, per_row)
+        cells[r, c].set_visible(False)
+    for lax, (col, label) in zip(np.atleast_1d(bottom.subplots(1, n_panels)), colour_by):
         lax.axis("off")
         handles = [Line2D([], [], marker="o", ls="", color=v, label=k) for k, v in palettes[col].items()]
-        lax.legend(handles=handles, title=label, loc="upper center", ncol=min(4, max(1, span * 2)), fontsize=7,
+        lax.legend(handles=handles, title=label, loc="upper center", ncol=min(4, len(handles)), fontsize=7,
                    title_fontsize=8, frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontsize=10)
     _save(fig, paths)
@@ -483,20 +532,22 @@ def training_curves(
                 ax.text(0.5, 0.5, "not recorded", ha="center", va="center", fontsize=8, color="0.4",
                         transform=ax.transAxes)
             ax.tick_params(labelsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(loss_title, fontsize=8)
             ax.set_xlabel("epoch", fontsize=7)
             if li == 0:
                 ax.set_ylabel("loss", fontsize=7)
                 ax.annotate(name, xy=(0, 1), xycoords="axes fraction", xytext=(0, 17), textcoords="offset points",
-                            fontsize=8, fontweight="bold", ha="left", va="bottom")
+                            fontsize=8, fontweight="bold", ha="left", va="bottom").set_in_layout(False)
     for k in range(len(names), n_rows * per_row):
         r, c0 = divmod(k, per_row)
         for li in range(len(losses)):
             grid[r, c0 * len(losses) + li].axis("off")
-    fig.legend(handles=[Line2D([], [], color="#4c72b0", label="train"),
-                        Line2D([], [], color="#dd8452", ls="--", label="validation")],
-               loc="upper right", fontsize=8, frameon=False, ncol=2)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    handles = [Line2D([], [], color="#4c72b0", label="train")]
+    if any("valid" in c for h in histories.values() for c in h.columns):
+        handles.append(Line2D([], [], color="#dd8452", ls="--", label="validation"))
+    fig.legend(handles=handles, loc="upper right", fontsize=8, frameon=False, ncol=2)
+    fig.suptitle(title, x=0.01, y=1.0, ha="left", va="bottom", fontsize=10)
     fig.tight_layout(h_pad=2.2)
     _save(fig, paths)
 

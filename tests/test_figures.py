@@ -1,0 +1,224 @@
+"""Figure functions on small hand-made tables, the report pages, and the pre-integration diagnostic."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sysvi_bench import contracts as C
+from sysvi_bench import figures as F
+from sysvi_bench import report as R
+
+METRIC_TYPES = {"nmi_leiden": "bio", "moransi_preservation": "bio", "ilisi_system": "batch", "kbet_per_label": "batch"}
+
+
+def _summary(kl_weights=(1.0,)) -> pd.DataFrame:
+    """A summary like results/summary.tsv: SysVI over prior x cycle x embed (x KL) x 2 seeds, PCA, one failure."""
+    rng = np.random.default_rng(0)
+    rows = []
+    grid = itertools.product(["standard_normal", "vamp"], [0.0, 2.0, 10.0], [False, True], kl_weights, [0, 1])
+    for prior, cyc, embed, kl, seed in grid:
+        setting = f"sysvi__prior={prior}__cyc={cyc:g}__embed={str(embed).lower()}" + (
+            f"__kl={kl:g}" if len(kl_weights) > 1 else "")
+        rows.append({"model": "sysvi", "kind": "sysvi", "seed": seed, "setting": setting,
+                     "run_id": f"{setting}__seed={seed}", "param_prior": prior, "param_z_distance_cycle_weight": cyc,
+                     "param_embed_categorical_covariates": embed, "param_kl_weight": kl,
+                     "param_n_prior_components": 5})
+    rows.append({"model": "unintegrated", "kind": "pca", "seed": 0, "setting": "unintegrated",
+                 "run_id": "unintegrated"})
+    rows.append({"model": "broken", "kind": "sysvi", "seed": 0, "setting": "broken", "run_id": "broken__seed=0",
+                 "param_prior": "vamp", "param_z_distance_cycle_weight": 2.0,
+                 "param_embed_categorical_covariates": False, "param_kl_weight": 1.0, "param_n_prior_components": 2})
+    table = pd.DataFrame(rows)
+    table.insert(0, "dataset", "toy")
+    table["status"] = np.where(table["model"] == "broken", C.STATUS_FAILED, C.STATUS_OK)
+    table["reason"] = np.where(table["model"] == "broken", "ValueError: pseudoinputs out of range", "")
+    ok = table["status"] == C.STATUS_OK
+    for metric in METRIC_TYPES:
+        table[metric] = np.where(ok, rng.uniform(0, 1, len(table)), np.nan)
+        table[f"scaled_{metric}"] = table[metric]
+    table["bio"] = table[["scaled_nmi_leiden", "scaled_moransi_preservation"]].mean(axis=1, skipna=False)
+    table["batch"] = table[["scaled_ilisi_system", "scaled_kbet_per_label"]].mean(axis=1, skipna=False)
+    table["total"] = 0.6 * table["bio"] + 0.4 * table["batch"]
+    table["selection_score"] = table["total"]
+    table["wall_time_s"] = rng.uniform(1, 60, len(table))
+    table["peak_memory_mb"] = rng.uniform(300, 900, len(table))
+    return table
+
+
+def _best(summary: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for model, sub in summary[summary["total"].notna()].groupby("model"):
+        means = sub.groupby("setting")["total"].mean()
+        best = means.idxmax()
+        rows.append({"dataset": "toy", "model": model, "setting": best, "n_seeds": 2, "mean_total": means.max(),
+                     "sd_total": 0.1, "mean_selection_score": means.max(), "sd_selection_score": 0.1,
+                     "median_run_id": sub.loc[sub["setting"] == best, "run_id"].iloc[0]})
+    return pd.DataFrame(rows, columns=C.BEST_SETTINGS_COLUMNS)
+
+
+def _assert_written(tmp_path, name):
+    for ext in ("png", "pdf"):
+        path = tmp_path / f"{name}.{ext}"
+        assert path.is_file() and path.stat().st_size > 1000, f"{path.name} missing or empty"
+    assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def _paths(tmp_path, name):
+    return [tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"]
+
+
+def test_results_table(tmp_path):
+    F.results_table(_summary(), METRIC_TYPES, _paths(tmp_path, "table"), title="toy")
+    _assert_written(tmp_path, "table")
+
+
+@pytest.mark.parametrize("with_best", [True, False], ids=["best_settings", "no_best_settings_file"])
+def test_batch_bio_scatter(tmp_path, with_best):
+    summary = _summary()
+    F.batch_bio_scatter(summary, _paths(tmp_path, "scatter"), best=_best(summary) if with_best else None, title="toy")
+    _assert_written(tmp_path, "scatter")
+
+
+def test_best_runs_come_from_best_settings_or_the_summary():
+    summary = _summary()
+    best = _best(summary)
+    chosen = F.best_run_ids(summary, best)
+    assert chosen["sysvi"] == best.set_index("model").loc["sysvi", "median_run_id"]
+    assert "broken" not in chosen  # no successful run
+    fallback = F.best_run_ids(summary, None)
+    ok = summary[summary["model"] == "sysvi"]
+    assert fallback["sysvi"] == ok.loc[ok["total"].idxmax(), "run_id"]
+
+
+def test_parameter_sweep_over_cycle_weight(tmp_path):
+    summary = _summary()
+    assert F.swept_axes(summary) == ["z_distance_cycle_weight"]  # the failed run's n_prior_components is ignored
+    table = F.sweep_table(summary, ["total"])
+    assert set(table["facet"]) == {"False", "True"} and set(table["prior"]) == {"standard_normal", "vamp"}
+    assert (table["n"] == 2).all() and table["sd"].notna().all()  # mean +- sd over two seeds
+    F.parameter_sweep(summary, F.AGGREGATES, _paths(tmp_path, "sweep"), title="toy")
+    _assert_written(tmp_path, "sweep")
+    F.parameter_sweep(summary, list(METRIC_TYPES), _paths(tmp_path, "sweep_metrics"), title="toy")
+    _assert_written(tmp_path, "sweep_metrics")
+
+
+def test_parameter_sweep_with_kl_weight_holds_the_other_axis(tmp_path):
+    summary = _summary(kl_weights=(1.0, 2.0))
+    assert F.swept_axes(summary) == ["z_distance_cycle_weight", "kl_weight"]
+    table = F.sweep_table(summary, ["total"])
+    assert set(table["axis"]) == {"z_distance_cycle_weight", "kl_weight"}
+    # each line varies only its own axis: one KL weight per cycle-weight point, and vice versa
+    assert (table.groupby(["axis", "prior", "facet", "x"]).size() == 1).all()
+    F.parameter_sweep(summary, F.AGGREGATES, _paths(tmp_path, "sweep_kl"), title="toy")
+    _assert_written(tmp_path, "sweep_kl")
+
+
+def test_umap_grid(tmp_path):
+    rng = np.random.default_rng(0)
+    obs = pd.DataFrame({C.SYSTEM: rng.choice(["human", "mouse"], 300),
+                        C.LABEL: rng.choice([f"type {i}" for i in range(12)], 300)})
+    coords = {m: rng.normal(size=(300, 2)) for m in ("sysvi", "scvi", "unintegrated", "harmony")}
+    F.umap_grid(coords, obs, _paths(tmp_path, "umap"), title="toy",
+                subtitles={"sysvi": "sysvi__prior=vamp__cyc=2__embed=false__seed=0"})
+    _assert_written(tmp_path, "umap")
+
+
+def test_training_curves(tmp_path):
+    epochs = np.arange(20)
+    sysvi = pd.DataFrame({"epoch": epochs, "reconstruction_loss_train": 100 / (epochs + 1),
+                          "reconstruction_loss_validation": 110 / (epochs + 1), "kl_local_train": np.log1p(epochs),
+                          "cycle_loss_train": 5 / (epochs + 1)})
+    scvi = sysvi.drop(columns=["cycle_loss_train", "reconstruction_loss_validation"])
+    F.training_curves({"sysvi__seed=0": sysvi, "scvi__seed=0": scvi, "pca": None}, _paths(tmp_path, "curves"),
+                      title="toy")
+    _assert_written(tmp_path, "curves")
+
+
+def test_runtime_memory(tmp_path):
+    F.runtime_memory(_summary(), _paths(tmp_path, "runtime"), title="toy")
+    _assert_written(tmp_path, "runtime")
+
+
+def test_figures_without_scores_say_so(tmp_path):
+    summary = _summary()
+    summary["status"] = C.STATUS_FAILED
+    F.batch_bio_scatter(summary, _paths(tmp_path, "empty_scatter"), title="toy")
+    F.parameter_sweep(summary, F.AGGREGATES, _paths(tmp_path, "empty_sweep"), title="toy")
+    F.training_curves({}, _paths(tmp_path, "empty_curves"), title="toy")
+    for name in ("empty_scatter", "empty_sweep", "empty_curves"):
+        _assert_written(tmp_path, name)
+
+
+def test_results_page_lists_failed_runs_with_their_reason():
+    summary = _summary()
+    html = R.results_page(summary, _best(summary), METRIC_TYPES, "toy")
+    assert "Failed runs (1)" in html
+    assert "broken__seed=0" in html and "ValueError: pseudoinputs out of range" in html
+    assert "Best setting per model" in html and "http" not in html  # self-contained
+
+
+# ---------------------------------------------------------------------------------------- diagnostic
+
+
+def _preprocessed(**sim):
+    from sysvi_bench.data.simulate import SimulationParams, simulate
+    from sysvi_bench.grid import DatasetKeys
+    from sysvi_bench.preprocess import PreprocessParams, preprocess
+
+    raw = simulate(SimulationParams(n_cells=1200, n_genes=500, n_cell_types=4, n_samples_per_system=3, **sim))
+    keys = DatasetKeys(system_key="system", covariate_keys=("sample",), label_key="cell_type", sample_key="sample")
+    return preprocess(raw, keys, PreprocessParams(min_cells_per_gene=5, min_genes_per_cell=20, n_hvg=300, n_pcs=10),
+                      where="test")
+
+
+def test_diagnostic_calls_a_strong_system_effect_strong(tmp_path):
+    from sysvi_bench.diagnostic import diagnostic_figure, run_diagnostic, verdict_text
+
+    diag = run_diagnostic(_preprocessed(system_effect=1.5), dataset="strong")
+    s = diag.summary.iloc[0]
+    assert s["strength"] == "strong" and s["recommendation"] == "sysVI"
+    assert s["n_cell_types_tested"] == 4 and s["n_cell_types_significant"] == 4
+    tested = diag.per_cell_type[diag.per_cell_type["tested"]]
+    assert (tested["q_value"] < 0.05).all() and (tested["median_across"] > tested["median_within"]).all()
+    assert s["system_asw_within_cell_type"] > 0.35
+    assert "STRONG system effect" in verdict_text(diag) and "sysVI" in s["verdict"]
+    diagnostic_figure(diag, _paths(tmp_path, "diagnostic"), title="strong")
+    _assert_written(tmp_path, "diagnostic")
+
+
+def test_diagnostic_finds_no_effect_where_there_is_none():
+    from sysvi_bench.diagnostic import run_diagnostic
+
+    # no shifted genes and no system-specific genes (those alone are a real system difference): systems = samples
+    diag = run_diagnostic(_preprocessed(system_effect=0.0, system_specific_gene_fraction=0.0, sample_effect=0.05),
+                          dataset="none")
+    s = diag.summary.iloc[0]
+    assert s["strength"] == "weak" and s["recommendation"] == "scVI"
+    assert s["n_cell_types_tested"] == 4 and s["n_cell_types_significant"] == 0
+    assert abs(s["system_asw_within_cell_type"]) < 0.05
+    assert "may serve" in s["verdict"]
+
+
+def test_diagnostic_pseudobulks_and_power():
+    import anndata as ad
+
+    from sysvi_bench.diagnostic import distance_tests, pair_distances, pca_coordinates, pseudobulk
+
+    obs = pd.DataFrame({C.SYSTEM: ["a"] * 6 + ["b"] * 6, C.SAMPLE: ["a1"] * 3 + ["a2"] * 3 + ["b1"] * 3 + ["b2"] * 3,
+                        C.LABEL: ["t"] * 12}, index=[f"c{i}" for i in range(12)])
+    x = np.vstack([np.full((3, 4), v) for v in (0.0, 0.1, 5.0, 5.1)])
+    matrix, meta = pseudobulk(ad.AnnData(x, obs=obs), min_cells=3)
+    assert len(meta) == 4 and np.allclose(matrix[:, 0], [0.0, 0.1, 5.0, 5.1])
+    assert len(pseudobulk(ad.AnnData(x, obs=obs), min_cells=4)[1]) == 0  # groups below min_cells are dropped
+    dist = pair_distances(pca_coordinates(matrix, 3), meta)
+    assert sorted(dist["pair"].value_counts().to_dict().items()) == [("across", 4), ("within", 2)]
+    table = distance_tests(dist, meta, alpha=0.05, all_cell_types=["t", "rare"])
+    row = table.set_index("cell_type").loc["t"]
+    # two samples per system: even perfect separation (auc 1) cannot reach p < 0.05 -> underpowered, not tested
+    assert row["auc"] == 1.0 and not row["tested"] and row["note"].startswith("underpowered")
+    assert table.set_index("cell_type").loc["rare", "note"].startswith("not tested")

@@ -1,0 +1,289 @@
+# Figures, the pre-integration diagnostic and the pages of `snakemake --report` (docs/report.md).
+# One rule per figure family; the logic is in sysvi_bench.figures / .diagnostic / .report.
+# Report layout: one category per dataset, subcategories numbered in reading order, plus a "Benchmark" category
+# with the configuration, package versions and the benchmark-wide tables.
+
+FIGURES = "results/figures/{dataset}"
+PAGES = "results/report"
+SUBCAT_DIAGNOSTIC = "1 Diagnostic (before training)"
+SUBCAT_RESULTS = "2 Results"
+SUBCAT_SWEEPS = "3 Parameter sweeps"
+SUBCAT_EMBEDDINGS = "4 Embeddings"
+SUBCAT_TRAINING = "5 Training and resources"
+BENCHMARK_CATEGORY = "Benchmark"
+# Written by the aggregate rule together with results/summary.tsv (an input of every rule that reads it); read
+# when present, so the figures also build from a summary alone (e.g. results of an older version).
+BEST_SETTINGS = "results/best_settings.tsv"
+
+
+# Every output of this file (all_outputs() in common.smk includes them)
+REPORT_TARGETS = [
+    *expand(
+        [
+            "results/{dataset}/diagnostic.tsv",
+            "results/{dataset}/diagnostic.txt",
+            f"{FIGURES}/diagnostic.png",
+            f"{FIGURES}/batch_vs_bio.png",
+            f"{FIGURES}/sweep_scores.png",
+            f"{FIGURES}/umap_best_runs.png",
+            f"{FIGURES}/training_curves.png",
+            f"{FIGURES}/runtime_memory.png",
+            f"{PAGES}/{{dataset}}/tables.html",
+        ],
+        dataset=DATASETS,
+    ),
+    f"{PAGES}/config_versions.html",
+]
+
+
+rule diagnostic:
+    input:
+        "results/{dataset}/preprocessed.h5ad",
+    output:
+        table=report(
+            "results/{dataset}/diagnostic.tsv",
+            caption="../report/diagnostic_tables.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_DIAGNOSTIC,
+            labels={"entry": "per-cell-type tests (TSV download)"},
+        ),
+        summary=report(
+            "results/{dataset}/diagnostic_summary.tsv",
+            caption="../report/diagnostic_tables.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_DIAGNOSTIC,
+            labels={"entry": "summary and verdict (TSV download)"},
+        ),
+        text="results/{dataset}/diagnostic.txt",
+        page=report(
+            f"{PAGES}/{{dataset}}/diagnostic.html",
+            caption="../report/diagnostic_page.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_DIAGNOSTIC,
+            labels={"entry": "verdict and tests"},
+        ),
+        png=report(
+            f"{FIGURES}/diagnostic.png",
+            caption="../report/diagnostic.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_DIAGNOSTIC,
+            labels={"entry": "figure: pseudobulk distances"},
+        ),
+        pdf=f"{FIGURES}/diagnostic.pdf",
+    resources:
+        mem_mb=lambda wc, input, attempt: int((1000 + 5 * input.size_mb) * attempt),
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/diagnostic.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/diagnostic.py"
+
+
+rule batch_vs_bio:
+    input:
+        summary="results/summary.tsv",
+    output:
+        png=report(
+            f"{FIGURES}/batch_vs_bio.png",
+            caption="../report/batch_vs_bio.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_RESULTS,
+            labels={"entry": "figure: batch correction vs bio conservation"},
+        ),
+        pdf=f"{FIGURES}/batch_vs_bio.pdf",
+    params:
+        best_settings=BEST_SETTINGS,
+        bio_weight=config["evaluation"]["bio_weight"],
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/figures/batch_vs_bio.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/figure_batch_vs_bio.py"
+
+
+rule parameter_sweep:
+    input:
+        summary="results/summary.tsv",
+        metrics="results/metrics.tsv",
+    output:
+        scores_png=report(
+            f"{FIGURES}/sweep_scores.png",
+            caption="../report/sweep_scores.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_SWEEPS,
+            labels={"entry": "figure: aggregate scores vs parameters"},
+        ),
+        scores_pdf=f"{FIGURES}/sweep_scores.pdf",
+        metrics_png=report(
+            f"{FIGURES}/sweep_metrics.png",
+            caption="../report/sweep_metrics.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_SWEEPS,
+            labels={"entry": "figure: every metric vs parameters"},
+        ),
+        metrics_pdf=f"{FIGURES}/sweep_metrics.pdf",
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/figures/parameter_sweep.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/figure_parameter_sweep.py"
+
+
+rule umap_best_runs:
+    input:
+        preprocessed="results/{dataset}/preprocessed.h5ad",
+        summary="results/summary.tsv",
+        embeddings=lambda wc: [f"{d}/embedding.h5ad" for d in run_dirs(wc.dataset)],
+    output:
+        png=report(
+            f"{FIGURES}/umap_best_runs.png",
+            caption="../report/umap_best_runs.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_EMBEDDINGS,
+            labels={"entry": "figure: UMAP of the best run per model"},
+        ),
+        pdf=f"{FIGURES}/umap_best_runs.pdf",
+    params:
+        best_settings=BEST_SETTINGS,
+        max_cells=5000,
+        seed=0,
+    resources:
+        mem_mb=lambda wc, input, attempt: int((1000 + 5 * input.size_mb) * attempt),
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/figures/umap_best_runs.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/figure_umap.py"
+
+
+rule training_curves:
+    input:
+        summary="results/summary.tsv",
+        histories=lambda wc: [f"{d}/history.tsv" for d in run_dirs(wc.dataset)],
+    output:
+        png=report(
+            f"{FIGURES}/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_TRAINING,
+            labels={"entry": "figure: training curves per run"},
+        ),
+        pdf=f"{FIGURES}/training_curves.pdf",
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/figures/training_curves.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/figure_training_curves.py"
+
+
+rule runtime_memory:
+    input:
+        summary="results/summary.tsv",
+    output:
+        png=report(
+            f"{FIGURES}/runtime_memory.png",
+            caption="../report/runtime_memory.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_TRAINING,
+            labels={"entry": "figure: runtime and peak memory per run"},
+        ),
+        pdf=f"{FIGURES}/runtime_memory.pdf",
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/figures/runtime_memory.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/figure_runtime_memory.py"
+
+
+rule report_tables:
+    input:
+        summary="results/summary.tsv",
+        metrics="results/metrics.tsv",
+    output:
+        report(
+            f"{PAGES}/{{dataset}}/tables.html",
+            caption="../report/tables.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_RESULTS,
+            labels={"entry": "tables: failed runs, best settings, all runs"},
+        ),
+    params:
+        best_settings=BEST_SETTINGS,
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/report_tables.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/report_tables.py"
+
+
+rule report_config:
+    input:
+        "results/summary.tsv",
+    output:
+        page=report(
+            f"{PAGES}/config_versions.html",
+            caption="../report/config_versions.rst",
+            category=BENCHMARK_CATEGORY,
+            subcategory="Configuration",
+            labels={"entry": "configuration and package versions"},
+        ),
+        versions=f"{PAGES}/versions.tsv",
+        config=f"{PAGES}/config.yaml",
+        summary=report(
+            f"{PAGES}/tables/summary.tsv",
+            caption="../report/downloads.rst",
+            category=BENCHMARK_CATEGORY,
+            subcategory="Tables (TSV downloads)",
+            labels={"entry": "summary.tsv"},
+        ),
+        best_settings=report(
+            f"{PAGES}/tables/best_settings.tsv",
+            caption="../report/downloads.rst",
+            category=BENCHMARK_CATEGORY,
+            subcategory="Tables (TSV downloads)",
+            labels={"entry": "best_settings.tsv"},
+        ),
+        completeness=report(
+            f"{PAGES}/tables/completeness.tsv",
+            caption="../report/downloads.rst",
+            category=BENCHMARK_CATEGORY,
+            subcategory="Tables (TSV downloads)",
+            labels={"entry": "completeness.tsv"},
+        ),
+    params:
+        config=config,
+        metrics_infos=expand("results/{dataset}/metrics_info.json", dataset=DATASETS),
+        tables={n: f"results/{n}.tsv" for n in ("summary", "best_settings", "completeness")},
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/report_config.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/report_config.py"

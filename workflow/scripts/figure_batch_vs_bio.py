@@ -1,0 +1,12 @@
+from sysvi_bench.figures import batch_bio_scatter, read_best_settings, read_summary
+from sysvi_bench.smk import logged
+
+with logged(snakemake.log[0]):
+    dataset = snakemake.wildcards.dataset
+    batch_bio_scatter(
+        read_summary(snakemake.input.summary, dataset),
+        [snakemake.output.png, snakemake.output.pdf],
+        best=read_best_settings(snakemake.params.best_settings, dataset),
+        title=f"{dataset}: batch correction vs bio conservation (one point per run)",
+        bio_weight=snakemake.params.bio_weight,
+    )

@@ -1,0 +1,228 @@
+"""Self-contained HTML pages for the Snakemake report: result tables, the diagnostic, configuration and versions.
+
+The report (``snakemake --report results/report.html``) shows images and HTML pages inline; TSVs only as
+downloads. These pages render the benchmark's tables as HTML (inline CSS, no external resources), so they read
+in the report itself. Pure pandas/stdlib: runs in the report environment.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata as md
+import platform
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sysvi_bench import contracts as C
+from sysvi_bench.io import atomic_path
+
+# packages whose versions the report lists (those not installed in the report's environment say so)
+VERSION_PACKAGES = [
+    "snakemake", "scvi-tools", "torch", "lightning", "jax", "scib-metrics", "scanpy", "anndata", "numpy",
+    "pandas", "scipy", "scikit-learn", "statsmodels", "umap-learn", "pynndescent", "harmonypy", "igraph",
+    "leidenalg", "matplotlib", "seaborn",
+]
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; font-size: 13px; margin: 16px;
+       color: #222; }
+h1 { font-size: 18px; margin: 0 0 8px 0; }
+h2 { font-size: 15px; margin: 20px 0 6px 0; border-bottom: 1px solid #ddd; padding-bottom: 2px; }
+p.note { color: #555; margin: 4px 0 8px 0; max-width: 70em; }
+p.verdict { font-size: 14px; max-width: 70em; padding: 8px 12px; border-left: 5px solid #4c72b0;
+            background: #f3f6fb; }
+p.verdict.strong { border-color: #c44e52; background: #fbf1f1; }
+p.verdict.moderate { border-color: #dd8452; background: #fdf5ee; }
+p.verdict.weak { border-color: #55a868; background: #f1f8f2; }
+table { border-collapse: collapse; margin: 4px 0 12px 0; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right; white-space: nowrap; }
+th { background: #f4f4f4; position: sticky; top: 0; }
+td.text, th.text { text-align: left; }
+tr.failed td { background: #fdecea; }
+tr.best td { font-weight: 600; }
+pre { background: #f7f7f7; padding: 8px; border: 1px solid #e3e3e3; overflow-x: auto; }
+.scroll { overflow-x: auto; }
+"""
+
+
+def _cell(value, digits: int = 3) -> tuple[str, bool]:
+    """(escaped text, is_text) of one table cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "", False
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)), True
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}", False
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if v != 0 and (abs(v) < 10 ** -digits or abs(v) >= 1e6):
+            return f"{v:.{digits - 1}e}", False
+        return f"{v:.{digits}f}", False
+    return html.escape(str(value)), True
+
+
+def table_html(df: pd.DataFrame, row_classes: Sequence[str] | None = None, digits: int = 3) -> str:
+    """An HTML table of ``df`` (numbers right-aligned and rounded, text left-aligned, NA blank)."""
+    if df.empty:
+        return '<p class="note">(none)</p>'
+    cols = list(df.columns)
+    text_cols = {c for c in cols if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])}
+    head = "".join(f'<th class="{"text" if c in text_cols else ""}">{html.escape(str(c))}</th>' for c in cols)
+    rows = []
+    for i, (_, row) in enumerate(df.iterrows()):
+        cells = []
+        for c in cols:
+            text, is_text = _cell(row[c], digits)
+            cells.append(f'<td class="{"text" if (is_text or c in text_cols) else ""}">{text}</td>')
+        cls = f' class="{row_classes[i]}"' if row_classes is not None and row_classes[i] else ""
+        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def page(title: str, sections: Iterable[tuple[str, str]]) -> str:
+    """A standalone HTML page: title, then (heading, html body) sections."""
+    body = "".join(f"<h2>{html.escape(h)}</h2>{b}" if h else b for h, b in sections)
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n")
+
+
+def failed_runs(summary: pd.DataFrame) -> pd.DataFrame:
+    """Runs with ``status == failed`` and their reason."""
+    if "status" not in summary.columns:
+        return pd.DataFrame(columns=["run_id", "model", "reason"])
+    failed = summary[summary["status"].astype(str) == C.STATUS_FAILED]
+    return failed[[c for c in ("run_id", "model", "kind", "reason", "wall_time_s") if c in failed.columns]]
+
+
+def results_page(
+    summary: pd.DataFrame, best: pd.DataFrame | None, metric_types: Mapping[str, str], dataset: str
+) -> str:
+    """The dataset's tables: failed runs, best settings, every run's scores and parameters, raw metrics."""
+    summary = summary[summary["dataset"] == dataset] if "dataset" in summary.columns else summary
+    sections = []
+    failed = failed_runs(summary)
+    if len(failed):
+        sections.append((f"Failed runs ({len(failed)})",
+                         '<p class="note">These runs raised or diverged; they are kept as results with NA scores. '
+                         "Reason as recorded in run_info.json; the full traceback is in the run's log under "
+                         "logs/.</p>" + table_html(failed.reset_index(drop=True))))
+    else:
+        sections.append(("Failed runs", '<p class="note">None: every run finished.</p>'))
+    if best is not None and len(best):
+        b = best[best["dataset"] == dataset] if "dataset" in best.columns else best
+        sections.append(("Best setting per model",
+                         '<p class="note">By the mean total score over seeds; the median run is the one shown in '
+                         "the UMAP figure.</p>" + table_html(b.drop(columns=["dataset"], errors="ignore")
+                                                             .reset_index(drop=True))))
+    best_runs = set(best["median_run_id"]) if best is not None and "median_run_id" in best.columns else set()
+    scores = [c for c in ("bio", "batch", "total", "selection_score") if c in summary.columns]
+    seeds = [c for c in summary.columns if c.startswith(("mean_", "sd_")) or c == "n_seeds"]
+    params = [c for c in summary.columns if c.startswith("param_")]
+    info = [c for c in ("status", "wall_time_s", "peak_memory_mb", "device", "n_epochs") if c in summary.columns]
+    ordered = summary.sort_values("total", ascending=False, na_position="last") if "total" in summary.columns else summary
+    classes = ["failed" if str(s) == C.STATUS_FAILED else ("best" if r in best_runs else "")
+               for r, s in zip(ordered["run_id"], ordered.get("status", pd.Series("", index=ordered.index)))]
+    runs = ordered[["run_id", "model"] + scores + seeds + info + params]
+    runs = runs.rename(columns=lambda c: c.removeprefix("param_"))
+    sections.append(("All runs: scores, seeds, resources and parameters",
+                     '<p class="note">Sorted by total score; bold = median run of its model\'s best setting; red = '
+                     "failed. bio/batch are means of min-max scaled metrics over this dataset's runs; total = "
+                     "weighted mean; selection_score = the paper's 0.6·mean(NMI, Moran's I) + 0.4·iLISI.</p>"
+                     + table_html(runs.reset_index(drop=True), classes)))
+    metric_cols = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)
+                   if m in summary.columns]
+    if metric_cols:
+        header = pd.DataFrame({"metric": metric_cols, "type": [metric_types[m] for m in metric_cols]})
+        sections.append(("Raw metric values",
+                         '<p class="note">Unscaled values of every metric (columns grouped: bio conservation, then '
+                         "batch correction); see docs/metrics.md for what each measures.</p>"
+                         + table_html(ordered[["run_id"] + metric_cols].reset_index(drop=True), classes)
+                         + '<p class="note">Metric types:</p>' + table_html(header)))
+    return page(f"{dataset}: results tables", sections)
+
+
+def diagnostic_page(summary: pd.DataFrame, per_cell_type: pd.DataFrame, dataset: str, settings: str = "") -> str:
+    """The diagnostic's verdict (plain words), its numbers and the per-cell-type tests."""
+    s = summary.iloc[0]
+    numbers = summary.drop(columns=["dataset", "verdict"], errors="ignore").T.reset_index()
+    numbers.columns = ["quantity", "value"]
+    numbers["value"] = [_cell(v)[0] for v in numbers["value"]]
+    sections = [
+        ("Verdict", f'<p class="verdict {html.escape(str(s["strength"]))}">{html.escape(str(s["verdict"]))}</p>'),
+        ("Summary", table_html(numbers)),
+        ("Per cell type: pseudobulk distances within vs across systems",
+         '<p class="note">One-sided Mann-Whitney U (across-system distances greater than within-system ones), '
+         "Benjamini-Hochberg q over the tested cell types; auc = P(across distance > within distance).</p>"
+         + table_html(per_cell_type.drop(columns=["dataset"], errors="ignore").reset_index(drop=True))),
+    ]
+    if settings:
+        sections.append(("Settings", f"<pre>{html.escape(settings)}</pre>"))
+    return page(f"{dataset}: pre-integration diagnostic", sections)
+
+
+def package_versions(packages: Sequence[str] = VERSION_PACKAGES) -> pd.DataFrame:
+    """Installed versions in this environment (python first)."""
+    rows = [{"package": "python", "version": platform.python_version()}]
+    for name in packages:
+        try:
+            rows.append({"package": name, "version": md.version(name)})
+        except md.PackageNotFoundError:
+            rows.append({"package": name, "version": "not installed here"})
+    return pd.DataFrame(rows)
+
+
+def versions_table(metrics_infos: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+    """Versions of the report's environment and, per dataset, those the metrics were computed with."""
+    table = package_versions().assign(environment="report (this job)")
+    frames = [table]
+    for dataset, info in (metrics_infos or {}).items():
+        versions = info.get("versions", {}) if isinstance(info, Mapping) else {}
+        if versions:
+            frames.append(pd.DataFrame({"package": list(versions), "version": [str(v) for v in versions.values()],
+                                        "environment": f"metrics ({dataset})"}))
+    return pd.concat(frames, ignore_index=True)[["environment", "package", "version"]]
+
+
+def config_page(config: Mapping, versions: pd.DataFrame, platform_info: str | None = None) -> str:
+    """The effective configuration (defaults filled in by the schema) and the package versions."""
+    text = yaml.safe_dump(plain(config), sort_keys=False, default_flow_style=None, width=110)
+    plat = platform_info or f"{platform.platform()}, Python {platform.python_version()}"
+    sections = [
+        ("Package versions", f'<p class="note">Platform of the report job: {html.escape(plat)}. One column per '
+         "environment: the report job's own, and the one each dataset's metrics were computed in.</p>"
+         + table_html(_versions_wide(versions))),
+        ("Configuration", '<p class="note">The configuration the benchmark ran with, after schema validation '
+         "(defaults filled in).</p>" + f"<pre>{html.escape(text)}</pre>"),
+    ]
+    return page("Configuration and package versions", sections)
+
+
+def _versions_wide(versions: pd.DataFrame) -> pd.DataFrame:
+    """package x environment table of versions (blank where an environment does not record a package)."""
+    if versions.empty:
+        return versions
+    order = list(dict.fromkeys(versions["package"]))
+    wide = versions.pivot_table(index="package", columns="environment", values="version", aggfunc="first")
+    wide = wide.reindex(index=order, columns=list(dict.fromkeys(versions["environment"]))).fillna("")
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def plain(obj):
+    """Snakemake's config objects (and numpy scalars) as plain YAML-dumpable Python."""
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def write_text(text: str, path: Path | str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
