@@ -43,7 +43,7 @@ def _species(n_cells: int, genes: list[str], donors: list[str], prefix: str, see
     return ad.AnnData(sparse.csr_matrix(x), obs=obs, var=pd.DataFrame(index=genes))
 
 
-def build_wheel(path: Path) -> tuple[ad.AnnData, ad.AnnData]:
+def build_wheel(path: Path, orthologs: pd.DataFrame = ORTHOLOGS) -> tuple[ad.AnnData, ad.AnnData]:
     human = _species(12, HUMAN_GENES, ["human1", "human2"], "human", 0)
     mouse = _species(10, MOUSE_GENES, ["mouse1"], "mouse", 1)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +52,7 @@ def build_wheel(path: Path) -> tuple[ad.AnnData, ad.AnnData]:
         for name, part in (("raw-Baron_human.h5ad", human), ("raw-Baron_mouse.h5ad", mouse)):
             part.write_h5ad(path.parent / name)
             z.write(path.parent / name, name)
-        z.writestr("gene_matches_1v1_human2mouse.csv", ORTHOLOGS.to_csv(index=False))
+        z.writestr("gene_matches_1v1_human2mouse.csv", orthologs.to_csv(index=False))
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as wheel:
         wheel.writestr("came/__init__.py", "")
@@ -92,3 +92,20 @@ def test_checksum_mismatch_names_the_file(tmp_path):
     verify_sha256(wheel, sha256_of(wheel))
     with pytest.raises(ChecksumError, match=CAME_WHEEL):
         verify_sha256(wheel, "0" * 64)
+
+
+def test_no_shared_orthologs_is_an_error_naming_the_file(tmp_path):
+    wheel = tmp_path / CAME_WHEEL
+    unrelated = pd.DataFrame({"human.gene.name": ["AAA"], "gene.name": ["Bbb"], "human.homology.type": ["ortholog_one2one"]})
+    build_wheel(wheel, orthologs=unrelated)
+    with pytest.raises(ValueError, match=f"{CAME_WHEEL}: no one-to-one orthologs"):
+        load_came_pancreas(wheel)
+
+
+def test_strict_one_to_one_filter():
+    from sysvi_bench.data.came import one_to_one_orthologs
+
+    pairs = one_to_one_orthologs(ORTHOLOGS, pd.Index(HUMAN_GENES), pd.Index(MOUSE_GENES))
+    assert list(pairs["human"]) == ["INS", "GCG", "SST", "KRT19", "PRSS1"]
+    # with no measured gene in common, nothing is left
+    assert one_to_one_orthologs(ORTHOLOGS, pd.Index(["X"]), pd.Index(["y"])).empty
