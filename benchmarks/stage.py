@@ -2,10 +2,14 @@
 
     python benchmarks/stage.py simulate N OUT.h5ad
     python benchmarks/stage.py preprocess IN.h5ad OUT.h5ad
-    python benchmarks/stage.py train-pipeline PRE.h5ad EPOCHS RUN_DIR
-    python benchmarks/stage.py train-plain PRE.h5ad EPOCHS
-    python benchmarks/stage.py metrics PRE.h5ad RUN_DIR [RUN_DIR ...]
+    python benchmarks/stage.py train-pipeline PRE.h5ad EPOCHS RUN_DIR THREADS
+    python benchmarks/stage.py train-plain PRE.h5ad EPOCHS THREADS
+    python benchmarks/stage.py metrics PRE.h5ad VARIANTS WORKERS CACHE_DIR RUN_DIR [RUN_DIR ...]
     python benchmarks/stage.py benchmarker PRE.h5ad RUN_DIR
+
+``metrics`` uses the demo's evaluation settings (config/config.yaml, schema defaults filled in) with the
+given comma-separated embedding variants; ``benchmarker`` is a plain scib-metrics ``Benchmarker`` call on
+the run's raw embedding, on the same kNN graph.
 """
 
 from __future__ import annotations
@@ -16,14 +20,27 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
 
 KEYS_ARGS = ("system", ("sample",), "cell_type", "sample")
-SYSVI = {"max_epochs": 1, "n_latent": 15, "batch_size": 128, "z_distance_cycle_weight": 2.0, "prior": "vamp"}
+SYSVI = {"n_latent": 15, "batch_size": 128, "z_distance_cycle_weight": 2.0, "prior": "vamp"}
+# Simulated data of every size: 2,000 genes; 500 counts per cell gives 16% non-zero entries, close to
+# the real demo (Baron pancreas: 12.5% of its highly variable genes' counts are non-zero).
+SIMULATION = {"n_genes": 2000, "n_cell_types": 8, "n_samples_per_system": 3, "mean_library_size": 500.0, "seed": 0}
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def demo_evaluation(variants: list[str]) -> dict:
+    from sysvi_bench.metrics.score import resolve_evaluation
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    return resolve_evaluation({**config.get("evaluation", {}), "variants": variants})
 
 
 def main(argv: list[str]) -> dict:
@@ -39,26 +56,28 @@ def main(argv: list[str]) -> dict:
         from sysvi_bench.data.simulate import SimulationParams, simulate
         from sysvi_bench.io import write_h5ad
 
-        write_h5ad(simulate(SimulationParams(n_cells=int(args[0]), n_genes=2000, n_cell_types=8, n_samples_per_system=3, seed=0)), args[1])
+        adata = simulate(SimulationParams(n_cells=int(args[0]), **SIMULATION))
+        out["density"] = adata.X.nnz / (adata.n_obs * adata.n_vars)
+        write_h5ad(adata, args[1])
     elif stage == "preprocess":
         from sysvi_bench.io import write_h5ad
         from sysvi_bench.preprocess import PreprocessParams, preprocess
 
-        adata = preprocess(ad.read_h5ad(args[0]), keys, PreprocessParams(n_hvg=2000), where="bench")
+        adata = preprocess(ad.read_h5ad(args[0]), keys, PreprocessParams(n_hvg=2000), where="bench", copy=False)
         out["n_cells"], out["n_genes"] = adata.n_obs, adata.n_vars
         write_h5ad(adata, args[1])
     elif stage == "train-pipeline":
         from sysvi_bench.train import execute_run
 
         run = expand_model("bench", "sysvi", {"params": {**SYSVI, "max_epochs": int(args[1])}}, [0])[0]
-        info = execute_run(run, Path(args[0]), Path(args[2]), keys, accelerator="auto", threads=int(args[3]) if len(args) > 3 else 2)
+        info = execute_run(run, Path(args[0]), Path(args[2]), keys, accelerator="auto", threads=int(args[3]))
         out.update(fit_s=info["wall_time_s"], n_cells=info["n_cells"], epochs=int(args[1]), device=info["device"])
     elif stage == "train-plain":
         import scvi
         import torch
         from scvi.external import SysVI
 
-        torch.set_num_threads(int(args[2]) if len(args) > 2 else 2)
+        torch.set_num_threads(int(args[2]))
         adata = ad.read_h5ad(args[0])
         fit_start = time.perf_counter()
         scvi.settings.seed = 0
@@ -72,21 +91,29 @@ def main(argv: list[str]) -> dict:
         from sysvi_bench.metrics.score import score_dataset
 
         pre = ad.read_h5ad(args[0])
-        runs = [expand_model("bench", "sysvi", {"params": SYSVI}, [0])[0] for _ in args[1:]]
-        table = score_dataset(runs, pre, [Path(d) for d in args[1:]], {"variants": ["raw"], "subsample": None})
+        evaluation = demo_evaluation(args[1].split(","))
+        run_dirs = [Path(d) for d in args[4:]]
+        runs = [expand_model("bench", "sysvi", {"params": SYSVI}, [0])[0] for _ in run_dirs]
+        table = score_dataset(runs, pre, run_dirs, evaluation, workers=int(args[2]), cache_dir=args[3])
         out["n_values"] = int(table["value"].notna().sum())
-        out["values"] = {m: v for m, v in zip(table["metric"], table["value"]) if isinstance(v, float)}
+        raw = table[table["embedding_variant"] == "raw"]
+        out["values"] = {m: v for m, v in zip(raw["metric"], raw["value"]) if isinstance(v, float)}
     elif stage == "benchmarker":
         from functools import partial
 
-        from scib_metrics.benchmark import Benchmarker
+        from scib_metrics.benchmark import BatchCorrection, Benchmarker, BioConservation
 
         from sysvi_bench.metrics.neighbors import compute_neighbors
 
         pre = ad.read_h5ad(args[0])
         pre.obsm["raw"] = ad.read_h5ad(Path(args[1]) / "embedding.h5ad").obsm["X_emb"]
+        # the same suite as the metrics stage: the demo's skipped functions switched off
+        skip = demo_evaluation(["raw"])["skip_scib_metrics"]
+        bio = {name: False for name in skip if hasattr(BioConservation(), name)}
+        batch = {name: False for name in skip if hasattr(BatchCorrection(), name)}
         bench = Benchmarker(pre, batch_key="system", label_key="cell_type", embedding_obsm_keys=["raw"],
-                            pre_integrated_embedding_obsm_key="X_pca", n_jobs=1, progress_bar=False)
+                            pre_integrated_embedding_obsm_key="X_pca", n_jobs=1, progress_bar=False,
+                            bio_conservation_metrics=BioConservation(**bio), batch_correction_metrics=BatchCorrection(**batch))
         bench.prepare(neighbor_computer=partial(compute_neighbors, backend="exact"))
         bench.benchmark()
         out["values"] = {k: float(v) for k, v in bench._results["raw"].items()}
@@ -94,6 +121,7 @@ def main(argv: list[str]) -> dict:
         raise SystemExit(__doc__)
     out["wall_s"] = round(time.perf_counter() - start, 2)
     out["peak_mb"] = round(peak_mb(), 1)
+    out["worker_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return out
 
 

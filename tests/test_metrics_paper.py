@@ -205,16 +205,8 @@ def fake_scib(embeddings, pre, batch, labels, **kwargs):
                          for v in embeddings for m, t in scib_metric_names()])
 
 
-def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
-    cells, expression, tmp_path, monkeypatch
-):
-    from sysvi_bench.metrics import score
-
-    monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
-    calls = []
-    real_reference = paper.moran_reference
-    monkeypatch.setattr(paper, "moran_reference", lambda *a, **k: calls.append(1) or real_reference(*a, **k))
-
+def scored_dataset(cells, expression, tmp_path):
+    """A preprocessed dataset and three runs on it: mixed systems, failed, systems apart (= the PCA)."""
     obs = cells.obs.set_index(pd.Index([f"c{i}" for i in range(cells.n)]))
     pre = ad.AnnData(expression.astype(np.float32), obs=obs)
     pre.obsm[C.PCA_KEY] = embed(cells, systems_apart=True).astype(np.float32)
@@ -229,7 +221,20 @@ def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
         emb.write_h5ad(run_dir / "embedding.h5ad")
         runs.append(types.SimpleNamespace(dataset="d", run_id=name, model="m", kind="sysvi", seed=0))
         dirs.append(run_dir)
+    return pre, runs, dirs
 
+
+def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
+    cells, expression, tmp_path, monkeypatch
+):
+    from sysvi_bench.metrics import score
+
+    monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
+    calls = []
+    real_reference = paper.moran_reference
+    monkeypatch.setattr(paper, "moran_reference", lambda *a, **k: calls.append(1) or real_reference(*a, **k))
+
+    pre, runs, dirs = scored_dataset(cells, expression, tmp_path)
     evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS}
     table = score.score_dataset(runs, pre, dirs, evaluation)
     assert len(calls) == 1  # the Moran's I reference is computed once per dataset
@@ -246,3 +251,17 @@ def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
     info = score.metrics_info(evaluation)
     assert info["versions"]["scib-metrics"] and info["evaluation"]["moran_min_cells"] == MIN_CELLS
     assert {m["metric"] for m in info["metrics"]} == set(expected["metric"])
+
+
+def test_scoring_in_worker_processes_gives_the_same_table(cells, expression, tmp_path):
+    """workers > 1 scores runs in spawned processes: same rows, same order, same values as in-process."""
+    from sysvi_bench.metrics import score
+    from sysvi_bench.metrics.scib import scib_suite
+
+    pre, runs, dirs = scored_dataset(cells, expression, tmp_path)
+    # the paper's metrics only: the real scib-metrics suite would compile for a minute in each worker
+    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS, "skip_scib_metrics": [n for n, _, _ in scib_suite()]}
+    serial = score.score_dataset(runs, pre, dirs, evaluation)
+    parallel = score.score_dataset(runs, pre, dirs, evaluation, workers=2, cache_dir=tmp_path / "jax")
+    assert serial["value"].notna().sum() > 0
+    pd.testing.assert_frame_equal(serial, parallel)

@@ -12,6 +12,7 @@ with logged(snakemake.log[0]):
         dataset_keys(cfg),
         PreprocessParams(**cfg.get("preprocess", {})),
         where=f"datasets.{snakemake.wildcards.dataset}",
+        copy=False,
     )
     print(adata)
     write_h5ad(adata, snakemake.output[0])

@@ -40,15 +40,21 @@ def hvg_per_system(adata: AnnData, params: PreprocessParams) -> dict[str, set[st
     return selected
 
 
-def preprocess(adata: AnnData, keys: DatasetKeys, params: PreprocessParams, *, where: str) -> AnnData:
+def preprocess(
+    adata: AnnData, keys: DatasetKeys, params: PreprocessParams, *, where: str, copy: bool = True
+) -> AnnData:
     """Return the preprocessed dataset described in :mod:`sysvi_bench.contracts`.
+
+    ``copy=False`` works on ``adata`` itself (left modified): one copy of the counts less at peak,
+    for a dataset just read from disk.
 
     Raises
     ------
     DataError
         If QC leaves no cells or the systems share no highly variable gene.
     """
-    adata = adata.copy()
+    if copy:
+        adata = adata.copy()
     adata.obs[C.SYSTEM] = adata.obs[keys.system_key].astype(str).astype("category")
     adata.obs[C.LABEL] = adata.obs[keys.label_key].astype(str).astype("category")
     sample = adata.obs[keys.sample_key].astype(str) if keys.sample_key else adata.obs[C.SYSTEM].astype(str)

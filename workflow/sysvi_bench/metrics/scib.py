@@ -104,4 +104,4 @@ def scib_metrics_long(
             for suffix, v in results:
                 metric = f"{name}_{suffix}" if suffix else name
                 rows.append({"embedding_variant": variant, "metric": metric, "type": metric_type, "value": float(v)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["embedding_variant", "metric", "type", "value"])

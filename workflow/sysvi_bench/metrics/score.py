@@ -8,6 +8,8 @@ paper's metrics (:mod:`sysvi_bench.metrics.paper`).
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import version
@@ -102,6 +104,8 @@ class DatasetReference:
 
     Attributes
     ----------
+    obs_names
+        Names of all cells of the preprocessed data (a run's embedding must have exactly these).
     cells
         Positions of the evaluation subsample in the preprocessed data.
     obs
@@ -114,6 +118,7 @@ class DatasetReference:
         Moran's I groups and selected genes (:func:`sysvi_bench.metrics.paper.moran_reference`).
     """
 
+    obs_names: pd.Index
     cells: np.ndarray
     obs: pd.DataFrame
     pca: np.ndarray
@@ -132,7 +137,7 @@ def dataset_reference(preprocessed: ad.AnnData, evaluation: Mapping[str, Any]) -
         preprocessed.X[cells], obs[C.LABEL], obs[C.SYSTEM], obs[C.SAMPLE],
         min_cells=cfg["moran_min_cells"], min_morans_i=cfg["moran_min_i"], seed=cfg["seed"],
     )
-    return DatasetReference(cells, obs, pca, unintegrated, moran)
+    return DatasetReference(preprocessed.obs_names.copy(), cells, obs, pca, unintegrated, moran)
 
 
 def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Mapping[str, Any]) -> pd.DataFrame:
@@ -164,48 +169,97 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
             unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn, seed=cfg["seed"],
         ).items()
     ]
-    values = pd.concat([scib[["embedding_variant", "metric", "value"]], pd.DataFrame(rows)], ignore_index=True)
+    parts = [scib[["embedding_variant", "metric", "value"]], pd.DataFrame(rows)]
+    values = pd.concat([p for p in parts if len(p)], ignore_index=True)
     return expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).merge(
         values, on=["embedding_variant", "metric"], how="left"
     )
 
 
-def score_dataset(
-    runs: Sequence[Run], preprocessed: ad.AnnData, run_dirs: Sequence[Path], evaluation: Mapping[str, Any]
-) -> pd.DataFrame:
-    """Long metrics table of all runs of one dataset, scored in one process.
+def enable_compile_cache(cache_dir: str | Path | None) -> None:
+    """Keep JAX's compiled metric kernels on disk, shared by every metrics job and worker.
 
-    One process per dataset pays the metrics' JIT compilation once (about a minute on 2 cores)
-    instead of once per run, and computes the dataset's reference (:func:`dataset_reference`) once.
+    scib-metrics compiles a few hundred small XLA programs per process (one per array shape: about 15 s
+    on 2 cores at demo scale); each is below JAX's default one-second threshold for persistent caching,
+    so the threshold is lifted. Compiled code is the same either way: values do not change.
     """
+    if cache_dir is None:
+        return
+    import jax
+
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(Path(cache_dir).resolve()))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+# state of a scoring worker process (set once by _init_worker)
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(reference: DatasetReference, evaluation: Mapping[str, Any], cache_dir: str | Path | None) -> None:
+    enable_compile_cache(cache_dir)
+    _WORKER.update(reference=reference, evaluation=evaluation)
+
+
+def _score_in_worker(job: tuple[Run, Path]) -> pd.DataFrame:
+    run, run_dir = job
+    return score_run(run, run_dir, _WORKER["evaluation"], _WORKER["reference"])
+
+
+def score_dataset(
+    runs: Sequence[Run],
+    preprocessed: ad.AnnData,
+    run_dirs: Sequence[Path],
+    evaluation: Mapping[str, Any],
+    *,
+    workers: int = 1,
+    cache_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """Long metrics table of all runs of one dataset (in ``runs`` order).
+
+    The dataset's reference (:func:`dataset_reference`) is computed once. Runs are scored in this
+    process, or with ``workers > 1`` in that many worker processes (each run's scores depend only on
+    its embedding and the reference, so the table is the same). Few processes rather than one per run:
+    each pays the metrics' JIT compilation (see :func:`enable_compile_cache`). Workers are spawned, so
+    a calling script must keep its work under ``if __name__ == "__main__":``.
+    """
+    enable_compile_cache(cache_dir)
     reference = dataset_reference(preprocessed, evaluation)
-    return pd.concat(
-        [score_run(run, preprocessed, Path(d), evaluation, reference=reference) for run, d in zip(runs, run_dirs)],
-        ignore_index=True,
-    )
+    jobs = [(run, Path(d)) for run, d in zip(runs, run_dirs)]
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        tables = [score_run(run, d, evaluation, reference) for run, d in jobs]
+    else:
+        # spawn, not fork: JAX and torch are not fork-safe once their thread pools exist
+        with ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(reference, dict(evaluation), cache_dir),
+        ) as pool:
+            tables = list(pool.map(_score_in_worker, jobs))
+    return pd.concat(tables, ignore_index=True)
 
 
 def score_run(
     run: Run,
-    preprocessed: ad.AnnData,
     run_dir: Path,
     evaluation: Mapping[str, Any],
-    reference: DatasetReference | None = None,
+    reference: DatasetReference | None,
 ) -> pd.DataFrame:
     """Long metrics table of one run (columns :data:`contracts.METRIC_COLUMNS`); NA values if the run failed.
 
-    ``reference`` is the dataset's :func:`dataset_reference`; computed here if not given.
+    ``reference`` is the dataset's :func:`dataset_reference` (not needed for a failed run).
     """
     cfg = resolve_evaluation(evaluation)
     info = read_json(Path(run_dir) / "run_info.json")
     if info["status"] != C.STATUS_OK:
         table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).assign(value=np.nan)
     else:
-        emb_adata = ad.read_h5ad(Path(run_dir) / "embedding.h5ad")
-        if not emb_adata.obs_names.equals(preprocessed.obs_names):
-            raise ValueError(f"{run_dir}/embedding.h5ad: cell names do not match the preprocessed dataset")
         if reference is None:
-            reference = dataset_reference(preprocessed, cfg)
+            raise ValueError(f"{run_dir}: scoring a finished run needs the dataset reference")
+        emb_adata = ad.read_h5ad(Path(run_dir) / "embedding.h5ad")
+        if not emb_adata.obs_names.equals(reference.obs_names):
+            raise ValueError(f"{run_dir}/embedding.h5ad: cell names do not match the preprocessed dataset")
         table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg)
     for col in C.RUN_COLUMNS:
         table[col] = getattr(run, col)

@@ -1,7 +1,7 @@
 """Model kinds: each turns the preprocessed dataset into a latent embedding.
 
 Every ``fit_*`` function has the signature ``fit(adata, params, seed, context) -> FitResult``;
-:func:`fit_model` dispatches on the run's kind and imports heavy libraries only when needed.
+:func:`get_fitter` imports a kind's module (and its heavy libraries) only when that kind is run.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 from anndata import AnnData
 
 if TYPE_CHECKING:  # grid imports models.specs: a runtime import here would be circular
-    from sysvi_bench.grid import DatasetKeys, Run
+    from sysvi_bench.grid import DatasetKeys
 
 
 @dataclass
@@ -50,11 +50,6 @@ FITTERS: dict[str, str] = {
 def get_fitter(kind: str) -> Callable[..., FitResult]:
     module, func = FITTERS[kind].split(":")
     return getattr(importlib.import_module(module), func)
-
-
-def fit_model(run: Run, adata: AnnData, context: FitContext) -> FitResult:
-    """Fit the model of ``run`` on the preprocessed ``adata``."""
-    return get_fitter(run.kind)(adata, run.params, run.seed, context)
 
 
 def categorical_covariates(params: dict[str, Any], context: FitContext) -> list[str] | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from anndata import AnnData
+from scvi.model import SCVI
 
 from sysvi_bench import contracts as C
 from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
@@ -13,8 +14,6 @@ from sysvi_bench.models.sysvi import history_frame
 
 
 def build_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext):
-    from scvi.model import SCVI
-
     seed_everything(seed)
     adata = adata.copy()
     SCVI.setup_anndata(

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from scvi.external import SysVI
 
 from sysvi_bench import contracts as C
 from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
@@ -44,8 +45,6 @@ def pseudoinput_indices(spec: Any, systems: pd.Series, n_components: int, seed: 
 
 def build_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext):
     """Register ``adata`` and build the (untrained) SysVI model. Returns (model, setup AnnData)."""
-    from scvi.external import SysVI
-
     seed_everything(seed)
     # weight_batches writes obs["batch_weights"]: never touch the caller's object
     adata = adata.copy()
