@@ -147,8 +147,9 @@ def main() -> None:
                 "cells_epochs_per_s": n * args.epochs / train["fit_s"],
                 "metrics_s": metrics["wall_s"], "metrics_peak_mb": max(metrics["peak_mb"], metrics["worker_peak_mb"]),
             })
-            row["metrics_over_train"] = row["metrics_s"] / row["train_s"]
-            row["pipeline_over_train"] = (row["preprocess_s"] + row["train_s"] + row["metrics_s"]) / row["train_s"]
+            # over the model's fit time: stricter than over the train job (which also imports and reads)
+            row["metrics_over_fit"] = row["metrics_s"] / row["train_fit_s"]
+            row["pipeline_over_fit"] = (row["preprocess_s"] + row["train_s"] + row["metrics_s"]) / row["train_fit_s"]
             if i == 0:
                 ours = stage("metrics", pre, "raw", 1, cache, work / "run")
                 reference = stage("benchmarker", pre, work / "run")

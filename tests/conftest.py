@@ -40,11 +40,16 @@ def validated():
     return _validate
 
 
-def run_snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run the workflow of this repo with ``workdir`` as working directory (outputs land there)."""
+def run_snakemake(
+    workdir: Path, *args: str, config: dict | None = None, config_path: str | Path = "config.yaml", timeout: int = 900
+) -> subprocess.CompletedProcess:
+    """Run the workflow of this repo with ``workdir`` as working directory (outputs land there).
+
+    ``config`` is written to ``config_path`` (relative to ``workdir``) and passed as the config file.
+    """
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     if config is not None:
-        cfg = workdir / "config.yaml"
+        cfg = workdir / config_path
         cfg.write_text(yaml.safe_dump(config))
         cmd += ["--configfile", str(cfg)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import anndata as ad
 import numpy as np
 import pandas as pd
+from conftest import TINY_CONFIG, load_yaml, run_snakemake
 
 from sysvi_bench import contracts as C
 
@@ -75,3 +77,14 @@ def test_a_failing_run_is_recorded_and_the_rest_completes(tiny_run):
     assert set(gaps["run_id"]) == {"broken__seed=0"}
     assert len(gaps) == len(metrics[metrics["run_id"] == "broken__seed=0"])
     assert gaps["problem"].str.startswith("NA: run failed: ValueError").all()
+
+
+def test_a_preprocessing_change_reruns_preprocessing_but_not_the_fetch(tiny_run, tmp_path):
+    config = load_yaml(TINY_CONFIG)
+    config["datasets"]["sim"]["preprocess"]["n_hvg"] = 150
+    proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stats = proc.stdout.split("Job stats:")[1]
+    jobs = set(re.findall(r"^(\w+)\s+\d+$", stats, flags=re.M))
+    assert {"preprocess", "train", "metrics"} <= jobs
+    assert "prepare_dataset" not in jobs

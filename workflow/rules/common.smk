@@ -78,6 +78,11 @@ resource_scopes:
 # for memory or time is retried (profiles/slurm: retries) with proportionally more of both.
 
 
+def fetch_config(dataset):
+    """What fetching a dataset depends on: its entry less the preprocessing (whose change must not refetch)."""
+    return {k: v for k, v in config["datasets"][dataset].items() if k != "preprocess"}
+
+
 def raw_size_mb(dataset):
     """Rough in-memory size (MB) of a dataset's raw counts, known before it is fetched."""
     source = config["datasets"][dataset]["source"]

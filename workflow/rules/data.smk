@@ -2,7 +2,7 @@ rule prepare_dataset:
     output:
         "resources/{dataset}/raw.h5ad",
     params:
-        dataset_cfg=lambda wc: config["datasets"][wc.dataset],
+        dataset_cfg=lambda wc: fetch_config(wc.dataset),
     resources:
         mem_mb=prepare_mem_mb,
         runtime=prepare_runtime,
