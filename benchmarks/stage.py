@@ -5,11 +5,13 @@
     python benchmarks/stage.py train-pipeline PRE.h5ad EPOCHS RUN_DIR THREADS
     python benchmarks/stage.py train-plain PRE.h5ad EPOCHS THREADS
     python benchmarks/stage.py metrics PRE.h5ad VARIANTS WORKERS CACHE_DIR RUN_DIR [RUN_DIR ...]
+    python benchmarks/stage.py scib-suite PRE.h5ad RUN_DIR
     python benchmarks/stage.py benchmarker PRE.h5ad RUN_DIR
 
 ``metrics`` uses the demo's evaluation settings (config/config.yaml, schema defaults filled in) with the
-given comma-separated embedding variants; ``benchmarker`` is a plain scib-metrics ``Benchmarker`` call on
-the run's raw embedding, on the same kNN graph.
+given comma-separated embedding variants; ``scib-suite`` is the scib-metrics part of it alone (the raw
+embedding, its kNN graph computed once); ``benchmarker`` is a plain scib-metrics ``Benchmarker`` call on
+the run's raw embedding, on the same kNN graph (same suite: the demo's skipped functions left out).
 """
 
 from __future__ import annotations
@@ -98,6 +100,15 @@ def main(argv: list[str]) -> dict:
         out["n_values"] = int(table["value"].notna().sum())
         raw = table[table["embedding_variant"] == "raw"]
         out["values"] = {m: v for m, v in zip(raw["metric"], raw["value"]) if isinstance(v, float)}
+    elif stage == "scib-suite":
+        from sysvi_bench import contracts as C
+        from sysvi_bench.metrics.scib import scib_metrics_long
+
+        pre = ad.read_h5ad(args[0])
+        emb = ad.read_h5ad(Path(args[1]) / "embedding.h5ad").obsm[C.EMBEDDING_KEY]
+        table = scib_metrics_long({"raw": emb}, pre.obsm[C.PCA_KEY], pre.obs[C.SYSTEM], pre.obs[C.LABEL],
+                                  skip=demo_evaluation(["raw"])["skip_scib_metrics"])
+        out["values"] = dict(zip(table["metric"], table["value"].astype(float)))
     elif stage == "benchmarker":
         from functools import partial
 

@@ -12,9 +12,10 @@
     ``embedding.h5ad``: obs names = cell names, ``obsm[EMBEDDING_KEY]`` = latent (cells x dims);
     ``params.json``: the run's full parameters (see :class:`sysvi_bench.grid.Run`);
     ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
-    ``run_info.json``: status (``ok``/``failed``), reason, wall time, device, peak memory.
+    ``run_info.json``: status (``ok``/``failed``), reason, ``wall_time_s`` (the fit: model set-up,
+    training, embedding), ``import_time_s`` (loading the model's libraries), device, peak memory.
 ``results/{dataset}/metrics.tsv``
-    Long table of all runs of the dataset (scored in one process), columns :data:`METRIC_COLUMNS`:
+    Long table of all runs of the dataset (scored by one job), columns :data:`METRIC_COLUMNS`:
     one row per run x ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw
     value (NA for failed runs), ``type`` is ``bio`` or ``batch``, ``higher_is_better`` the direction.
     Metrics: scib-metrics' default suite and the paper's metrics (:mod:`sysvi_bench.metrics.catalogue`,

@@ -463,13 +463,15 @@ def paper_metrics(
     moran: Sequence[MoranGroup],
     neighbor_fn: NeighborFn | None = None,
     seed: int = 0,
+    silhouette_label: float | None = None,
 ) -> dict[str, float]:
     """Every metric of :data:`PAPER_METRICS` for one embedding, all on its one k-NN graph ``neighbors``.
 
     ``unintegrated`` (the k-NN graph of the unintegrated PCA) and ``moran`` (:func:`moran_reference`) are
     per-dataset references computed once. The within-system sample iLISI builds each system's graph with
     ``neighbor_fn`` (same k as ``neighbors``); Moran's I uses small within-group graphs (see
-    :func:`morans_i_preservation`): both are defined on subsets of cells.
+    :func:`morans_i_preservation`): both are defined on subsets of cells. ``silhouette_label``: scib-metrics'
+    value of ``x`` if already computed; ``asw_label`` is that value, and its O(n²) silhouette is not redone.
     """
     out: dict[str, float] = {}
     out.update(ilisi_system(neighbors, systems, labels))
@@ -478,7 +480,7 @@ def paper_metrics(
     out.update(nmi_ari_leiden(neighbors, labels, seed=seed))
     out["moransi_preservation"] = morans_i_preservation(x, moran)
     out["clisi"] = clisi(neighbors, labels)
-    out["asw_label"] = asw_label(x, labels)
+    out["asw_label"] = asw_label(x, labels) if silhouette_label is None else float(silhouette_label)
     out["knn_purity"] = knn_purity(neighbors, labels)
     out["jaccard_neighbors"] = jaccard_neighbors(neighbors, unintegrated, labels, systems)
     return {name: out[name] for name in PAPER_METRIC_NAMES}

@@ -161,12 +161,14 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
         neighbors={v: nn for v, nn in neighbors.items() if nn.n_neighbors >= 90},
         skip=cfg["skip_scib_metrics"],
     )
+    scib_values = {(v, m): value for v, m, value in scib[["embedding_variant", "metric", "value"]].itertuples(index=False)}
     rows = [
         {"embedding_variant": v, "metric": metric, "value": value}
         for v, x in variants.items()
         for metric, value in paper.paper_metrics(
             x, neighbors[v], systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
             unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn, seed=cfg["seed"],
+            silhouette_label=scib_values.get((v, "silhouette_label")),
         ).items()
     ]
     parts = [scib[["embedding_variant", "metric", "value"]], pd.DataFrame(rows)]
