@@ -89,7 +89,7 @@ def test_sigkill_mid_training_then_rerun_completes_with_identical_metrics(tiny_r
     assert not (tmp_path / "results" / "metrics.tsv").exists()
     # a killed Snakemake leaves its lock behind: users run --unlock, then rerun
     assert run_snakemake(tmp_path, "--unlock", config=config).returncode == 0
-    resumed = run_snakemake(tmp_path, "--cores", "2", "--rerun-incomplete", config=config)
+    resumed = run_snakemake(tmp_path, "results/metrics.tsv", "--cores", "2", "--rerun-incomplete", config=config)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     # same config and seeds on CPU: metric tables identical to the clean run
     clean = pd.read_csv(tiny_run / "results" / "metrics.tsv", sep="\t")

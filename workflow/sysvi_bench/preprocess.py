@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 import scanpy as sc
 from anndata import AnnData
 
@@ -29,7 +30,7 @@ def hvg_per_system(adata: AnnData, params: PreprocessParams) -> dict[str, set[st
     """Highly variable genes of each system (sample as batch key within a system), on log-normalised X."""
     selected: dict[str, set[str]] = {}
     for system in adata.obs[C.SYSTEM].cat.categories:
-        part = adata[adata.obs[C.SYSTEM] == system].copy()
+        part = adata[(adata.obs[C.SYSTEM] == system).to_numpy()].copy()
         # genes not expressed in this system would break cell_ranger's binning
         sc.pp.filter_genes(part, min_cells=1)
         batch_key = C.SAMPLE if part.obs[C.SAMPLE].nunique() > 1 else None
@@ -78,18 +79,27 @@ def preprocess(
             f"preprocess.min_cells_per_label={params.min_cells_per_label} cells after QC; merge or remove them"
         )
 
-    adata.layers[C.COUNTS_LAYER] = adata.X.copy()
+    # Normalised expression is made in an AnnData of its own (X only): HVG selection and the gene subset
+    # below then never copy the counts and the normalised values together (peak memory: see benchmarks/).
+    normalised = AnnData(adata.X.copy(), obs=adata.obs[[C.SYSTEM, C.SAMPLE]], var=pd.DataFrame(index=adata.var_names))
     # normalize_total with a fixed target_sum scales each cell on its own, so doing it once is the
     # same as doing it per system (what the paper does); HVGs, which do depend on the system, are per system.
-    sc.pp.normalize_total(adata, target_sum=params.target_sum)
-    sc.pp.log1p(adata)
+    sc.pp.normalize_total(normalised, target_sum=params.target_sum)
+    sc.pp.log1p(normalised)
 
-    per_system = hvg_per_system(adata, params)
+    per_system = hvg_per_system(normalised, params)
     shared = set.intersection(*per_system.values())
     if not shared:
         sizes = {k: len(v) for k, v in per_system.items()}
         raise DataError(f"{where}: the systems share no highly variable gene (HVGs per system: {sizes}); raise n_hvg")
-    adata = adata[:, [g for g in adata.var_names if g in shared]].copy()
+    keep = adata.var_names.isin(list(shared))
+    if not keep.all():  # one matrix copied at a time
+        adata = adata[:, keep].copy()
+        normalised = normalised[:, keep].copy()
+    adata.layers[C.COUNTS_LAYER] = adata.X
+    adata.X = normalised.X
+    adata.uns["log1p"] = normalised.uns["log1p"]
+    del normalised
     adata.var["highly_variable"] = True
 
     n_pcs = min(params.n_pcs, adata.n_vars - 1, adata.n_obs - 1)
