@@ -46,10 +46,10 @@ def stage(*args: object) -> dict:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() else platform.machine()
+    from gpu_check import cpu_name  # benchmarks/ is on sys.path when this script runs
+
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB, python {platform.python_version()}"
+    return f"{cpu_name()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB, python {platform.python_version()}"
 
 
 def training_comparison(pre: Path, work: Path, epochs: int, repeats: int, threads: int) -> dict:

@@ -34,10 +34,6 @@ SYSVI = {"n_latent": 15, "batch_size": 128, "z_distance_cycle_weight": 2.0, "pri
 SIMULATION = {"n_genes": 2000, "n_cell_types": 8, "n_samples_per_system": 3, "mean_library_size": 500.0, "seed": 0}
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def demo_evaluation(variants: list[str]) -> dict:
     from sysvi_bench.metrics.score import resolve_evaluation
 
@@ -49,6 +45,7 @@ def main(argv: list[str]) -> dict:
     import anndata as ad
 
     from sysvi_bench.grid import DatasetKeys, expand_model
+    from sysvi_bench.train import peak_memory_mb
 
     keys = DatasetKeys(*KEYS_ARGS)
     stage, args = argv[0], argv[1:]
@@ -95,7 +92,7 @@ def main(argv: list[str]) -> dict:
         pre = ad.read_h5ad(args[0])
         evaluation = demo_evaluation(args[1].split(","))
         run_dirs = [Path(d) for d in args[4:]]
-        runs = [expand_model("bench", "sysvi", {"params": SYSVI}, [0])[0] for _ in run_dirs]
+        runs = expand_model("bench", "sysvi", {"params": SYSVI}, [0]) * len(run_dirs)
         table = score_dataset(runs, pre, run_dirs, evaluation, workers=int(args[2]), cache_dir=args[3])
         out["n_values"] = int(table["value"].notna().sum())
         raw = table[table["embedding_variant"] == "raw"]
@@ -131,7 +128,7 @@ def main(argv: list[str]) -> dict:
     else:
         raise SystemExit(__doc__)
     out["wall_s"] = round(time.perf_counter() - start, 2)
-    out["peak_mb"] = round(peak_mb(), 1)
+    out["peak_mb"] = round(peak_memory_mb(), 1)
     out["worker_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return out
 
