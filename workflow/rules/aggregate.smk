@@ -1,31 +1,56 @@
 rule aggregate:
     input:
-        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
-        infos=[f"{d}/run_info.json" for d in run_dirs()],
-        infos_metrics=expand("results/{dataset}/metrics_info.json", dataset=DATASETS),
+        manifest="results/{dataset}/runs.tsv",
+        metrics_info="results/{dataset}/metrics_info.json",
+        # in manifest order (the script checks that each file belongs to its run)
+        metrics=lambda wc: run_files(wc.dataset, "metrics.tsv"),
+        infos=lambda wc: run_files(wc.dataset, "run_info.json"),
+        histories=lambda wc: run_files(wc.dataset, "history.tsv"),
     output:
-        metrics="results/metrics.tsv",
-        summary="results/summary.tsv",
-        best_settings="results/best_settings.tsv",
-        completeness="results/completeness.tsv",
-    params:
-        run_dirs=run_dirs(),
-        evaluation=config["evaluation"],
+        metrics="results/{dataset}/metrics.tsv",
+        summary="results/{dataset}/summary.tsv",
+        best_settings="results/{dataset}/best_settings.tsv",
+        completeness="results/{dataset}/completeness.tsv",
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
     log:
-        "logs/aggregate.log",
+        "logs/{dataset}/aggregate.log",
     conda:
         "../../envs/report.yaml"
     script:
         "../scripts/aggregate.py"
 
 
-rule results_table:
+rule benchmark_tables:
     input:
+        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
+        summary=expand("results/{dataset}/summary.tsv", dataset=DATASETS),
+        best_settings=expand("results/{dataset}/best_settings.tsv", dataset=DATASETS),
+        completeness=expand("results/{dataset}/completeness.tsv", dataset=DATASETS),
+    output:
         metrics="results/metrics.tsv",
         summary="results/summary.tsv",
+        best_settings="results/best_settings.tsv",
+        completeness="results/completeness.tsv",
+        datasets="results/datasets.tsv",
+    params:
+        datasets=DATASETS,  # the order of the inputs
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/benchmark_tables.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/benchmark_tables.py"
+
+
+rule results_table:
+    input:
+        summary="results/{dataset}/summary.tsv",
+        metrics_info="results/{dataset}/metrics_info.json",
     output:
         png=report(
             "results/figures/{dataset}/results_table.png",

@@ -19,9 +19,10 @@ os.environ.update(
     )
 )
 
-from sysvi_bench import contracts as C
+from dataclasses import asdict
+
 from sysvi_bench.config_check import check_config
-from sysvi_bench.grid import ConfigError, runs_by_id
+from sysvi_bench.grid import ConfigError, canonical_json, dataset_keys, manifest_table, runs_by_id
 
 validate(config, "../schemas/config.schema.yaml")
 try:
@@ -43,11 +44,30 @@ def run_of(wildcards):
     return RUNS[(wildcards.dataset, wildcards.run_id)]
 
 
-def run_dirs(dataset=None):
+def runs_of(dataset):
+    return [run for (d, _), run in RUNS.items() if d == dataset]
+
+
+def manifest_rows(dataset):
+    """The dataset's runs as the rows of its manifest (the plan_runs step writes them to runs.tsv)."""
+    return manifest_table(runs_of(dataset)).to_dict(orient="records")
+
+
+def fit_of(wildcards):
+    """What a run's fit depends on (model kind and parameters): a change retrains that run only."""
+    run = run_of(wildcards)
+    return canonical_json({"kind": run.kind, "seed": run.seed, "params": run.params})
+
+
+def dataset_keys_of(dataset):
+    return asdict(dataset_keys(config["datasets"][dataset]))
+
+
+def run_files(dataset, name):
+    """One file of every run of ``dataset``, in manifest order."""
     return [
-        RUN_DIR.format(dataset=d, run_id=r)
-        for (d, r) in RUNS
-        if dataset is None or d == dataset
+        f"{RUN_DIR.format(dataset=dataset, run_id=run.run_id)}/{name}"
+        for run in runs_of(dataset)
     ]
 
 
@@ -126,13 +146,13 @@ def train_runtime(wildcards, input, attempt):
     return int(minutes * attempt)
 
 
-def metrics_mem_mb(wildcards, input, threads, attempt):
-    """The job process plus one worker per thread (each ~1 GB with JAX loaded, at demo scale)."""
-    return int((1000 * (1 + threads) + 10 * input.size_mb) * attempt)
+def score_mem_mb(wildcards, input, attempt):
+    """One process with JAX loaded (~1 GB) plus the embedding and the reference (3.6 GB at 100k cells)."""
+    return int((1500 + 10 * input.size_mb) * attempt)
 
 
-def metrics_runtime(wildcards, input, attempt):
-    return int((30 + input.size_mb / 5) * attempt)
+def score_runtime(wildcards, input, attempt):
+    return int((15 + input.size_mb / 2) * attempt)
 
 
 def small_mem_mb(wildcards, attempt):
@@ -143,15 +163,26 @@ def small_runtime(wildcards, attempt):
     return 10 * attempt
 
 
-def runs_of(dataset):
-    return [run for (d, _), run in RUNS.items() if d == dataset]
-
-
 def all_outputs():
     return [
-        "results/metrics.tsv",
-        "results/summary.tsv",
-        "results/best_settings.tsv",
+        *(f"results/{table}.tsv" for table in BENCHMARK_TABLES),
         *expand("results/figures/{dataset}/results_table.png", dataset=DATASETS),
         *REPORT_TARGETS,  # figures, diagnostic and report pages: workflow/rules/report.smk
     ]
+
+
+# The benchmark-wide tables: each the concatenation of the datasets' own (rule benchmark_tables).
+BENCHMARK_TABLES = ("metrics", "summary", "best_settings", "completeness", "datasets")
+
+
+# With --keep-going, a dataset that failed does not hold up the others: their tables, figures and report
+# pages complete, but benchmark_tables (which needs every dataset) cannot run. The global tables are then
+# written here, from the datasets that completed, with the failed ones and their reasons in datasets.tsv.
+onerror:
+    from sysvi_bench.aggregate import write_benchmark_tables
+
+    write_benchmark_tables(
+        {d: {t: f"results/{d}/{t}.tsv" for t in BENCHMARK_TABLES[:-1]} for d in DATASETS},
+        {t: f"results/{t}.tsv" for t in BENCHMARK_TABLES},
+        logs=Path("logs"),
+    )

@@ -11,9 +11,10 @@ SUBCAT_SWEEPS = "3 Parameter sweeps"
 SUBCAT_EMBEDDINGS = "4 Embeddings"
 SUBCAT_TRAINING = "5 Training and resources"
 BENCHMARK_CATEGORY = "Benchmark"
-# Written by the aggregate rule together with results/summary.tsv (an input of every rule that reads it); read
-# when present, so the figures also build from a summary alone (e.g. results of an older version).
-BEST_SETTINGS = "results/best_settings.tsv"
+# Every figure and page of a dataset reads only that dataset's files (rule aggregate), declared as inputs.
+SUMMARY = "results/{dataset}/summary.tsv"
+BEST_SETTINGS = "results/{dataset}/best_settings.tsv"
+METRICS_INFO = "results/{dataset}/metrics_info.json"
 
 
 # Every output of this file (all_outputs() in common.smk includes them)
@@ -83,7 +84,8 @@ rule diagnostic:
 
 rule batch_vs_bio:
     input:
-        summary="results/summary.tsv",
+        summary=SUMMARY,
+        best_settings=BEST_SETTINGS,
     output:
         png=report(
             f"{FIGURES}/batch_vs_bio.png",
@@ -94,7 +96,6 @@ rule batch_vs_bio:
         ),
         pdf=f"{FIGURES}/batch_vs_bio.pdf",
     params:
-        best_settings=BEST_SETTINGS,
         bio_weight=config["evaluation"]["bio_weight"],
     resources:
         mem_mb=small_mem_mb,
@@ -109,8 +110,8 @@ rule batch_vs_bio:
 
 rule parameter_sweep:
     input:
-        summary="results/summary.tsv",
-        metrics="results/metrics.tsv",
+        summary=SUMMARY,
+        metrics_info=METRICS_INFO,
     output:
         scores_png=report(
             f"{FIGURES}/sweep_scores.png",
@@ -142,8 +143,9 @@ rule parameter_sweep:
 rule umap_best_runs:
     input:
         preprocessed="results/{dataset}/preprocessed.h5ad",
-        summary="results/summary.tsv",
-        embeddings=lambda wc: [f"{d}/embedding.h5ad" for d in run_dirs(wc.dataset)],
+        summary=SUMMARY,
+        best_settings=BEST_SETTINGS,
+        embeddings=lambda wc: run_files(wc.dataset, "embedding.h5ad"),
     output:
         png=report(
             f"{FIGURES}/umap_best_runs.png",
@@ -154,7 +156,6 @@ rule umap_best_runs:
         ),
         pdf=f"{FIGURES}/umap_best_runs.pdf",
     params:
-        best_settings=BEST_SETTINGS,
         max_cells=5000,
         seed=0,
     resources:
@@ -170,8 +171,8 @@ rule umap_best_runs:
 
 rule training_curves:
     input:
-        summary="results/summary.tsv",
-        histories=lambda wc: [f"{d}/history.tsv" for d in run_dirs(wc.dataset)],
+        summary=SUMMARY,
+        histories=lambda wc: run_files(wc.dataset, "history.tsv"),
     output:
         png=report(
             f"{FIGURES}/training_curves.png",
@@ -194,7 +195,7 @@ rule training_curves:
 
 rule runtime_memory:
     input:
-        summary="results/summary.tsv",
+        summary=SUMMARY,
     output:
         png=report(
             f"{FIGURES}/runtime_memory.png",
@@ -217,8 +218,9 @@ rule runtime_memory:
 
 rule report_tables:
     input:
-        summary="results/summary.tsv",
-        metrics="results/metrics.tsv",
+        summary=SUMMARY,
+        best_settings=BEST_SETTINGS,
+        metrics_info=METRICS_INFO,
     output:
         report(
             f"{PAGES}/{{dataset}}/tables.html",
@@ -227,8 +229,6 @@ rule report_tables:
             subcategory=SUBCAT_RESULTS,
             labels={"entry": "tables: failed runs, best settings, all runs"},
         ),
-    params:
-        best_settings=BEST_SETTINGS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -242,7 +242,11 @@ rule report_tables:
 
 rule report_config:
     input:
-        "results/summary.tsv",
+        summary="results/summary.tsv",
+        best_settings="results/best_settings.tsv",
+        completeness="results/completeness.tsv",
+        datasets="results/datasets.tsv",
+        metrics_infos=expand(METRICS_INFO, dataset=DATASETS),
     output:
         page=report(
             f"{PAGES}/config_versions.html",
@@ -274,10 +278,15 @@ rule report_config:
             subcategory="Tables (TSV downloads)",
             labels={"entry": "completeness.tsv"},
         ),
+        datasets=report(
+            f"{PAGES}/tables/datasets.tsv",
+            caption="../report/downloads.rst",
+            category=BENCHMARK_CATEGORY,
+            subcategory="Tables (TSV downloads)",
+            labels={"entry": "datasets.tsv"},
+        ),
     params:
         config=config,
-        metrics_infos=expand("results/{dataset}/metrics_info.json", dataset=DATASETS),
-        tables={n: f"results/{n}.tsv" for n in ("summary", "best_settings", "completeness")},
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,

@@ -1,14 +1,32 @@
+rule plan_runs:
+    output:
+        "results/{dataset}/runs.tsv",
+    params:
+        runs=lambda wc: manifest_rows(wc.dataset),
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/plan_runs.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/plan_runs.py"
+
+
 rule train:
     input:
-        "results/{dataset}/preprocessed.h5ad",
+        preprocessed="results/{dataset}/preprocessed.h5ad",
+        # ancient: adding a run rewrites the manifest, which must not retrain the others
+        manifest=ancient("results/{dataset}/runs.tsv"),
     output:
         embedding=f"{RUN_DIR}/embedding.h5ad",
         history=f"{RUN_DIR}/history.tsv",
-        params=f"{RUN_DIR}/params.json",
         info=f"{RUN_DIR}/run_info.json",
     params:
-        run=run_of,
-        dataset_cfg=lambda wc: config["datasets"][wc.dataset],
+        # rerun trigger: the run's model and parameters (the script reads them from the manifest)
+        fit=fit_of,
+        obs_keys=lambda wc: dataset_keys_of(wc.dataset),
         accelerator=config["accelerator"],
     threads: config["threads"]["train"]
     resources:

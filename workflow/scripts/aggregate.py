@@ -1,22 +1,24 @@
-from sysvi_bench.aggregate import best_settings, collect_metrics, completeness, run_table, summarize
-from sysvi_bench.io import read_json, write_tsv
+from pathlib import Path
+
+from sysvi_bench import contracts as C
+from sysvi_bench.aggregate import TABLE_CONTRACTS, dataset_tables
+from sysvi_bench.io import read_json
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
-    evaluation = snakemake.params.evaluation
-    metrics = collect_metrics(snakemake.input.metrics)
-    runs = run_table(snakemake.params.run_dirs)
-    summary = summarize(
-        metrics,
-        runs,
-        variant=evaluation["summary_variant"],
-        bio_weight=evaluation["bio_weight"],
-    )
-    write_tsv(metrics, snakemake.output.metrics)
-    write_tsv(summary, snakemake.output.summary)
-    write_tsv(best_settings(summary), snakemake.output.best_settings)
-    gaps = completeness(metrics, runs, {p.split("/")[-2]: read_json(p) for p in snakemake.input.infos_metrics})
-    write_tsv(gaps, snakemake.output.completeness)
+    manifest = C.read_table(snakemake.input.manifest, C.MANIFEST)
+    for name in ("metrics", "infos", "histories"):  # inputs are in manifest order
+        owners = [Path(p).parent.name for p in snakemake.input[name]]
+        if owners != manifest["run_id"].tolist():
+            raise C.ContractError(f"{snakemake.input.manifest}: runs {manifest['run_id'].tolist()} but {name} of {owners}")
+    infos = [read_json(p) for p in snakemake.input.infos]
+    for path, info in zip(snakemake.input.infos, infos):
+        C.check_run_info(info, path)
+    tables = dataset_tables(manifest, infos, C.read_tables(snakemake.input.metrics, C.METRICS),
+                            read_json(snakemake.input.metrics_info))
+    for name, table in tables.items():
+        C.write_table(table, snakemake.output[name], TABLE_CONTRACTS[name])
+    gaps = tables["completeness"]
     if len(gaps):
         print(f"INCOMPLETE: {len(gaps)} expected metric values are missing or NA (see {snakemake.output.completeness}):")
-        print(gaps.groupby(["dataset", "run_id", "problem"]).size().to_string())
+        print(gaps.groupby(["run_id", "problem"]).size().to_string())

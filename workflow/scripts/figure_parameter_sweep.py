@@ -3,8 +3,8 @@ from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
-    summary = read_summary(snakemake.input.summary, dataset)
-    types = read_metric_types(snakemake.input.metrics, dataset)
+    summary = read_summary(snakemake.input.summary)
+    types = read_metric_types(snakemake.input.metrics_info)
     parameter_sweep(summary, AGGREGATES, [snakemake.output.scores_png, snakemake.output.scores_pdf],
                     title=f"{dataset}: aggregate scores vs SysVI parameters")
     metrics = [m for t in ("bio", "batch") for m in sorted(k for k, v in types.items() if v == t)]

@@ -6,13 +6,13 @@ from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
-    summary = read_summary(snakemake.input.summary, dataset)
-    ok = set(summary.loc[summary["status"].astype(str) == C.STATUS_OK, "run_id"]) if "status" in summary else None
+    summary = read_summary(snakemake.input.summary)
+    ok = set(summary.loc[summary["status"] == C.STATUS_OK, "run_id"])
     histories = {}
     for path in snakemake.input.histories:
         run_id = Path(path).parent.name
         history = read_history(path)
-        if history is not None and (ok is None or run_id in ok):
+        if history is not None and run_id in ok:
             histories[run_id] = history
     print(f"{len(histories)} runs with a training history")
     training_curves(histories, [snakemake.output.png, snakemake.output.pdf],

@@ -9,12 +9,12 @@ from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
-    summary = read_summary(snakemake.input.summary, dataset)
-    chosen = best_run_ids(summary, read_best_settings(snakemake.params.best_settings, dataset))
+    summary = read_summary(snakemake.input.summary)
+    chosen = best_run_ids(summary, read_best_settings(snakemake.input.best_settings))
     pre = ad.read_h5ad(snakemake.input.preprocessed)
     obs = pre.obs[[C.SYSTEM, C.LABEL]]
     embeddings, subtitles = {}, {}
-    kinds = summary.set_index("run_id")["kind"].astype(str).to_dict() if "kind" in summary.columns else {}
+    kinds = summary.set_index("run_id")["kind"].to_dict()
     if "pca" not in {kinds.get(r) for r in chosen.values()}:
         embeddings["unintegrated PCA"] = pre.obsm[C.PCA_KEY]  # the reference, when no PCA run is configured
         subtitles["unintegrated PCA"] = "preprocessed obsm['X_pca']"

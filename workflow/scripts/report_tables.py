@@ -4,7 +4,7 @@ from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
-    summary = read_summary(snakemake.input.summary, dataset)
-    best = read_best_settings(snakemake.params.best_settings, dataset)
-    types = read_metric_types(snakemake.input.metrics, dataset)
+    summary = read_summary(snakemake.input.summary)
+    best = read_best_settings(snakemake.input.best_settings)
+    types = read_metric_types(snakemake.input.metrics_info)
     write_text(results_page(summary, best, types, dataset), snakemake.output[0])

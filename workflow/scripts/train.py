@@ -1,15 +1,18 @@
 from pathlib import Path
 
-from sysvi_bench.grid import dataset_keys
+from sysvi_bench import contracts as C
+from sysvi_bench.grid import DatasetKeys, runs_from_manifest
 from sysvi_bench.smk import logged
 from sysvi_bench.train import execute_run
 
 with logged(snakemake.log[0]):
+    run = runs_from_manifest(C.read_table(snakemake.input.manifest, C.MANIFEST))[snakemake.wildcards.run_id]
+    keys = snakemake.params.obs_keys
     info = execute_run(
-        snakemake.params.run,
-        Path(snakemake.input[0]),
+        run,
+        Path(snakemake.input.preprocessed),
         Path(snakemake.output.info).parent,
-        dataset_keys(snakemake.params.dataset_cfg),
+        DatasetKeys(**{**keys, "covariate_keys": tuple(keys["covariate_keys"])}),
         accelerator=snakemake.params.accelerator,
         threads=snakemake.threads,
     )

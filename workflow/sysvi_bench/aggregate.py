@@ -13,14 +13,14 @@ Only numpy/pandas here (the aggregate rule's environment has nothing else).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.io import read_json
 from sysvi_bench.metrics.catalogue import (
     AGGREGATE_EXCLUDED,
     SELECTION_BATCH,
@@ -31,28 +31,23 @@ from sysvi_bench.metrics.catalogue import (
 SCORES = ("bio", "batch", "total", "selection_score")
 
 
-def collect_metrics(paths: Iterable[Path | str]) -> pd.DataFrame:
-    """Concatenate per-run long metric tables."""
-    frames = [pd.read_csv(p, sep="\t") for p in paths]
-    return pd.concat(frames, ignore_index=True)[C.METRIC_COLUMNS]
-
-
 # Parameters that define a SysVI setting in the paper: always reported (presets fix some without a grid axis)
 KEY_PARAMS = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates", "kl_weight", "n_prior_components")
+OUTCOME = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs")
 
 
-def run_table(run_dirs: Iterable[Path | str]) -> pd.DataFrame:
-    """One row per run: status, timing and the parameters that define the setting (``param_*`` columns:
-    every grid axis, plus the :data:`KEY_PARAMS` the model has)."""
+def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping]) -> pd.DataFrame:
+    """One row per run: identity (the manifest), outcome (``run_info.json``, in manifest order) and the
+    parameters that define the setting (``param_*`` columns: every grid axis, plus the :data:`KEY_PARAMS` the
+    model has)."""
     rows = []
-    for run_dir in run_dirs:
-        info = read_json(Path(run_dir) / "run_info.json")
-        params = read_json(Path(run_dir) / "params.json")
-        row = {k: info.get(k) for k in ("dataset", "run_id", "model", "kind", "seed", "status", "reason",
-                                          "wall_time_s", "peak_memory_mb", "device", "n_epochs")}
-        row.update({f"param_{k}": params["params"][k] for k in KEY_PARAMS if k in params["params"]})
-        row.update({f"param_{k}": v for k, v in params["grid_values"].items()})
-        row["setting"] = row["run_id"].rsplit("__seed=", 1)[0]
+    for run, info in zip(manifest.itertuples(index=False), infos, strict=True):
+        params, grid_values = json.loads(run.params), json.loads(run.grid_values)
+        row = {col: getattr(run, col) for col in C.RUN_COLUMNS}
+        row.update({k: info[k] for k in OUTCOME})
+        row.update({f"param_{k}": params[k] for k in KEY_PARAMS if k in params})
+        row.update({f"param_{k}": v for k, v in grid_values.items()})
+        row["setting"] = run.setting
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -143,28 +138,84 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=C.BEST_SETTINGS_COLUMNS)
 
 
-COMPLETENESS_COLUMNS = ["dataset", "run_id", "embedding_variant", "metric", "problem"]
+def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, metrics_info: Mapping) -> pd.DataFrame:
+    """Every expected (dataset, run, variant, metric) value of one dataset that is missing or NA, with the
+    reason (:data:`contracts.COMPLETENESS`).
 
-
-def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, infos: dict[str, dict]) -> pd.DataFrame:
-    """Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason.
-
-    ``infos`` maps dataset -> its ``metrics_info.json`` (the metric list and variants it was scored with).
-    An empty table means the benchmark is complete.
+    ``metrics_info`` is the dataset's ``metrics_info.json`` (the metric list and variants it was scored with).
+    An empty table means the dataset is complete.
     """
-    expected = []
-    for dataset, info in infos.items():
-        names = [m["metric"] for m in info["metrics"]]
-        for run_id in runs.loc[runs["dataset"] == dataset, "run_id"]:
-            expected += [(dataset, run_id, v, m) for v in info["evaluation"]["variants"] for m in names]
+    names = [m["metric"] for m in metrics_info["metrics"]]
+    expected = [(d, r, v, m) for d, r in runs[["dataset", "run_id"]].itertuples(index=False)
+                for v in metrics_info["evaluation"]["variants"] for m in names]
     keys = ["dataset", "run_id", "embedding_variant", "metric"]
-    table = pd.DataFrame(expected, columns=keys).merge(metrics[keys + ["value"]], on=keys, how="left", indicator=True)
-    table = table.merge(runs[["dataset", "run_id", "status", "reason"]], on=["dataset", "run_id"], how="left")
+    table = pd.DataFrame(expected, columns=keys).merge(
+        metrics[keys + ["value", "reason"]], on=keys, how="left", indicator=True)
     problem = pd.Series("", index=table.index)
     problem[table["_merge"] == "left_only"] = "missing row"
     na = (table["_merge"] == "both") & table["value"].isna()
-    failed = table["status"] == "failed"
-    problem[na & failed] = "NA: run failed: " + table.loc[na & failed, "reason"].astype(str)
-    problem[na & ~failed] = "NA: metric could not be computed"
+    problem[na] = "NA: " + table.loc[na, "reason"].astype(str)
     table["problem"] = problem
-    return table.loc[table["problem"] != "", COMPLETENESS_COLUMNS].reset_index(drop=True)
+    return table.loc[table["problem"] != "", C.COMPLETENESS.columns].reset_index(drop=True)
+
+
+def dataset_tables(
+    manifest: pd.DataFrame, infos: Sequence[Mapping], metrics: pd.DataFrame, metrics_info: Mapping
+) -> dict[str, pd.DataFrame]:
+    """One dataset's ``metrics``, ``summary``, ``best_settings`` and ``completeness`` tables."""
+    evaluation = metrics_info["evaluation"]
+    runs = run_table(manifest, infos)
+    summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"])
+    return {"metrics": metrics, "summary": summary, "best_settings": best_settings(summary),
+            "completeness": completeness(metrics, runs, metrics_info)}
+
+
+TABLE_CONTRACTS = {"metrics": C.METRICS, "summary": C.SUMMARY, "best_settings": C.BEST_SETTINGS,
+                   "completeness": C.COMPLETENESS}
+
+
+def _failed_logs(dataset: str, logs: Path) -> list[Path]:
+    return [p for p in Path(logs, dataset).rglob("*.log") if "Traceback" in p.read_text(errors="replace")]
+
+
+def failure_reason(dataset: str, logs: Path) -> str:
+    """Why a dataset did not complete: the last line of its newest log that holds a traceback."""
+    failed = _failed_logs(dataset, logs)
+    if not failed:
+        return "did not complete (no job of the dataset left a traceback: see Snakemake's own log)"
+    newest = max(failed, key=lambda p: p.stat().st_mtime)
+    lines = [line for line in newest.read_text(errors="replace").splitlines() if line.strip()]
+    return f"{lines[-1].strip()} (log: {newest})"
+
+
+def write_benchmark_tables(
+    dataset_files: Mapping[str, Mapping[str, Path | str]], outputs: Mapping[str, Path | str],
+    logs: Path | None = None,
+) -> None:
+    """The benchmark-wide tables: each dataset's own concatenated, and ``datasets`` with every dataset's
+    status (:data:`contracts.DATASETS`).
+
+    ``dataset_files``: dataset -> table name -> its file; ``outputs``: table name -> the benchmark-wide file.
+    Without ``logs`` every dataset must have its tables (the ``benchmark_tables`` rule). With ``logs`` (after
+    a failure, with ``--keep-going``) a dataset whose summary is missing, or older than one of its failed job
+    logs, is listed as failed with :func:`failure_reason`, and the tables hold the others.
+    """
+    complete, status = [], []
+    for dataset, files in dataset_files.items():
+        summary = Path(files["summary"])
+        if logs is None or (summary.is_file() and all(
+                p.stat().st_mtime < summary.stat().st_mtime for p in _failed_logs(dataset, logs))):
+            runs = C.read_table(summary, C.SUMMARY)
+            status.append({"dataset": dataset, "status": C.DATASET_COMPLETE, "n_runs": len(runs),
+                           "n_failed_runs": int((runs["status"] == C.STATUS_FAILED).sum()), "reason": ""})
+            complete.append(dataset)
+        else:
+            status.append({"dataset": dataset, "status": C.DATASET_FAILED, "n_runs": 0, "n_failed_runs": 0,
+                           "reason": failure_reason(dataset, logs)})
+    for name, contract in TABLE_CONTRACTS.items():
+        table = C.read_tables([dataset_files[d][name] for d in complete], contract)
+        C.write_table(table, outputs[name], contract)
+    C.write_table(pd.DataFrame(status, columns=C.DATASETS.columns), outputs["datasets"], C.DATASETS)
+    failed = [s for s in status if s["status"] == C.DATASET_FAILED]
+    for s in failed:
+        print(f"dataset {s['dataset']} FAILED: {s['reason']}")

@@ -1,52 +1,75 @@
-"""File contracts between pipeline steps: every obs/obsm/layer key and TSV column, in one place.
+"""File contracts between pipeline steps: every obs/obsm/layer key and TSV column, written down once and
+checked when a file is written (:func:`write_table`, :func:`check_h5ad`) and when it is read
+(:func:`read_table`), with an error that names the file and the field (:class:`ContractError`).
 
 ``resources/{dataset}/raw.h5ad``
     Raw counts in ``X`` (float32, non-negative integers), obs columns named by the dataset's
     ``system_key``, ``covariate_keys`` and ``label_key``. Unique obs and var names.
-``results/{dataset}/preprocessed.h5ad``
+``results/{dataset}/preprocessed.h5ad`` (:data:`PREPROCESSED`)
     ``X``: per-system normalised (target sum 1e4) + log1p expression of the selected HVGs;
     ``layers[COUNTS_LAYER]``: raw counts of the same cells/genes; ``obs[SYSTEM]``, ``obs[LABEL]``,
     ``obs[SAMPLE]`` (copies of the configured keys under fixed names, so later steps need no config);
-    ``obsm[PCA_KEY]``: PCA of X (the unintegrated reference); ``uns["preprocess"]``: the settings used.
-``results/{dataset}/runs/{run_id}/``
-    ``embedding.h5ad``: obs names = cell names, ``obsm[EMBEDDING_KEY]`` = latent (cells x dims);
-    ``params.json``: the run's full parameters (see :class:`sysvi_bench.grid.Run`);
-    ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
-    ``run_info.json``: status (``ok``/``failed``), reason, ``wall_time_s`` (the fit: model set-up,
-    training, embedding), ``import_time_s`` (loading the model's libraries), device, peak memory.
-``results/{dataset}/metrics.tsv``
-    Long table of all runs of the dataset (scored by one job), columns :data:`METRIC_COLUMNS`:
-    one row per run x ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw
-    value (NA for failed runs), ``type`` is ``bio`` or ``batch``, ``higher_is_better`` the direction.
-    Metrics: scib-metrics' default suite and the paper's metrics (:mod:`sysvi_bench.metrics.catalogue`,
-    docs/metrics.md).
+    ``obs[LABEL]`` is missing (NaN) for unlabelled cells; ``obsm[PCA_KEY]``: PCA of X (the unintegrated
+    reference); ``uns["preprocess"]``: the settings used.
+``results/{dataset}/runs.tsv`` (:data:`MANIFEST`)
+    The run manifest, written by the ``plan_runs`` step: the one source of run identity. One row per run:
+    ``dataset, run_id, model, kind, seed, setting`` (the run id without the seed), ``params`` (JSON: every
+    parameter the model is fitted with) and ``grid_values`` (JSON: the grid axes that name the run).
+``results/{dataset}/runs/{run_id}/`` (a run's folder; its identity is its row in ``runs.tsv``)
+    ``embedding.h5ad`` (:data:`EMBEDDING`): obs names = cell names, ``obsm[EMBEDDING_KEY]`` = latent
+    (cells x dims); ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
+    ``run_info.json`` (:data:`RUN_INFO_KEYS`): the outcome only: ``status`` (``ok``/``failed``), ``reason``,
+    ``wall_time_s`` (the fit: model set-up, training, embedding), ``import_time_s`` (loading the model's
+    libraries), ``device``, ``peak_memory_mb``, ``n_cells``, ``n_epochs``, ``threads``, ``host``;
+    ``metrics.tsv`` (:data:`METRICS`): the run's scores, written by the ``score`` step: one row per
+    ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw value, NA when it could
+    not be computed, with the ``reason`` (also for every value of a failed run); ``type`` is ``bio`` or
+    ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite and the paper's metrics
+    (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
+``results/{dataset}/evaluation_reference.h5ad`` (:data:`REFERENCE`)
+    What every run of the dataset is scored against, written by the ``evaluation_reference`` step: obs = the
+    evaluation cells (the fixed subsample; ``SYSTEM``, ``LABEL``, ``SAMPLE``, ``obs["position"]``: row in the
+    preprocessed data, ``obs["labelled"]``: scored by label-based metrics), ``obsm[PCA_KEY]`` (unintegrated
+    PCA), ``uns["knn_indices"]``/``uns["knn_distances"]`` (k-NN graph of the labelled cells' PCA),
+    ``uns["moran"]``: the Moran's I groups and genes, ``uns["n_cells_total"]``: cells of the dataset.
 ``results/{dataset}/metrics_info.json``
-    What the table was computed with: ``versions`` (scib-metrics, scanpy, scikit-learn, igraph, jax,
+    What the dataset's runs are scored with: ``versions`` (scib-metrics, scanpy, scikit-learn, igraph, jax,
     pynndescent, umap-learn), ``evaluation`` (the settings, defaults filled in), ``leiden_resolutions`` and
     ``metrics``: one record per metric with ``metric, type, higher_is_better, suite`` (``scib``/``paper``),
     ``in_aggregate`` and ``description``.
-``results/metrics.tsv``
-    All runs' metric rows concatenated (same columns).
-``results/summary.tsv``
+``results/{dataset}/metrics.tsv``
+    The dataset's runs' metric rows concatenated (:data:`METRICS`).
+``results/{dataset}/summary.tsv`` (:data:`SUMMARY`)
     One row per run: :data:`RUN_COLUMNS`, ``status``, ``reason``, ``wall_time_s``, ``peak_memory_mb``,
-    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` (run id
-    without the seed); then, for ``evaluation.summary_variant``: one column per metric (raw value),
-    ``scaled_<metric>`` (min-max scaled over the dataset's runs, 1 = best, direction-aware),
-    ``bio`` and ``batch`` (mean of the scaled metrics of that type, scib-metrics twins of paper metrics
-    excluded), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``), ``selection_score`` (the
-    paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled ``moransi_preservation``) + 0.4 * scaled
-    ``ilisi_system``), and over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>``
-    for ``s`` in bio, batch, total, selection_score. Failed runs have NA metrics and scores.
-``results/completeness.tsv``
-    Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason
-    (:data:`sysvi_bench.aggregate.COMPLETENESS_COLUMNS`); empty (header only) when the benchmark is complete.
-``results/best_settings.tsv``
-    One row per (dataset, model) with a scored run: :data:`BEST_SETTINGS_COLUMNS`, the best setting by mean
-    total over seeds, mean/sd over its seeds of ``total`` and ``selection_score``, and its median run (the
-    seed whose total is the median; the lower middle one for an even number of seeds).
+    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting``; then, for
+    ``evaluation.summary_variant``: one column per metric (raw value), ``scaled_<metric>`` (min-max scaled
+    over the dataset's runs, 1 = best, direction-aware), ``bio`` and ``batch`` (mean of the scaled metrics of
+    that type, scib-metrics twins of paper metrics excluded), ``total`` (``bio_weight * bio + (1 - bio_weight)
+    * batch``), ``selection_score`` (the paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled
+    ``moransi_preservation``) + 0.4 * scaled ``ilisi_system``), and over the seeds of the run's setting
+    ``n_seeds`` and ``mean_<s>``/``sd_<s>`` for ``s`` in bio, batch, total, selection_score. Failed runs have
+    NA metrics and scores.
+``results/{dataset}/completeness.tsv`` (:data:`COMPLETENESS`)
+    Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason; empty
+    (header only) when the dataset is complete.
+``results/{dataset}/best_settings.tsv`` (:data:`BEST_SETTINGS`)
+    One row per (dataset, model) with a scored run: the best setting by mean total over seeds, mean/sd over
+    its seeds of ``total`` and ``selection_score``, and its median run (the seed whose total is the median; the
+    lower middle one for an even number of seeds).
+``results/{metrics,summary,best_settings,completeness}.tsv``
+    The per-dataset tables concatenated over the datasets that completed.
+``results/datasets.tsv`` (:data:`DATASETS`)
+    One row per configured dataset: ``dataset, status`` (``complete``/``failed``), ``n_runs``,
+    ``n_failed_runs``, ``reason`` (why a dataset did not complete, with its log).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal, Mapping
+
+import pandas as pd
 
 # obs keys written by preprocessing (fixed names; the configured keys are copied there)
 SYSTEM = "system"
@@ -56,11 +79,164 @@ COUNTS_LAYER = "counts"
 PCA_KEY = "X_pca"
 EMBEDDING_KEY = "X_emb"
 
-RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
-METRIC_COLUMNS = [*RUN_COLUMNS, "metric", "type", "embedding_variant", "value", "higher_is_better"]
-
-BEST_SETTINGS_COLUMNS = ["dataset", "model", "setting", "n_seeds", "mean_total", "sd_total",
-                         "mean_selection_score", "sd_selection_score", "median_run_id"]
-
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+DATASET_COMPLETE = "complete"
+DATASET_FAILED = "failed"
+
+
+class ContractError(ValueError):
+    """A file that does not hold what its contract says; the message names the file and the field."""
+
+
+Kind = Literal["str", "int", "float", "bool", "json"]
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """The columns a TSV must have (in this order first; more may follow) and what each holds.
+
+    ``kinds`` maps a column to ``str`` (anything), ``int`` (integers, NA allowed), ``float`` (numbers, NA
+    allowed), ``bool`` or ``json`` (a JSON object as text). ``prefixes``: families of further columns
+    (e.g. ``param_``) that are allowed without being listed.
+    """
+
+    name: str
+    kinds: Mapping[str, Kind]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.kinds)
+
+    def check(self, df: pd.DataFrame, where: str) -> None:
+        """Raise :class:`ContractError` naming ``where`` and the first column at fault."""
+        missing = [c for c in self.kinds if c not in df.columns]
+        if missing:
+            raise ContractError(f"{where}: {self.name} lacks column(s) {missing} (has {list(df.columns)})")
+        for col, kind in self.kinds.items():
+            values = df[col].dropna()
+            if kind in ("int", "float") and len(values) and not pd.api.types.is_numeric_dtype(values):
+                bad = values[pd.to_numeric(values, errors="coerce").isna()].iloc[:3].tolist()
+                raise ContractError(f"{where}: column {col!r} of the {self.name} must be numeric; found {bad}")
+            if kind == "int" and len(values) and not (values.astype(float) % 1 == 0).all():
+                raise ContractError(f"{where}: column {col!r} of the {self.name} must hold integers")
+            if kind == "bool" and len(values) and not _is_bool(values):
+                raise ContractError(f"{where}: column {col!r} of the {self.name} must be true/false")
+            if kind == "json" and len(values) and not values.astype(str).str.startswith("{").all():
+                raise ContractError(f"{where}: column {col!r} of the {self.name} must hold JSON objects")
+
+
+def _is_bool(values: pd.Series) -> bool:
+    return values.dtype == bool or values.astype(str).str.lower().isin(["true", "false"]).all()
+
+
+RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
+_RUN_KINDS: dict[str, Kind] = {"dataset": "str", "run_id": "str", "model": "str", "kind": "str", "seed": "int"}
+
+MANIFEST = TableContract("run manifest", {**_RUN_KINDS, "setting": "str", "params": "json", "grid_values": "json"})
+METRICS = TableContract("metrics table", {
+    **_RUN_KINDS, "metric": "str", "type": "str", "embedding_variant": "str", "value": "float",
+    "higher_is_better": "bool", "reason": "str",
+})
+METRIC_COLUMNS = METRICS.columns
+SUMMARY = TableContract("summary", {
+    **_RUN_KINDS, "status": "str", "reason": "str", "wall_time_s": "float", "peak_memory_mb": "float",
+    "device": "str", "n_epochs": "int", "setting": "str",
+    "bio": "float", "batch": "float", "total": "float", "selection_score": "float", "n_seeds": "int",
+})
+BEST_SETTINGS = TableContract("best-settings table", {
+    "dataset": "str", "model": "str", "setting": "str", "n_seeds": "int", "mean_total": "float",
+    "sd_total": "float", "mean_selection_score": "float", "sd_selection_score": "float", "median_run_id": "str",
+})
+BEST_SETTINGS_COLUMNS = BEST_SETTINGS.columns
+COMPLETENESS = TableContract("completeness table", {
+    "dataset": "str", "run_id": "str", "embedding_variant": "str", "metric": "str", "problem": "str",
+})
+DATASETS = TableContract("dataset status table", {
+    "dataset": "str", "status": "str", "n_runs": "int", "n_failed_runs": "int", "reason": "str",
+})
+
+RUN_INFO_KEYS = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs", "n_cells")
+
+
+# ---------------------------------------------------------------------------------------- checked I/O
+
+
+def write_table(df: pd.DataFrame, path: Path | str, contract: TableContract) -> None:
+    """Check ``df`` against ``contract`` and write it atomically as TSV (contract columns first)."""
+    from sysvi_bench.io import write_tsv
+
+    contract.check(df, str(path))
+    write_tsv(df[contract.columns + [c for c in df.columns if c not in contract.kinds]], path)
+
+
+def read_table(path: Path | str, contract: TableContract) -> pd.DataFrame:
+    """Read a TSV and check it against ``contract`` (an empty file is an error naming the file)."""
+    try:
+        df = pd.read_csv(path, sep="\t", keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise ContractError(f"{path}: the {contract.name} is empty (no header)") from None
+    contract.check(df, str(path))
+    for col, kind in contract.kinds.items():
+        if kind == "str":  # an empty text field (e.g. no reason) reads back as NA
+            df[col] = df[col].fillna("").astype(str)
+    return df
+
+
+def read_tables(paths: Iterable[Path | str], contract: TableContract) -> pd.DataFrame:
+    """Concatenate checked tables (an empty list gives the contract's header only)."""
+    frames = [read_table(p, contract) for p in paths]
+    frames = [f for f in frames if len(f)] or [pd.DataFrame(columns=contract.columns)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def check_run_info(info: Mapping[str, Any], where: str) -> None:
+    """A run's ``run_info.json`` holds every outcome key and a known status."""
+    missing = [k for k in RUN_INFO_KEYS if k not in info]
+    if missing:
+        raise ContractError(f"{where}: run_info lacks {missing}")
+    if info["status"] not in (STATUS_OK, STATUS_FAILED):
+        raise ContractError(f"{where}: status {info['status']!r} is neither {STATUS_OK!r} nor {STATUS_FAILED!r}")
+
+
+@dataclass(frozen=True)
+class AnnDataContract:
+    """obs columns, obsm keys and layers an h5ad must hold."""
+
+    name: str
+    obs: tuple[str, ...] = ()
+    obsm: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+    uns: tuple[str, ...] = ()
+
+    def check(self, adata: Any, where: str) -> None:
+        for field, wanted, have in (("obs", self.obs, adata.obs.columns), ("obsm", self.obsm, adata.obsm.keys()),
+                                    ("layers", self.layers, adata.layers.keys()), ("uns", self.uns, adata.uns.keys())):
+            missing = [k for k in wanted if k not in have]
+            if missing:
+                raise ContractError(f"{where}: the {self.name} lacks {field} {missing}")
+        for key in self.obsm:
+            if adata.obsm[key].ndim != 2 or adata.obsm[key].shape[0] != adata.n_obs:
+                raise ContractError(f"{where}: obsm[{key!r}] of the {self.name} must be cells x dimensions")
+
+
+PREPROCESSED = AnnDataContract("preprocessed dataset", obs=(SYSTEM, LABEL, SAMPLE), obsm=(PCA_KEY,),
+                               layers=(COUNTS_LAYER,), uns=("preprocess",))
+EMBEDDING = AnnDataContract("embedding", obsm=(EMBEDDING_KEY,))
+REFERENCE = AnnDataContract("evaluation reference", obs=(SYSTEM, LABEL, SAMPLE, "position", "labelled"),
+                            obsm=(PCA_KEY,), uns=("moran", "n_cells_total", "knn_indices", "knn_distances"))
+
+
+def write_h5ad_checked(adata: Any, path: Path | str, contract: AnnDataContract) -> None:
+    from sysvi_bench.io import write_h5ad
+
+    contract.check(adata, str(path))
+    write_h5ad(adata, path)
+
+
+def read_h5ad_checked(path: Path | str, contract: AnnDataContract) -> Any:
+    import anndata as ad
+
+    adata = ad.read_h5ad(path)
+    contract.check(adata, str(path))
+    return adata

@@ -8,6 +8,7 @@ SVG for papers). Columns are read defensively: the summary gains metric columns 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -46,20 +47,14 @@ DPI = 150
 # ------------------------------------------------------------------------------------------ reading inputs
 
 
-def read_summary(path: Path | str, dataset: str | None = None) -> pd.DataFrame:
-    """``results/summary.tsv`` (rows of ``dataset`` only, when given)."""
-    summary = pd.read_csv(path, sep="\t")
-    return summary[summary["dataset"].astype(str) == dataset].reset_index(drop=True) if dataset else summary
+def read_summary(path: Path | str) -> pd.DataFrame:
+    """A dataset's ``summary.tsv`` (checked against :data:`contracts.SUMMARY`)."""
+    return C.read_table(path, C.SUMMARY)
 
 
-def read_best_settings(path: Path | str | None, dataset: str | None = None) -> pd.DataFrame | None:
-    """``results/best_settings.tsv`` (optional: None when absent or empty)."""
-    if path is None or not Path(path).is_file() or Path(path).stat().st_size == 0:
-        return None
-    best = pd.read_csv(path, sep="\t")
-    if dataset and "dataset" in best.columns:
-        best = best[best["dataset"].astype(str) == dataset].reset_index(drop=True)
-    return best
+def read_best_settings(path: Path | str) -> pd.DataFrame:
+    """A dataset's ``best_settings.tsv`` (checked against :data:`contracts.BEST_SETTINGS`)."""
+    return C.read_table(path, C.BEST_SETTINGS)
 
 
 def read_history(path: Path | str) -> pd.DataFrame | None:
@@ -71,12 +66,9 @@ def read_history(path: Path | str) -> pd.DataFrame | None:
     return history if len(history) else None
 
 
-def read_metric_types(path: Path | str, dataset: str | None = None) -> dict[str, str]:
-    """metric -> ``bio``/``batch`` from a long metrics table (``results/metrics.tsv``)."""
-    metrics = pd.read_csv(path, sep="\t", usecols=lambda c: c in ("dataset", "metric", "type"))
-    if dataset and "dataset" in metrics.columns:
-        metrics = metrics[metrics["dataset"].astype(str) == dataset]
-    return metrics.drop_duplicates("metric").set_index("metric")["type"].astype(str).to_dict()
+def read_metric_types(metrics_info: Path | str) -> dict[str, str]:
+    """metric -> ``bio``/``batch`` from a dataset's ``metrics_info.json`` (the metric catalogue it was scored with)."""
+    return {m["metric"]: m["type"] for m in json.loads(Path(metrics_info).read_text())["metrics"]}
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -13,6 +13,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+import pandas as pd
+
+from sysvi_bench import contracts as C
 from sysvi_bench.models.specs import MODEL_SPECS, ConfigError, resolve_params
 
 # Short, readable names for the axes users sweep most; any other axis keeps its own name.
@@ -166,6 +169,28 @@ def runs_by_id(config: Mapping[str, Any]) -> dict[tuple[str, str], Run]:
     return {(r.dataset, r.run_id): r for r in expand_runs(config)}
 
 
-def params_json(run: Run) -> str:
-    """The canonical JSON of a run (what ``params.json`` holds)."""
-    return json.dumps(run.to_json(), indent=2, sort_keys=True, default=str)
+def setting_of(run_id: str) -> str:
+    """The setting a run belongs to: its id without the seed (runs of one setting differ only by seed)."""
+    return run_id.rsplit("__seed=", 1)[0]
+
+
+def manifest_table(runs: list[Run]) -> pd.DataFrame:
+    """The run manifest (``results/{dataset}/runs.tsv``, :data:`contracts.MANIFEST`) of ``runs``."""
+    rows = [{"dataset": r.dataset, "run_id": r.run_id, "model": r.model, "kind": r.kind, "seed": r.seed,
+             "setting": setting_of(r.run_id), "params": canonical_json(r.params),
+             "grid_values": canonical_json(r.grid_values)} for r in runs]
+    return pd.DataFrame(rows, columns=C.MANIFEST.columns)
+
+
+def runs_from_manifest(manifest: pd.DataFrame) -> dict[str, Run]:
+    """run_id -> :class:`Run`, from a checked manifest table."""
+    return {
+        row.run_id: Run(str(row.dataset), str(row.model), str(row.kind), int(row.seed), str(row.run_id),
+                        json.loads(row.params), json.loads(row.grid_values))
+        for row in manifest.itertuples(index=False)
+    }
+
+
+def canonical_json(obj: Any) -> str:
+    """Stable one-line JSON (sorted keys): equal parameters give equal text."""
+    return json.dumps(obj, sort_keys=True, default=str)

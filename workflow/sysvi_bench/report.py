@@ -187,11 +187,18 @@ def versions_table(metrics_infos: Mapping[str, Mapping] | None = None) -> pd.Dat
     return pd.concat(frames, ignore_index=True)[["environment", "package", "version"]]
 
 
-def config_page(config: Mapping, versions: pd.DataFrame, platform_info: str | None = None) -> str:
-    """The effective configuration (defaults filled in by the schema) and the package versions."""
+def config_page(
+    config: Mapping, versions: pd.DataFrame, datasets: pd.DataFrame, platform_info: str | None = None
+) -> str:
+    """Each dataset's status (``datasets.tsv``), the effective configuration (defaults filled in by the
+    schema) and the package versions."""
     text = yaml.safe_dump(plain(config), sort_keys=False, default_flow_style=None, width=110)
     plat = platform_info or f"{platform.platform()}, Python {platform.python_version()}"
+    failed = datasets["status"] != C.DATASET_COMPLETE
     sections = [
+        ("Datasets", f'<p class="note">{int((~failed).sum())} of {len(datasets)} datasets completed; a failed '
+         "dataset is listed with the reason and log of the job that failed.</p>"
+         + table_html(datasets, row_classes=["failed" if f else "" for f in failed])),
         ("Package versions", f'<p class="note">Platform of the report job: {html.escape(plat)}. One column per '
          "environment: the report job's own, and the one each dataset's metrics were computed in.</p>"
          + table_html(_versions_wide(versions))),

@@ -19,13 +19,27 @@ import pandas as pd
 
 from sysvi_bench import contracts as C
 from sysvi_bench.grid import DatasetKeys, Run
-from sysvi_bench.io import write_h5ad, write_json, write_tsv
+from sysvi_bench.io import write_json, write_tsv
 from sysvi_bench import models
 from sysvi_bench.models import FitContext
+from sysvi_bench.models.specs import MODEL_SPECS
 
 
 class TrainingDiverged(RuntimeError):
     """Loss or embedding became NaN/inf."""
+
+
+class EmptyResult(RuntimeError):
+    """The fit produced nothing to score: zero epochs of training or an embedding without dimensions."""
+
+
+def check_result(embedding: np.ndarray, history: pd.DataFrame, trained: bool) -> None:
+    """Refuse a result that must not be scored as ``ok`` (``trained``: the model learns over epochs)."""
+    if trained and len(history) == 0:
+        raise EmptyResult("the model was trained for zero epochs (check max_epochs)")
+    if embedding.ndim != 2 or embedding.shape[1] == 0:
+        raise EmptyResult(f"the embedding has no dimensions (shape {embedding.shape})")
+    check_finite(embedding, history)
 
 
 def check_finite(embedding: np.ndarray, history: pd.DataFrame) -> None:
@@ -61,8 +75,7 @@ def execute_run(
     out_dir = Path(out_dir)
     adata = ad.read_h5ad(preprocessed)
     context = FitContext(keys=keys, accelerator=accelerator, model_dir=out_dir / "model")
-    info: dict = {"run_id": run.run_id, "dataset": run.dataset, "model": run.model, "kind": run.kind,
-                  "seed": run.seed, "threads": threads, "host": platform.node()}
+    info: dict = {"threads": threads, "host": platform.node()}  # the outcome only: identity is in runs.tsv
     embedding = np.zeros((adata.n_obs, 0), dtype=np.float32)
     history = pd.DataFrame()
     start = time.perf_counter()
@@ -73,7 +86,7 @@ def execute_run(
         start = time.perf_counter()
         result = fitter(adata, run.params, run.seed, context)
         history = result.history
-        check_finite(result.embedding, history)
+        check_result(result.embedding, history, trained=MODEL_SPECS[run.kind].uses_accelerator)
         embedding = result.embedding
         info.update(status=C.STATUS_OK, reason="", device=result.device)
     except Exception as exc:  # recorded, not raised: see module docstring
@@ -88,8 +101,8 @@ def execute_run(
 
     out = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names.copy()))
     out.obsm[C.EMBEDDING_KEY] = embedding
-    write_h5ad(out, out_dir / "embedding.h5ad")
+    C.write_h5ad_checked(out, out_dir / "embedding.h5ad", C.EMBEDDING)
     write_tsv(history, out_dir / "history.tsv")
-    write_json(run.to_json(), out_dir / "params.json")
+    C.check_run_info(info, str(out_dir / "run_info.json"))
     write_json(info, out_dir / "run_info.json")
     return info

@@ -81,6 +81,10 @@ SCIB_DESCRIPTIONS: dict[str, str] = {
     "pcr_comparison": "drop in variance explained by the system, unintegrated PCA vs embedding",
 }
 
+# Metrics that do not use cell types: with unlabelled cells they are computed on every cell, the rest on
+# the labelled cells only (scib-metrics' iLISI and PCR, the paper's system and within-system sample iLISI).
+LABEL_FREE: frozenset[str] = frozenset({"ilisi_knn", "pcr_comparison", "ilisi_system", "ilisi_sample_within_system"})
+
 # Left out of the bio/batch aggregates: scib-metrics twins of paper metrics (same definition).
 AGGREGATE_EXCLUDED: frozenset[str] = frozenset(m.scib_twin for m in PAPER_METRICS if m.scib_twin)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Callable, Collection, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -464,6 +464,8 @@ def paper_metrics(
     neighbor_fn: NeighborFn | None = None,
     seed: int = 0,
     silhouette_label: float | None = None,
+    reasons: dict[str, str] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, float]:
     """Every metric of :data:`PAPER_METRICS` for one embedding, all on its one k-NN graph ``neighbors``.
 
@@ -472,15 +474,30 @@ def paper_metrics(
     ``neighbor_fn`` (same k as ``neighbors``); Moran's I uses small within-group graphs (see
     :func:`morans_i_preservation`): both are defined on subsets of cells. ``silhouette_label``: scib-metrics'
     value of ``x`` if already computed; ``asw_label`` is that value, and its O(n²) silhouette is not redone.
+    ``reasons``: when given, a metric that raises is NaN and its error is recorded there (metric -> reason)
+    instead of stopping the others. ``only``: compute just these metrics (e.g. the label-free ones).
     """
+    computations: dict[tuple[str, ...], Callable[[], float | dict[str, float]]] = {
+        ("ilisi_system", "ilisi_system_macro"): lambda: ilisi_system(neighbors, systems, labels),
+        ("ilisi_sample_within_system",): lambda: ilisi_sample_within_system(
+            x, systems, samples, neighbors.n_neighbors, neighbor_fn),
+        ("nmi_leiden", "ari_leiden"): lambda: nmi_ari_leiden(neighbors, labels, seed=seed),
+        ("moransi_preservation",): lambda: morans_i_preservation(x, moran),
+        ("clisi",): lambda: clisi(neighbors, labels),
+        ("asw_label",): lambda: asw_label(x, labels) if silhouette_label is None else float(silhouette_label),
+        ("knn_purity",): lambda: knn_purity(neighbors, labels),
+        ("jaccard_neighbors",): lambda: jaccard_neighbors(neighbors, unintegrated, labels, systems),
+    }
     out: dict[str, float] = {}
-    out.update(ilisi_system(neighbors, systems, labels))
-    out["ilisi_sample_within_system"] = ilisi_sample_within_system(
-        x, systems, samples, neighbors.n_neighbors, neighbor_fn)
-    out.update(nmi_ari_leiden(neighbors, labels, seed=seed))
-    out["moransi_preservation"] = morans_i_preservation(x, moran)
-    out["clisi"] = clisi(neighbors, labels)
-    out["asw_label"] = asw_label(x, labels) if silhouette_label is None else float(silhouette_label)
-    out["knn_purity"] = knn_purity(neighbors, labels)
-    out["jaccard_neighbors"] = jaccard_neighbors(neighbors, unintegrated, labels, systems)
-    return {name: out[name] for name in PAPER_METRIC_NAMES}
+    for names, compute in computations.items():
+        if only is not None and not set(names) & set(only):
+            continue
+        try:
+            value = compute()
+        except Exception as exc:
+            if reasons is None:
+                raise
+            value = dict.fromkeys(names, float("nan"))
+            reasons.update(dict.fromkeys(names, f"{type(exc).__name__}: {exc}"))
+        out.update(value if isinstance(value, dict) else {names[0]: value})
+    return {name: out[name] for name in PAPER_METRIC_NAMES if name in out and (only is None or name in only)}

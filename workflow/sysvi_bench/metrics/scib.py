@@ -38,13 +38,8 @@ def scib_suite(skip: Collection[str] = ()) -> list[tuple[str, str, Any]]:
 
 def scib_metric_names(skip: Collection[str] = ()) -> list[tuple[str, str]]:
     """(metric, type) of every metric the suite reports, in scib-metrics' own names."""
-    names = []
-    for name, metric_type, _ in scib_suite(skip):
-        if name.startswith("nmi_ari"):
-            names += [(f"{name}_nmi", metric_type), (f"{name}_ari", metric_type)]
-        else:
-            names.append((name, metric_type))
-    return names
+    return [(f"{name}_{suffix}" if suffix else name, metric_type)
+            for name, metric_type, _ in scib_suite(skip) for suffix in _suffixes(name)]
 
 
 def _metric_adata(emb: np.ndarray, pre: np.ndarray, batch: np.ndarray, labels: np.ndarray, nn: NeighborsResults) -> AnnData:
@@ -85,7 +80,8 @@ def scib_metrics_long(
 
     Returns
     -------
-    Columns ``embedding_variant, metric, type, value`` (raw, unscaled values).
+    Columns ``embedding_variant, metric, type, value, reason`` (raw, unscaled values; a metric that raises is
+    NA with the error as its ``reason``).
     """
     batch_arr = np.asarray(batch.astype(str))
     label_arr = np.asarray(labels.astype(str))
@@ -99,9 +95,22 @@ def scib_metrics_long(
             fn = getattr(scib_metrics, name)
             if isinstance(setting, dict):
                 fn = partial(fn, **setting)
-            value = getattr(MetricAnnDataAPI, name)(adata, fn)
-            results = value.items() if isinstance(value, dict) else [(None, value)]
+            try:
+                value = getattr(MetricAnnDataAPI, name)(adata, fn)
+                reason = ""
+            except Exception as exc:  # NA for this metric, with the reason; the run's other values are kept
+                value, reason = None, f"{name}: {type(exc).__name__}: {exc}"
+            if value is None:
+                results = [(s, float("nan")) for s in _suffixes(name)]
+            else:
+                results = value.items() if isinstance(value, dict) else [(None, value)]
             for suffix, v in results:
                 metric = f"{name}_{suffix}" if suffix else name
-                rows.append({"embedding_variant": variant, "metric": metric, "type": metric_type, "value": float(v)})
-    return pd.DataFrame(rows, columns=["embedding_variant", "metric", "type", "value"])
+                rows.append({"embedding_variant": variant, "metric": metric, "type": metric_type, "value": float(v),
+                             "reason": reason})
+    return pd.DataFrame(rows, columns=["embedding_variant", "metric", "type", "value", "reason"])
+
+
+def _suffixes(name: str) -> list[str | None]:
+    """Sub-metric suffixes of a scib-metrics function (NMI and ARI of the clustering metrics)."""
+    return ["nmi", "ari"] if name.startswith("nmi_ari") else [None]

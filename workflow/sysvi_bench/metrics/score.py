@@ -1,20 +1,19 @@
 """Score runs' embeddings: the orchestrator that composes the metric functions.
 
-Per dataset (once, :func:`dataset_reference`): the fixed evaluation subsample, the k-NN graph of the
-unintegrated PCA and the Moran's I gene selection. Per run and embedding variant: one k-NN graph
+Per dataset (once, :func:`dataset_reference`, stored by :func:`reference_to_adata`): the fixed evaluation
+subsample, the k-NN graph of the unintegrated PCA and the Moran's I gene selection. Per run
+(:func:`score_run`, one ``score`` job each) and embedding variant: one k-NN graph
 (``evaluation.n_neighbors``, ``evaluation.neighbor_backend``) shared by the scib-metrics suite and the
 paper's metrics (:mod:`sysvi_bench.metrics.paper`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Collection, Mapping, Sequence
+from typing import Any, Collection, Mapping
 
 import anndata as ad
 import numpy as np
@@ -23,11 +22,10 @@ from scib_metrics.nearest_neighbors import NeighborsResults
 
 from sysvi_bench import contracts as C
 from sysvi_bench.grid import Run
-from sysvi_bench.io import read_json
 from sysvi_bench.metrics import paper
-from sysvi_bench.metrics.catalogue import AGGREGATE_EXCLUDED, PAPER_METRICS, SCIB_DESCRIPTIONS
+from sysvi_bench.metrics.catalogue import AGGREGATE_EXCLUDED, LABEL_FREE, PAPER_METRICS, SCIB_DESCRIPTIONS
 from sysvi_bench.metrics.neighbors import compute_neighbors
-from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long
+from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long, scib_suite
 
 EVALUATION_DEFAULTS: dict[str, Any] = {
     "n_neighbors": 90,
@@ -100,27 +98,31 @@ def metrics_info(evaluation: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class DatasetReference:
-    """What every run of a dataset is scored against, computed once per dataset.
+    """What every run of a dataset is scored against, computed once per dataset (``evaluation_reference``).
 
     Attributes
     ----------
-    obs_names
-        Names of all cells of the preprocessed data (a run's embedding must have exactly these).
+    n_cells_total
+        Cells of the preprocessed data (a run's embedding must have exactly these, in this order).
     cells
         Positions of the evaluation subsample in the preprocessed data.
     obs
-        obs of those cells (system, cell type, sample).
+        obs of those cells (system, cell type, sample), indexed by cell name.
+    labelled
+        Which evaluation cells carry a cell type: label-based metrics score only these.
     pca
-        The unintegrated PCA of those cells.
+        The unintegrated PCA of the evaluation cells.
     unintegrated
-        k-NN graph of ``pca`` (for the neighbourhood Jaccard index).
+        k-NN graph of the labelled cells' ``pca`` (for the neighbourhood Jaccard index).
     moran
-        Moran's I groups and selected genes (:func:`sysvi_bench.metrics.paper.moran_reference`).
+        Moran's I groups and selected genes of the labelled cells
+        (:func:`sysvi_bench.metrics.paper.moran_reference`).
     """
 
-    obs_names: pd.Index
+    n_cells_total: int
     cells: np.ndarray
     obs: pd.DataFrame
+    labelled: np.ndarray
     pca: np.ndarray
     unintegrated: NeighborsResults
     moran: list[paper.MoranGroup]
@@ -130,52 +132,110 @@ def dataset_reference(preprocessed: ad.AnnData, evaluation: Mapping[str, Any]) -
     """The evaluation subsample, the unintegrated k-NN graph and the Moran's I reference of a dataset."""
     cfg = resolve_evaluation(evaluation)
     cells = evaluation_cells(preprocessed.obs_names, cfg["subsample"], cfg["seed"])
-    obs = preprocessed.obs.iloc[cells]
+    obs = preprocessed.obs.iloc[cells][[C.SYSTEM, C.LABEL, C.SAMPLE]]
+    labelled = obs[C.LABEL].notna().to_numpy()
     pca = np.ascontiguousarray(np.asarray(preprocessed.obsm[C.PCA_KEY])[cells], dtype=np.float32)
-    unintegrated = compute_neighbors(pca, cfg["n_neighbors"], cfg["neighbor_backend"], cfg["seed"])
+    unintegrated = compute_neighbors(pca[labelled], cfg["n_neighbors"], cfg["neighbor_backend"], cfg["seed"])
+    scored = obs[labelled]
     moran = paper.moran_reference(
-        preprocessed.X[cells], obs[C.LABEL], obs[C.SYSTEM], obs[C.SAMPLE],
+        preprocessed.X[cells[labelled]], scored[C.LABEL], scored[C.SYSTEM], scored[C.SAMPLE],
         min_cells=cfg["moran_min_cells"], min_morans_i=cfg["moran_min_i"], seed=cfg["seed"],
     )
-    return DatasetReference(preprocessed.obs_names.copy(), cells, obs, pca, unintegrated, moran)
+    return DatasetReference(preprocessed.n_obs, cells, obs, labelled, pca, unintegrated, moran)
+
+
+def reference_to_adata(reference: DatasetReference) -> ad.AnnData:
+    """The reference as an AnnData (:data:`contracts.REFERENCE`): what ``evaluation_reference.h5ad`` holds."""
+    obs = reference.obs.copy()
+    obs["position"] = reference.cells
+    obs["labelled"] = reference.labelled
+    adata = ad.AnnData(obs=obs)
+    adata.obsm[C.PCA_KEY] = reference.pca
+    adata.uns.update(
+        n_cells_total=reference.n_cells_total,
+        knn_indices=np.asarray(reference.unintegrated.indices),
+        knn_distances=np.asarray(reference.unintegrated.distances),
+        moran={str(i): asdict(group) for i, group in enumerate(reference.moran)},
+    )
+    return adata
+
+
+def reference_from_adata(adata: ad.AnnData) -> DatasetReference:
+    """Inverse of :func:`reference_to_adata`."""
+    groups = [adata.uns["moran"][str(i)] for i in range(len(adata.uns["moran"]))]
+    return DatasetReference(
+        n_cells_total=int(adata.uns["n_cells_total"]),
+        cells=np.asarray(adata.obs["position"], dtype=np.int64),
+        obs=adata.obs[[C.SYSTEM, C.LABEL, C.SAMPLE]],
+        labelled=np.asarray(adata.obs["labelled"], dtype=bool),
+        pca=np.asarray(adata.obsm[C.PCA_KEY]),
+        unintegrated=NeighborsResults(indices=np.asarray(adata.uns["knn_indices"]),
+                                      distances=np.asarray(adata.uns["knn_distances"])),
+        moran=[paper.MoranGroup(**{f.name: g[f.name] for f in fields(paper.MoranGroup)}) for g in groups],
+    )
+
+
+def _suite_values(
+    variants: dict[str, np.ndarray], reference: DatasetReference, cfg: Mapping[str, Any], *, label_free: bool
+) -> pd.DataFrame:
+    """Both suites on the labelled evaluation cells, or (``label_free``) only the label-free metrics on all.
+
+    Rows of every variant: ``embedding_variant, metric, value, reason``. Each variant's k-NN graph is computed
+    once and shared by scib-metrics and the paper's metrics. A metric that cannot be computed is NA with its
+    reason; the others are kept.
+    """
+    cells = np.ones(len(reference.obs), dtype=bool) if label_free else reference.labelled
+    obs, pca = reference.obs[cells], reference.pca[cells]
+    variants = {v: x[cells] for v, x in variants.items()}
+    neighbor_fn = partial(compute_neighbors, backend=cfg["neighbor_backend"], seed=cfg["seed"])
+    neighbors = {v: neighbor_fn(x, cfg["n_neighbors"]) for v, x in variants.items()}
+    skip = set(cfg["skip_scib_metrics"])
+    if label_free:
+        skip |= {name for name, _, _ in scib_suite()} - LABEL_FREE
+    scib = scib_metrics_long(
+        variants, pca, obs[C.SYSTEM], obs[C.LABEL],
+        neighbor_backend=cfg["neighbor_backend"], seed=cfg["seed"],
+        # scib-metrics needs k >= 90; a smaller configured k makes it compute its own graph
+        neighbors={v: nn for v, nn in neighbors.items() if nn.n_neighbors >= 90},
+        skip=skip,
+    )
+    scib_values = {(v, m): value for v, m, value in scib[["embedding_variant", "metric", "value"]].itertuples(index=False)}
+    rows = []
+    for v, x in variants.items():
+        reasons: dict[str, str] = {}
+        values = paper.paper_metrics(
+            x, neighbors[v], systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
+            unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn, seed=cfg["seed"],
+            silhouette_label=scib_values.get((v, "silhouette_label")), reasons=reasons,
+            only=LABEL_FREE if label_free else None,
+        )
+        rows += [{"embedding_variant": v, "metric": m, "value": value, "reason": reasons.get(m, "")}
+                 for m, value in values.items()]
+    parts = [scib[["embedding_variant", "metric", "value", "reason"]], pd.DataFrame(rows)]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True)
 
 
 def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Mapping[str, Any]) -> pd.DataFrame:
     """All metrics of one embedding (rows = the reference's evaluation cells), for every variant.
 
-    Each variant's k-NN graph is computed once and shared by scib-metrics and the paper's metrics.
-    Returns columns ``embedding_variant, metric, type, higher_is_better, value`` in
-    :func:`expected_metrics` order.
+    Label-based metrics are computed on the labelled cells; when some cells are unlabelled, the label-free
+    metrics (:data:`~sysvi_bench.metrics.catalogue.LABEL_FREE`) are computed on every evaluation cell.
+    Returns columns ``embedding_variant, metric, type, higher_is_better, value, reason`` in
+    :func:`expected_metrics` order; ``reason`` says why a value is NA.
     """
     cfg = resolve_evaluation(evaluation)
-    obs = reference.obs
     variants = {
         v: np.ascontiguousarray(x, dtype=np.float32) for v, x in embedding_variants(emb, cfg["variants"]).items()
     }
-    neighbor_fn = partial(compute_neighbors, backend=cfg["neighbor_backend"], seed=cfg["seed"])
-    neighbors = {v: neighbor_fn(x, cfg["n_neighbors"]) for v, x in variants.items()}
-    scib = scib_metrics_long(
-        variants, reference.pca, obs[C.SYSTEM], obs[C.LABEL],
-        neighbor_backend=cfg["neighbor_backend"], seed=cfg["seed"],
-        # scib-metrics needs k >= 90; a smaller configured k makes it compute its own graph
-        neighbors={v: nn for v, nn in neighbors.items() if nn.n_neighbors >= 90},
-        skip=cfg["skip_scib_metrics"],
-    )
-    scib_values = {(v, m): value for v, m, value in scib[["embedding_variant", "metric", "value"]].itertuples(index=False)}
-    rows = [
-        {"embedding_variant": v, "metric": metric, "value": value}
-        for v, x in variants.items()
-        for metric, value in paper.paper_metrics(
-            x, neighbors[v], systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
-            unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn, seed=cfg["seed"],
-            silhouette_label=scib_values.get((v, "silhouette_label")),
-        ).items()
-    ]
-    parts = [scib[["embedding_variant", "metric", "value"]], pd.DataFrame(rows)]
-    values = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    return expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).merge(
-        values, on=["embedding_variant", "metric"], how="left"
-    )
+    values = _suite_values(variants, reference, cfg, label_free=False)
+    if not reference.labelled.all():
+        free = _suite_values(variants, reference, cfg, label_free=True)
+        values = pd.concat([values[~values["metric"].isin(LABEL_FREE)], free], ignore_index=True)
+    table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).merge(
+        values, on=["embedding_variant", "metric"], how="left")
+    table["reason"] = table["reason"].fillna("").where(table["value"].isna(), "")
+    table.loc[table["value"].isna() & (table["reason"] == ""), "reason"] = "metric not defined on these data"
+    return table
 
 
 def enable_compile_cache(cache_dir: str | Path | None) -> None:
@@ -195,73 +255,29 @@ def enable_compile_cache(cache_dir: str | Path | None) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-# state of a scoring worker process (set once by _init_worker)
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(reference: DatasetReference, evaluation: Mapping[str, Any], cache_dir: str | Path | None) -> None:
-    enable_compile_cache(cache_dir)
-    _WORKER.update(reference=reference, evaluation=evaluation)
-
-
-def _score_in_worker(job: tuple[Run, Path]) -> pd.DataFrame:
-    run, run_dir = job
-    return score_run(run, run_dir, _WORKER["evaluation"], _WORKER["reference"])
-
-
-def score_dataset(
-    runs: Sequence[Run],
-    preprocessed: ad.AnnData,
-    run_dirs: Sequence[Path],
-    evaluation: Mapping[str, Any],
-    *,
-    workers: int = 1,
-    cache_dir: str | Path | None = None,
-) -> pd.DataFrame:
-    """Long metrics table of all runs of one dataset (in ``runs`` order).
-
-    The dataset's reference (:func:`dataset_reference`) is computed once. Runs are scored in this
-    process, or with ``workers > 1`` in that many worker processes (each run's scores depend only on
-    its embedding and the reference, so the table is the same). Few processes rather than one per run:
-    each pays the metrics' JIT compilation (see :func:`enable_compile_cache`). Workers are spawned, so
-    a calling script must keep its work under ``if __name__ == "__main__":``.
-    """
-    enable_compile_cache(cache_dir)
-    reference = dataset_reference(preprocessed, evaluation)
-    jobs = [(run, Path(d)) for run, d in zip(runs, run_dirs)]
-    workers = min(workers, len(jobs))
-    if workers <= 1:
-        tables = [score_run(run, d, evaluation, reference) for run, d in jobs]
-    else:
-        # spawn, not fork: JAX and torch are not fork-safe once their thread pools exist
-        with ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(reference, dict(evaluation), cache_dir),
-        ) as pool:
-            tables = list(pool.map(_score_in_worker, jobs))
-    return pd.concat(tables, ignore_index=True)
-
-
 def score_run(
     run: Run,
-    run_dir: Path,
-    evaluation: Mapping[str, Any],
+    info: Mapping[str, Any],
+    embedding: Path | str,
     reference: DatasetReference | None,
+    evaluation: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """Long metrics table of one run (columns :data:`contracts.METRIC_COLUMNS`); NA values if the run failed.
+    """Metrics table of one run (:data:`contracts.METRICS`); NA values, with the reason, if the run failed.
 
-    ``reference`` is the dataset's :func:`dataset_reference` (not needed for a failed run).
+    ``info`` is the run's ``run_info.json``; ``reference`` the dataset's :func:`dataset_reference` (not
+    needed for a failed run).
     """
     cfg = resolve_evaluation(evaluation)
-    info = read_json(Path(run_dir) / "run_info.json")
     if info["status"] != C.STATUS_OK:
-        table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).assign(value=np.nan)
+        table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).assign(
+            value=np.nan, reason=f"run failed: {info['reason']}")
     else:
         if reference is None:
-            raise ValueError(f"{run_dir}: scoring a finished run needs the dataset reference")
-        emb_adata = ad.read_h5ad(Path(run_dir) / "embedding.h5ad")
-        if not emb_adata.obs_names.equals(reference.obs_names):
-            raise ValueError(f"{run_dir}/embedding.h5ad: cell names do not match the preprocessed dataset")
+            raise ValueError(f"{embedding}: scoring a finished run needs the dataset reference")
+        emb_adata = C.read_h5ad_checked(embedding, C.EMBEDDING)
+        if emb_adata.n_obs != reference.n_cells_total or not emb_adata.obs_names[reference.cells].equals(
+                reference.obs.index):
+            raise C.ContractError(f"{embedding}: cell names do not match the preprocessed dataset")
         table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg)
     for col in C.RUN_COLUMNS:
         table[col] = getattr(run, col)

@@ -1,0 +1,20 @@
+import time
+
+from sysvi_bench import contracts as C
+from sysvi_bench.grid import runs_from_manifest
+from sysvi_bench.io import read_json
+from sysvi_bench.metrics.score import enable_compile_cache, reference_from_adata, score_run
+from sysvi_bench.smk import logged
+
+with logged(snakemake.log[0]):
+    start = time.perf_counter()
+    # not a param: a new cache folder must not make the runs rescore
+    enable_compile_cache(snakemake.config["compile_cache"])
+    run = runs_from_manifest(C.read_table(snakemake.input.manifest, C.MANIFEST))[snakemake.wildcards.run_id]
+    info = read_json(snakemake.input.info)
+    C.check_run_info(info, snakemake.input.info)
+    evaluation = read_json(snakemake.input.metrics_info)["evaluation"]
+    reference = reference_from_adata(C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE))
+    table = score_run(run, info, snakemake.input.embedding, reference, evaluation)
+    C.write_table(table, snakemake.output[0], C.METRICS)
+    print(f"{table['value'].notna().sum()} of {len(table)} values in {time.perf_counter() - start:.1f} s")
