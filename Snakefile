@@ -16,6 +16,12 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 
 
+# bookkeeping too small for a cluster job: the run manifest and the concatenated tables
+localrules:
+    plan_runs,
+    benchmark_tables,
+
+
 # front page of `snakemake --report results/report.html` (docs/report.md)
 report: "workflow/report/workflow.rst"
 

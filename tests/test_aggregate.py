@@ -124,12 +124,13 @@ def test_completeness_reports_missing_and_na_values():
         "run_id": ["ok", "ok", "failed", "failed", "partial"],
         "metric": ["a", "b", "a", "b", "a"],
         "value": [0.1, 0.2, np.nan, np.nan, np.nan],
+        "reason": ["", "", "run failed: ValueError: boom", "run failed: ValueError: boom", "a: ValueError: k > n"],
     })
-    gaps = completeness(metrics, runs, {"d": info}).set_index(["run_id", "metric"])["problem"].to_dict()
+    gaps = completeness(metrics, runs, info).set_index(["run_id", "metric"])["problem"].to_dict()
     assert gaps == {
         ("failed", "a"): "NA: run failed: ValueError: boom",
         ("failed", "b"): "NA: run failed: ValueError: boom",
-        ("partial", "a"): "NA: metric could not be computed",
+        ("partial", "a"): "NA: a: ValueError: k > n",
         ("partial", "b"): "missing row",
     }
-    assert completeness(metrics[metrics["run_id"] == "ok"], runs[runs["run_id"] == "ok"], {"d": info}).empty
+    assert completeness(metrics[metrics["run_id"] == "ok"], runs[runs["run_id"] == "ok"], info).empty

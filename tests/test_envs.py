@@ -22,7 +22,10 @@ FAMILIES = {
     "prepare_dataset": "data",
     "preprocess": "data",
     "train": "train",
-    "metrics": "metrics",
+    "plan_runs": "report",
+    "evaluation_reference": "metrics",
+    "score": "metrics",
+    "benchmark_tables": "report",
     "aggregate": "report",
     "results_table": "report",
     # workflow/rules/report.smk

@@ -46,9 +46,9 @@ def test_a_run_that_raises_is_recorded_as_failed(pre_path, tmp_path):
     assert on_disk["status"] == C.STATUS_FAILED
     assert ad.read_h5ad(tmp_path / "embedding.h5ad").obsm[C.EMBEDDING_KEY].shape[1] == 0
     # its metrics are NA rows, one per expected metric
-    table = score_run(run, tmp_path, {"variants": ["raw"]}, reference=None)
+    table = score_run(run, on_disk, tmp_path / "embedding.h5ad", None, {"variants": ["raw"]})
     assert len(table) == len(expected_metrics(["raw"])) > 0
-    assert table["value"].isna().all()
+    assert table["value"].isna().all() and table["reason"].str.contains("run failed: .*pseudoinputs").all()
 
 
 def test_a_nan_loss_is_recorded_as_failed(pre_path, tmp_path, monkeypatch):

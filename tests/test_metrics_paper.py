@@ -201,8 +201,13 @@ def fake_scib(embeddings, pre, batch, labels, **kwargs):
     from sysvi_bench.metrics.scib import scib_metric_names
 
     assert all(nn.n_neighbors >= 90 for nn in kwargs["neighbors"].values())  # the shared graph is passed on
-    return pd.DataFrame([{"embedding_variant": v, "metric": m, "type": t, "value": 0.5}
-                         for v in embeddings for m, t in scib_metric_names()])
+    from sysvi_bench.metrics.catalogue import LABEL_FREE
+
+    names = scib_metric_names(kwargs["skip"])
+    if {m for m, _ in names} - LABEL_FREE:
+        assert not pd.isna(labels).any()  # label-based metrics never see unlabelled cells
+    return pd.DataFrame([{"embedding_variant": v, "metric": m, "type": t, "value": 0.5, "reason": ""}
+                         for v in embeddings for m, t in names])
 
 
 def scored_dataset(cells, expression, tmp_path):
@@ -210,58 +215,108 @@ def scored_dataset(cells, expression, tmp_path):
     obs = cells.obs.set_index(pd.Index([f"c{i}" for i in range(cells.n)]))
     pre = ad.AnnData(expression.astype(np.float32), obs=obs)
     pre.obsm[C.PCA_KEY] = embed(cells, systems_apart=True).astype(np.float32)
-    runs, dirs = [], []
+    runs = {}
     for name, status, x in [("ok_a", C.STATUS_OK, embed(cells)), ("failed", C.STATUS_FAILED, np.zeros((cells.n, 0))),
                             ("ok_b", C.STATUS_OK, embed(cells, systems_apart=True))]:
         run_dir = tmp_path / name
         run_dir.mkdir()
-        (run_dir / "run_info.json").write_text(json.dumps({"status": status}))
         emb = ad.AnnData(obs=pd.DataFrame(index=pre.obs_names))
         emb.obsm[C.EMBEDDING_KEY] = x.astype(np.float32)
         emb.write_h5ad(run_dir / "embedding.h5ad")
-        runs.append(types.SimpleNamespace(dataset="d", run_id=name, model="m", kind="sysvi", seed=0))
-        dirs.append(run_dir)
-    return pre, runs, dirs
+        run = types.SimpleNamespace(dataset="d", run_id=name, model="m", kind="sysvi", seed=0)
+        runs[name] = (run, {"status": status, "reason": "" if status == C.STATUS_OK else "ValueError: boom"},
+                      run_dir / "embedding.h5ad")
+    return pre, runs
 
 
-def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
-    cells, expression, tmp_path, monkeypatch
-):
+def test_each_run_is_scored_on_its_own_against_the_stored_reference(cells, expression, tmp_path, monkeypatch):
     from sysvi_bench.metrics import score
 
     monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
-    calls = []
-    real_reference = paper.moran_reference
-    monkeypatch.setattr(paper, "moran_reference", lambda *a, **k: calls.append(1) or real_reference(*a, **k))
-
-    pre, runs, dirs = scored_dataset(cells, expression, tmp_path)
+    pre, runs = scored_dataset(cells, expression, tmp_path)
     evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS}
-    table = score.score_dataset(runs, pre, dirs, evaluation)
-    assert len(calls) == 1  # the Moran's I reference is computed once per dataset
-    assert list(table.columns) == C.METRIC_COLUMNS
+    reference = score.dataset_reference(pre, evaluation)
+    # the reference goes through its file (evaluation_reference.h5ad) unchanged
+    path = tmp_path / "evaluation_reference.h5ad"
+    C.write_h5ad_checked(score.reference_to_adata(reference), path, C.REFERENCE)
+    stored = score.reference_from_adata(C.read_h5ad_checked(path, C.REFERENCE))
+    assert len(stored.moran) == len(reference.moran) > 0
+    np.testing.assert_array_equal(stored.unintegrated.indices, reference.unintegrated.indices)
+
+    tables = {name: score.score_run(*runs[name], stored, evaluation) for name in runs}
+    direct = score.score_run(*runs["ok_a"], reference, evaluation)
+    pd.testing.assert_frame_equal(tables["ok_a"], direct)
     expected = score.expected_metrics(["raw", "standardized"])
     assert set(PAPER_METRIC_NAMES) <= set(expected["metric"])
-    for run_id, sub in table.groupby("run_id"):
-        assert sub[["embedding_variant", "metric", "type", "higher_is_better"]].reset_index(drop=True).equals(expected)
-        assert sub["value"].isna().all() if run_id == "failed" else sub["value"].notna().all()
-    ok = table.set_index(["run_id", "embedding_variant", "metric"])["value"]
-    assert ok["ok_a", "raw", "ilisi_system"] > 0.8 > 0.05 > ok["ok_b", "raw", "ilisi_system"]
-    assert ok["ok_b", "raw", "jaccard_neighbors"] == pytest.approx(1.0)  # same graph as the unintegrated PCA
+    for name, table in tables.items():
+        assert list(table.columns) == C.METRIC_COLUMNS
+        C.METRICS.check(table, name)
+        assert table[["embedding_variant", "metric", "type", "higher_is_better"]].equals(expected)
+        if name == "failed":
+            assert table["value"].isna().all() and (table["reason"] == "run failed: ValueError: boom").all()
+        else:
+            assert table["value"].notna().all() and (table["reason"] == "").all()
+    a = tables["ok_a"].set_index(["embedding_variant", "metric"])["value"]
+    b = tables["ok_b"].set_index(["embedding_variant", "metric"])["value"]
+    assert a["raw", "ilisi_system"] > 0.8 > 0.05 > b["raw", "ilisi_system"]
+    assert b["raw", "jaccard_neighbors"] == pytest.approx(1.0)  # same graph as the unintegrated PCA
 
     info = score.metrics_info(evaluation)
     assert info["versions"]["scib-metrics"] and info["evaluation"]["moran_min_cells"] == MIN_CELLS
     assert {m["metric"] for m in info["metrics"]} == set(expected["metric"])
 
 
-def test_scoring_in_worker_processes_gives_the_same_table(cells, expression, tmp_path):
-    """workers > 1 scores runs in spawned processes: same rows, same order, same values as in-process."""
+def test_an_embedding_of_other_cells_is_refused_naming_the_file(cells, expression, tmp_path):
     from sysvi_bench.metrics import score
-    from sysvi_bench.metrics.scib import scib_suite
 
-    pre, runs, dirs = scored_dataset(cells, expression, tmp_path)
-    # the paper's metrics only: the real scib-metrics suite would compile for a minute in each worker
-    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS, "skip_scib_metrics": [n for n, _, _ in scib_suite()]}
-    serial = score.score_dataset(runs, pre, dirs, evaluation)
-    parallel = score.score_dataset(runs, pre, dirs, evaluation, workers=2, cache_dir=tmp_path / "jax")
-    assert serial["value"].notna().sum() > 0
-    pd.testing.assert_frame_equal(serial, parallel)
+    pre, runs = scored_dataset(cells, expression, tmp_path)
+    reference = score.dataset_reference(pre, {"moran_min_cells": MIN_CELLS})
+    run, info, path = runs["ok_a"]
+    emb = ad.read_h5ad(path)[::-1].copy()
+    emb.write_h5ad(tmp_path / "reordered.h5ad")
+    with pytest.raises(C.ContractError, match="reordered.h5ad: cell names do not match"):
+        score.score_run(run, info, tmp_path / "reordered.h5ad", reference, {})
+    del emb.obsm[C.EMBEDDING_KEY]
+    emb.write_h5ad(tmp_path / "no_latent.h5ad")
+    with pytest.raises(C.ContractError, match=r"no_latent.h5ad: the embedding lacks obsm \['X_emb'\]"):
+        score.score_run(run, info, tmp_path / "no_latent.h5ad", reference, {})
+
+
+def test_unlabelled_cells_count_for_label_free_metrics_only(cells, expression, tmp_path, monkeypatch):
+    from sysvi_bench.metrics import score
+    from sysvi_bench.metrics.catalogue import LABEL_FREE
+
+    monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
+    pre, runs = scored_dataset(cells, expression, tmp_path)
+    evaluation = {"moran_min_cells": MIN_CELLS, "variants": ["raw"]}
+    full = score.score_run(*runs["ok_a"], score.dataset_reference(pre, evaluation), evaluation)
+    # one system's cells of one cell type lose their label: mixing of that type is gone from label metrics
+    first_label = pre.obs[C.LABEL].iloc[0]
+    unlabel = (pre.obs[C.LABEL] == first_label).to_numpy() & (pre.obs[C.SYSTEM] == pre.obs[C.SYSTEM].iloc[0]).to_numpy()
+    pre.obs[C.LABEL] = pre.obs[C.LABEL].astype(object).where(~unlabel, np.nan)
+    reference = score.dataset_reference(pre, evaluation)
+    assert reference.labelled.sum() == (~unlabel).sum()
+    partial = score.score_run(*runs["ok_a"], reference, evaluation)
+    assert partial["value"].notna().all()
+    values = partial.set_index("metric")["value"] - full.set_index("metric")["value"]
+    free = values[values.index.isin(LABEL_FREE)]
+    assert (free.abs() < 1e-6).all(), free  # label-free metrics still see every cell
+    assert (values[~values.index.isin(LABEL_FREE) & (values.index != "asw_label")].abs() > 0).any()
+
+
+def test_a_metric_that_raises_is_na_with_its_reason_and_the_others_are_kept(cells, expression, tmp_path,
+                                                                           monkeypatch):
+    from sysvi_bench.metrics import score
+
+    monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no objects to concatenate")
+
+    monkeypatch.setattr(paper, "knn_purity", broken)
+    pre, runs = scored_dataset(cells, expression, tmp_path)
+    table = score.score_run(*runs["ok_a"], score.dataset_reference(pre, {"moran_min_cells": MIN_CELLS}), {})
+    bad = table["metric"] == "knn_purity"
+    assert table.loc[bad, "value"].isna().all()
+    assert (table.loc[bad, "reason"] == "ValueError: no objects to concatenate").all()
+    assert table.loc[~bad, "value"].notna().all()

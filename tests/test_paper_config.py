@@ -40,7 +40,8 @@ def test_paper_config_dry_run_plans_every_job():
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, flags=re.M))
     assert counts["train"] == "352"
-    assert counts["prepare_dataset"] == counts["preprocess"] == counts["metrics"] == "4"
+    assert counts["score"] == counts["train"]  # every run is scored by a job of its own
+    assert counts["prepare_dataset"] == counts["preprocess"] == counts["evaluation_reference"] == "4"
 
 
 def test_manual_source_says_what_to_place_where(tmp_path):

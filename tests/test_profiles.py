@@ -62,7 +62,8 @@ def test_gpu_profile_asks_one_gpu_per_neural_run(tmp_path):
     assert jobs["train:sysvi__prior=vamp__seed=0"]["gpu"] == "1"
     assert jobs["train:sysvi__prior=standard_normal__seed=0"]["gpu"] == "1"
     assert jobs["train:unintegrated"]["gpu"] == "0"  # PCA
-    assert "gpu" not in jobs["preprocess"] and "gpu" not in jobs["metrics"]
+    assert "gpu" not in jobs["preprocess"]
+    assert not any("gpu" in job for label, job in jobs.items() if label.startswith("score"))
     # sized by the rules: prepare_dataset knows its size before anything exists (simulated 600 x 400)
     assert jobs["prepare_dataset"]["mem_mb"] == str(int(1000 + 10 * 8 * 600 * 400 / 1e6))
     assert jobs["prepare_dataset"]["runtime"] == str(int(15 + 8 * 600 * 400 / 1e6 / 10))

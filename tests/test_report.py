@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import TINY_CONFIG, load_yaml, run_snakemake
-from sysvi_bench.report_check import check_report, find_chromium, image_stats
+from report_check import check_report, find_chromium, image_stats
 
 FIGURES = ["results_table", "diagnostic", "batch_vs_bio", "sweep_scores", "sweep_metrics", "umap_best_runs",
            "training_curves", "runtime_memory"]

@@ -35,7 +35,9 @@ pytestmark = pytest.mark.slow
 CLUSTER = ROOT / "tests" / "cluster"
 SLURM_PROFILES = ["--profile", str(ROOT / "profiles" / "slurm"), "--profile", str(CLUSTER / "profile")]
 # the benchmark's tables: every computing rule, without the figure and report rules (local run makes those)
-SLURM_TARGETS = ["results/metrics.tsv", "results/summary.tsv", "results/best_settings.tsv"]
+SLURM_TARGETS = ["results/metrics.tsv", "results/summary.tsv", "results/best_settings.tsv", "results/datasets.tsv"]
+# trivial bookkeeping rules that Snakemake runs itself (Snakefile: localrules)
+LOCAL_RULES = {"plan_runs": 1, "benchmark_tables": 1}
 RUN_TIMEOUT_S = 540  # a hang fails the test instead of the suite
 # The plugin backs off by 10 s per status check without a success (failures included, up to 180 s) and
 # finishes its last wait before exiting: 3 failing attempts took 70-110 s, the exit up to 60 s more.
@@ -50,9 +52,9 @@ def tiny_jobs() -> dict[str, int]:
     from sysvi_bench.grid import expand_runs
 
     config = load_yaml(TINY_CONFIG)
-    n_datasets = len(config["datasets"])
-    return {"prepare_dataset": n_datasets, "preprocess": n_datasets, "train": len(expand_runs(config)),
-            "metrics": n_datasets, "aggregate": 1}
+    n_datasets, n_runs = len(config["datasets"]), len(expand_runs(config))
+    return {"prepare_dataset": n_datasets, "preprocess": n_datasets, "train": n_runs,
+            "evaluation_reference": n_datasets, "score": n_runs, "aggregate": n_datasets}
 
 
 def why_slurm_cannot_start() -> str | None:
@@ -175,11 +177,12 @@ def test_tiny_config_runs_through_the_slurm_profile(runs):
 def test_every_job_went_through_sbatch(runs):
     slurm, jobs = runs["slurm"], runs["jobs"]
     submitted = SUBMITTED.findall(slurm.log)
-    # Snakemake ran no rule itself
-    local_rules = set(re.findall(r"^localrule (\w+):", slurm.log, flags=re.M))
-    assert not local_rules, f"rules run outside SLURM: {local_rules}"
+    # Snakemake ran no computing rule itself
+    local_rules = Counter(re.findall(r"^localrule (\w+):", slurm.log, flags=re.M))
+    assert dict(local_rules) == LOCAL_RULES, f"rules run outside SLURM: {local_rules}"
     expected = tiny_jobs()
     scheduled = Counter(re.findall(r"^rule (\w+):", slurm.log, flags=re.M))
+    assert scheduled["score"] == scheduled["train"] > 1  # every run is scored by a SLURM job of its own
     assert dict(scheduled) == expected
     assert len(submitted) == sum(expected.values()), submitted
     by_rule = Counter()
@@ -219,7 +222,7 @@ def test_outputs_equal_those_of_a_local_run(runs):
         assert set(ea.obsm) == set(eb.obsm) and ea.obsm
         for key in ea.obsm:
             assert np.array_equal(ea.obsm[key], eb.obsm[key]), (run_id, key)  # same seed, CPU: bit-identical
-        for name in ["history.tsv", "params.json"]:  # losses per epoch (empty for PCA), parameters
+        for name in ["history.tsv", "metrics.tsv"]:  # losses per epoch (empty for PCA), the run's scores
             ta, tb = ((d / "sim" / "runs" / run_id / name).read_bytes() for d in (local, slurm))
             assert ta == tb, (run_id, name)
         ia, ib = (json.loads((d / "sim" / "runs" / run_id / "run_info.json").read_text()) for d in (local, slurm))

@@ -15,13 +15,15 @@ from sysvi_bench import contracts as C
 
 def test_every_expected_output_exists(tiny_run):
     results = tiny_run / "results"
-    for rel in ["metrics.tsv", "summary.tsv", "best_settings.tsv", "sim/preprocessed.h5ad", "sim/metrics.tsv",
+    for rel in ["metrics.tsv", "summary.tsv", "best_settings.tsv", "completeness.tsv", "datasets.tsv",
+                "sim/preprocessed.h5ad", "sim/runs.tsv", "sim/evaluation_reference.h5ad", "sim/metrics_info.json",
+                "sim/metrics.tsv", "sim/summary.tsv", "sim/best_settings.tsv",
                 "figures/sim/results_table.png", "figures/sim/results_table.pdf"]:
         assert (results / rel).stat().st_size > 0, rel
     run_ids = {p.name for p in (results / "sim" / "runs").iterdir()}
     assert run_ids == {"sysvi__prior=standard_normal__seed=0", "sysvi__prior=vamp__seed=0", "unintegrated", "broken__seed=0"}
     for run_id in run_ids:
-        for name in ["embedding.h5ad", "params.json", "history.tsv", "run_info.json"]:
+        for name in ["embedding.h5ad", "history.tsv", "run_info.json", "metrics.tsv"]:
             assert (results / "sim" / "runs" / run_id / name).exists(), (run_id, name)
     assert (tiny_run / "resources" / "sim" / "raw.h5ad").exists()
 
@@ -37,10 +39,13 @@ def test_runs_hold_embeddings_losses_and_parameters(tiny_run):
     assert len(history) == 3
     assert {"cycle_loss_train", "reconstruction_loss_train", "kl_local_train"} <= set(history.columns)
     assert (history["cycle_loss_train"] > 0).all()
-    params = json.loads((run_dir / "params.json").read_text())
-    assert params["params"]["prior"] == "vamp" and params["params"]["max_epochs"] == 3
+    manifest = C.read_table(tiny_run / "results" / "sim" / "runs.tsv", C.MANIFEST).set_index("run_id")
+    params = json.loads(manifest.loc["sysvi__prior=vamp__seed=0", "params"])
+    assert params["prior"] == "vamp" and params["max_epochs"] == 3
+    assert set(manifest.index) == {p.name for p in run_dir.parent.iterdir()}
     info = json.loads((run_dir / "run_info.json").read_text())
     assert info["status"] == C.STATUS_OK and info["wall_time_s"] > 0 and info["peak_memory_mb"] > 0
+    assert "run_id" not in info and "params" not in info  # the outcome only: identity lives in runs.tsv
 
 
 def test_metric_tables_are_complete_and_in_range(tiny_run):
@@ -77,6 +82,14 @@ def test_a_failing_run_is_recorded_and_the_rest_completes(tiny_run):
     assert set(gaps["run_id"]) == {"broken__seed=0"}
     assert len(gaps) == len(metrics[metrics["run_id"] == "broken__seed=0"])
     assert gaps["problem"].str.startswith("NA: run failed: ValueError").all()
+    datasets = C.read_table(results / "datasets.tsv", C.DATASETS)
+    assert datasets.to_dict("records") == [{"dataset": "sim", "status": "complete", "n_runs": 4, "n_failed_runs": 1,
+                                            "reason": ""}]
+
+
+def _planned_jobs(proc) -> dict[str, int]:
+    stats = proc.stdout.split("Job stats:")[1]
+    return {name: int(n) for name, n in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M)}
 
 
 def test_a_preprocessing_change_reruns_preprocessing_but_not_the_fetch(tiny_run, tmp_path):
@@ -84,7 +97,63 @@ def test_a_preprocessing_change_reruns_preprocessing_but_not_the_fetch(tiny_run,
     config["datasets"]["sim"]["preprocess"]["n_hvg"] = 150
     proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    stats = proc.stdout.split("Job stats:")[1]
-    jobs = set(re.findall(r"^(\w+)\s+\d+$", stats, flags=re.M))
-    assert {"preprocess", "train", "metrics"} <= jobs
+    jobs = _planned_jobs(proc)
+    assert {"preprocess", "train", "score"} <= set(jobs)
     assert "prepare_dataset" not in jobs
+
+
+def test_adding_a_run_plans_only_its_training_and_scoring(tiny_run, tmp_path):
+    config = load_yaml(TINY_CONFIG)
+    config["models"]["sysvi"]["grid"]["prior"].append("vamp")  # duplicates are no new setting
+    config["models"]["sysvi"]["grid"]["z_distance_cycle_weight"] = [2, 5]
+    del config["models"]["sysvi"]["params"]["z_distance_cycle_weight"]
+    config["models"]["sysvi"]["grid"]["prior"] = ["standard_normal", "vamp"]
+    proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # a grid axis renames every SysVI run: all four SysVI settings are new, PCA and broken are untouched
+    jobs = _planned_jobs(proc)
+    assert jobs["train"] == jobs["score"] == 4 and jobs["plan_runs"] == jobs["aggregate"] == 1
+    assert "preprocess" not in jobs and "evaluation_reference" not in jobs
+
+    config = load_yaml(TINY_CONFIG)
+    config["models"]["pca_more"] = {"kind": "pca", "params": {"n_comps": 6}}
+    proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = _planned_jobs(proc)
+    assert jobs["train"] == jobs["score"] == 1, jobs
+    assert "preprocess" not in jobs and "evaluation_reference" not in jobs
+
+
+def test_changing_the_evaluation_rescores_every_run_but_retrains_none(tiny_run, tmp_path):
+    config = load_yaml(TINY_CONFIG)
+    config["evaluation"]["n_neighbors"] = 60
+    proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = _planned_jobs(proc)
+    assert jobs["score"] == 4 and jobs["evaluation_reference"] == 1 and "train" not in jobs
+
+
+def test_a_broken_dataset_leaves_the_others_complete_and_is_listed_with_its_reason(tiny_run, tmp_path):
+    import shutil
+
+    workdir = tmp_path / "work"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    broken = workdir / "broken.h5ad"
+    broken.write_bytes(b"this is not an AnnData")
+    config = load_yaml(TINY_CONFIG)
+    config["datasets"]["broken"] = {"source": {"kind": "h5ad", "path": str(broken)}, "system_key": "system",
+                                    "label_key": "cell_type"}
+    proc = run_snakemake(workdir, "--cores", "2", "--keep-going", config=config)
+    assert proc.returncode != 0
+    assert "Error in rule prepare_dataset" in proc.stderr
+    results = workdir / "results"
+    datasets = C.read_table(results / "datasets.tsv", C.DATASETS).set_index("dataset")
+    assert datasets.loc["sim", "status"] == C.DATASET_COMPLETE and datasets.loc["sim", "n_runs"] == 4
+    assert datasets.loc["broken", "status"] == C.DATASET_FAILED
+    assert "not a readable AnnData" in datasets.loc["broken", "reason"]
+    assert "logs/broken/prepare_dataset.log" in datasets.loc["broken", "reason"]
+    # the global tables hold the dataset that completed
+    summary = C.read_table(results / "summary.tsv", C.SUMMARY)
+    assert set(summary["dataset"]) == {"sim"} and len(summary) == 4
+    for rel in ["sim/summary.tsv", "figures/sim/batch_vs_bio.png", "report/sim/tables.html"]:
+        assert (results / rel).stat().st_size > 0, rel

@@ -8,7 +8,7 @@ what it found (name, size in pixels) into the page as JSON, and (2) opens one fi
 
 Command line (README screenshot, or a manual check after ``snakemake --report results/report.html``)::
 
-    python -m sysvi_bench.report_check results/report.html --screenshot docs/report.png
+    python tests/report_check.py results/report.html --screenshot docs/report.png
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(check.figures)} figures decoded, {len(check.errors)} failed; categories: "
           + ", ".join(f"{c} ({len(s)})" for c, s in check.categories.items()))
     for err in check.errors:
-        print(f"  FAILED {err['name']}: {err['error']}", file=sys.stderr)
+        print(f"  FAILED {err.get('name', '?')}: {err.get('status', 'not decoded')}", file=sys.stderr)
     if check.screenshot:
         trim_bottom(check.screenshot)
         shrink_png(check.screenshot, args.max_bytes)
