@@ -43,8 +43,14 @@ class Accounting:
         return table.astype({"n_cells": "int64", "n_genes": "int64", "note": str})
 
     def summary(self) -> str:
-        """The table as plain text, for the job's log."""
-        return self.frame().to_string(index=False, max_colwidth=120)
+        """The table as plain text, for the job's log: one line per row, the note last."""
+        table = self.frame()
+        width = {c: max(len(c), *(len(str(v)) for v in table[c])) for c in C.PREPROCESS_REPORT_COLUMNS[:-1]}
+        lines = ["  ".join(c.ljust(width[c]) for c in width) + "  note"]
+        for row in table.itertuples(index=False):
+            values = row._asdict()
+            lines.append("  ".join(str(values[c]).ljust(width[c]) for c in width) + f"  {values['note']}")
+        return "\n".join(lines)
 
 
 def from_uns(adata: AnnData) -> Accounting | None:
