@@ -79,8 +79,8 @@ resource_scopes:
 
 
 def fetch_config(dataset):
-    """What fetching a dataset depends on: its entry less the preprocessing (whose change must not refetch)."""
-    return {k: v for k, v in config["datasets"][dataset].items() if k != "preprocess"}
+    """What fetching a dataset depends on: its entry less what only preprocessing reads (must not refetch)."""
+    return {k: v for k, v in config["datasets"][dataset].items() if k not in ("preprocess", "unlabeled")}
 
 
 def raw_size_mb(dataset):

@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
@@ -32,6 +31,8 @@ class PreprocessParams:
 
 def hvg_per_system(adata: AnnData, params: PreprocessParams) -> dict[str, set[str]]:
     """Highly variable genes of each system (sample as batch key within a system), on log-normalised X."""
+    import scanpy as sc
+
     selected: dict[str, set[str]] = {}
     for system in adata.obs[C.SYSTEM].cat.categories:
         part = adata[(adata.obs[C.SYSTEM] == system).to_numpy()].copy()
@@ -118,6 +119,8 @@ def preprocess(
         If QC leaves no cells, a system with fewer than ``min_cells_per_system`` cells, unscorable labels
         (see :func:`check_labels`), or the systems share no highly variable gene.
     """
+    import scanpy as sc  # here, not at module level: the config check imports PreprocessParams at start-up
+
     if copy:
         adata = adata.copy()
     adata.obs[C.SYSTEM] = system_labels(adata.obs, keys).astype("category")
