@@ -60,7 +60,10 @@ def load_source(name: str, dataset_cfg: Mapping[str, Any], resources: Path) -> a
     else:  # the schema admits no other kind
         raise DataError(f"{where}.source.kind: unknown kind {kind!r}")
     validate_raw(adata, keys, where=where, min_cells_per_system=dataset_cfg.get("min_cells_per_system", 50))
-    accounting.add_dataset("prepared", adata, system_labels(adata.obs, keys), note="raw.h5ad as written")
+    systems = system_labels(adata.obs, keys)
+    if not accounting.rows:  # a source that reads no file (simulate)
+        accounting.add_dataset("input", adata, systems, note=f"{kind} source")
+    accounting.add_dataset("prepared", adata, systems, note="raw.h5ad as written")
     acc.to_uns(adata, accounting)
     print(f"{where}: prepared {adata.n_obs} cells x {adata.n_vars} genes\n{accounting.summary()}")
     return adata

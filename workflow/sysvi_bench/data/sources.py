@@ -204,8 +204,9 @@ def one_to_one_pairs(spec: OrthologSpec, genes: Mapping[str, pd.Index], *, where
     pairs.columns = systems
     unique = pairs[~pairs.apply(lambda col: col.duplicated(keep=False)).any(axis=1)]
     measured = unique[np.logical_and.reduce([unique[s].isin(genes[s]) for s in systems])]
-    note = (f"ortholog table: {len(spec.table)} rows, {len(table)} after filter {dict(spec.filter)}, "
-            f"{len(unique)} strict one-to-one, {len(measured)} measured in every file")
+    filtered = f", {len(table)} after filter {dict(spec.filter)}" if spec.filter else ""
+    note = (f"ortholog table: {len(spec.table)} rows{filtered}, {len(unique)} strict one-to-one, "
+            f"{len(measured)} measured in every file")
     if measured.empty:
         raise DataError(f"{where}: no one-to-one orthologs are measured in every file ({note})")
     return measured.reset_index(drop=True), note
