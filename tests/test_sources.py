@@ -179,3 +179,14 @@ def test_case_folding_collisions_are_warned(tmp_path, small_sim, capsys):
     load_source("mixed", {"source": {"kind": "h5ad", "path": str(path)}, "system_key": "system",
                           "label_key": "cell_type"}, tmp_path)
     assert "1 gene name(s) collide after case folding, e.g. [['Ins1', 'INS1']]" in capsys.readouterr().out
+
+
+def test_manual_source_takes_the_same_options(tmp_path, small_sim):
+    adata = small_sim.copy()
+    adata.layers["umis"] = adata.X.copy()
+    adata.X = adata.X * 0.5
+    path = tmp_path / "placed.h5ad"
+    adata.write_h5ad(path)
+    cfg = {"source": {"kind": "manual", "path": str(path), "instructions": "get it", "layer": "umis"},
+           "system_key": "system", "label_key": "cell_type"}
+    assert abs(load_source("placed", cfg, tmp_path).X - small_sim.X).max() == 0

@@ -18,6 +18,8 @@ PREPROCESS_REPORT_UNS = "preprocess_report"  # uns key of the report table until
 
 @dataclass(frozen=True)
 class PreprocessParams:
+    """A dataset's ``preprocess`` settings (schema: ``$defs/preprocess``; same defaults)."""
+
     min_cells_per_gene: int = 20
     min_genes_per_cell: int = 200
     n_hvg: int = 3000
