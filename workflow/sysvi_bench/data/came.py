@@ -18,7 +18,14 @@ import anndata as ad
 import pandas as pd
 
 from sysvi_bench.accounting import Accounting
-from sysvi_bench.data.sources import MatrixOptions, OrthologSpec, combine_systems, counts_matrix
+from sysvi_bench.data.sources import (
+    TABLE_READ_OPTIONS,
+    MatrixOptions,
+    OrthologSpec,
+    combine_systems,
+    counts_matrix,
+    table_separator,
+)
 from sysvi_bench.io import atomic_path, sha256_of
 
 CAME_VERSION = "0.1.13"
@@ -85,7 +92,7 @@ def load_came_pancreas(wheel: Path, accounting: Accounting | None = None) -> ad.
                 for species, name in SPECIES_FILES.items()
             }
             with inner.open(ORTHOLOGS) as handle:
-                table = pd.read_csv(handle, dtype=str)
+                table = pd.read_csv(handle, sep=table_separator(ORTHOLOGS), **TABLE_READ_OPTIONS)
     orthologs = OrthologSpec(table, ORTHOLOG_COLUMNS, keep="human", filter=ORTHOLOG_FILTER)
     adata = combine_systems(parts, "species", orthologs=orthologs, where=where, accounting=accounting)
     obs = adata.obs

@@ -20,7 +20,7 @@ from scipy import sparse
 
 from sysvi_bench import contracts as C
 from sysvi_bench.accounting import Accounting
-from sysvi_bench.data.validate import DataError, case_collision_note, count_problem
+from sysvi_bench.data.validate import DataError, case_collision_note, check_unique_names, count_problem
 
 COUNTS_INTEGER = "integer"
 COUNTS_ROUND = "round"
@@ -64,13 +64,21 @@ def read_h5ad_checked(path: Path | str, *, where: str) -> AnnData:
         raise DataError(f"{where}: {str(path)!r} is not a readable AnnData (.h5ad) file: {exc}") from exc
 
 
+# Gene tables are text: only empty cells are missing (a gene may be called "NA" or "null")
+TABLE_READ_OPTIONS: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+
+
+def table_separator(name: str) -> str:
+    """Tab for names ending in .tsv/.txt/.tab (optionally compressed, e.g. .tsv.gz), comma otherwise."""
+    return "\t" if {".tsv", ".txt", ".tab"} & set(Path(name).suffixes) else ","
+
+
 def read_table(path: Path | str, *, where: str) -> pd.DataFrame:
-    """Read a CSV or TSV table (tab-separated when the name ends in .tsv/.txt, optionally .gz)."""
+    """Read a CSV or TSV gene table (see :func:`table_separator`) as text."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{where}: file {str(path)!r} does not exist")
-    sep = "\t" if {".tsv", ".txt", ".tab"} & set(path.suffixes) else ","
-    return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=True)
+    return pd.read_csv(path, sep=table_separator(path.name), **TABLE_READ_OPTIONS)
 
 
 def integer_layers(adata: AnnData) -> list[str]:
@@ -179,6 +187,8 @@ def counts_matrix(adata: AnnData, options: MatrixOptions, *, where: str, system:
     if options.gene_key is not None:
         out, gene_note = rename_genes(out, options.gene_key, where=where)
         accounting.add("gene_key", system, out.n_obs, out.n_vars, gene_note)
+    if not out.var_names.is_unique:  # a per-system file's genes are matched by name: refuse ambiguity here
+        check_unique_names(out, where=where)
     collisions = case_collision_note(out.var_names)
     if collisions:
         print(f"WARNING {where}: {collisions}")
@@ -198,7 +208,7 @@ def one_to_one_pairs(spec: OrthologSpec, genes: Mapping[str, pd.Index], *, where
         raise DataError(f"{where}: column(s) {missing} are not in the ortholog table (columns: {list(spec.table.columns)})")
     table = spec.table
     for column, wanted in spec.filter.items():
-        table = table[table[column].isin(wanted if isinstance(wanted, list) else [wanted])]
+        table = table[table[column].isin([str(v) for v in (wanted if isinstance(wanted, list) else [wanted])])]
     systems = list(genes)
     pairs = table[[spec.columns[s] for s in systems]].dropna()
     pairs.columns = systems

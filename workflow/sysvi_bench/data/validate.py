@@ -91,6 +91,17 @@ def check_obs_keys(adata: AnnData, keys: DatasetKeys, *, where: str) -> None:
             raise DataError(f"{where}: obs[{key!r}] ({field_name}) has missing values")
 
 
+def check_unique_names(adata: AnnData, *, where: str) -> None:
+    """Raise :class:`DataError` if two cells or two genes share a name (a few examples named)."""
+    if not adata.obs_names.is_unique:
+        dup = adata.obs_names[adata.obs_names.duplicated()][:3].tolist()
+        raise DataError(f"{where}: duplicate cell names in obs_names, e.g. {dup}")
+    if not adata.var_names.is_unique:
+        dup = adata.var_names[adata.var_names.duplicated()][:3].tolist()
+        raise DataError(f"{where}: duplicate gene names in var_names, e.g. {dup} (source.gene_key can take the "
+                        "names from a var column of unique names)")
+
+
 def validate_raw(adata: AnnData, keys: DatasetKeys, *, where: str, min_cells_per_system: int = 50) -> None:
     """Raise :class:`DataError` (message starts with ``where``) unless ``adata`` is a usable raw dataset.
 
@@ -99,12 +110,7 @@ def validate_raw(adata: AnnData, keys: DatasetKeys, *, where: str, min_cells_per
     non-negative integers.
     """
     check_obs_keys(adata, keys, where=where)
-    if not adata.obs_names.is_unique:
-        dup = adata.obs_names[adata.obs_names.duplicated()][:3].tolist()
-        raise DataError(f"{where}: duplicate cell names in obs_names, e.g. {dup}")
-    if not adata.var_names.is_unique:
-        dup = adata.var_names[adata.var_names.duplicated()][:3].tolist()
-        raise DataError(f"{where}: duplicate gene names in var_names, e.g. {dup}")
+    check_unique_names(adata, where=where)
     sizes = system_labels(adata.obs, keys).value_counts()
     if len(sizes) < 2:
         raise DataError(f"{where}: system_key {keys.system_key!r} has a single system {sizes.index.tolist()}; need at least 2")
