@@ -177,3 +177,11 @@ def test_label_key_equal_to_system_key_is_refused_before_any_job(tmp_path, tiny_
     assert proc.returncode != 0
     assert "datasets.sim.label_key: 'system' is also the system_key" in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+def test_every_numeric_model_parameter_has_a_range():
+    from sysvi_bench.models.specs import MODEL_SPECS
+
+    for kind, spec in MODEL_SPECS.items():
+        numeric = {k for k, v in spec.defaults.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        assert numeric <= set(spec.ranges), (kind, sorted(numeric - set(spec.ranges)))
