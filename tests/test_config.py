@@ -185,3 +185,12 @@ def test_every_numeric_model_parameter_has_a_range():
     for kind, spec in MODEL_SPECS.items():
         numeric = {k for k, v in spec.defaults.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         assert numeric <= set(spec.ranges), (kind, sorted(numeric - set(spec.ranges)))
+
+
+def test_source_options_are_schema_validated_naming_the_field(validated, tiny_config):
+    tiny_config["datasets"]["sim"]["source"] = {"kind": "h5ad", "path": "x.h5ad", "layer": "counts", "counts": "floor"}
+    with pytest.raises(WorkflowError, match=r"'floor' is not one of \['integer', 'round'\]"):
+        validated(tiny_config)
+    tiny_config["datasets"]["sim"]["source"] = {"kind": "per_system", "system_files": {"human": "h.h5ad"}}
+    with pytest.raises(WorkflowError, match="system_files"):
+        validated(tiny_config)
