@@ -103,9 +103,14 @@ def test_no_shared_orthologs_is_an_error_naming_the_file(tmp_path):
 
 
 def test_strict_one_to_one_filter():
-    from sysvi_bench.data.came import one_to_one_orthologs
+    from sysvi_bench.data.came import ORTHOLOG_COLUMNS, ORTHOLOG_FILTER
+    from sysvi_bench.data.sources import OrthologSpec, one_to_one_pairs
+    from sysvi_bench.data.validate import DataError
 
-    pairs = one_to_one_orthologs(ORTHOLOGS, pd.Index(HUMAN_GENES), pd.Index(MOUSE_GENES))
+    spec = OrthologSpec(ORTHOLOGS, ORTHOLOG_COLUMNS, keep="human", filter=ORTHOLOG_FILTER)
+    pairs, note = one_to_one_pairs(spec, {"human": pd.Index(HUMAN_GENES), "mouse": pd.Index(MOUSE_GENES)}, where="t")
     assert list(pairs["human"]) == ["INS", "GCG", "SST", "KRT19", "PRSS1"]
-    # with no measured gene in common, nothing is left
-    assert one_to_one_orthologs(ORTHOLOGS, pd.Index(["X"]), pd.Index(["y"])).empty
+    assert "8 rows, 6 after filter" in note and "5 measured in every file" in note
+    # with no measured gene in common, nothing is left: refused, with the counts
+    with pytest.raises(DataError, match="no one-to-one orthologs.*0 measured"):
+        one_to_one_pairs(spec, {"human": pd.Index(["X"]), "mouse": pd.Index(["y"])}, where="t")

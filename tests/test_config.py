@@ -92,3 +92,105 @@ def test_workflow_refuses_bad_config_at_startup(tmp_path, tiny_config):
     assert proc.returncode != 0
     assert "n_hvgs" in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "kind, given, message",
+    [
+        ("sysvi", {"max_epochs": 0}, r"models\.m\.max_epochs: 0 is out of range; must be an integer >= 1"),
+        ("sysvi", {"n_latent": 0}, r"n_latent: 0 .*integer >= 1"),
+        ("sysvi", {"batch_size": 1}, r"batch_size: 1 .*integer >= 2"),
+        ("sysvi", {"dropout_rate": 1.0}, r"dropout_rate: 1.0 .*>= 0 and < 1"),
+        ("sysvi", {"lr": 0}, r"lr: 0 .*> 0"),
+        ("sysvi", {"kl_weight": -1}, r"kl_weight: -1 .*>= 0"),
+        ("sysvi", {"n_prior_components": 0}, r"n_prior_components: 0"),
+        ("sysvi", {"train_size": 0}, r"train_size: 0 .*> 0 and <= 1"),
+        ("sysvi", {"z_distance_cycle_weight": -2}, r"z_distance_cycle_weight: -2"),
+        ("scvi", {"train_size": 1.5}, r"train_size: 1.5"),
+        ("scvi", {"max_epochs": 2.5}, r"max_epochs: 2.5 .*integer"),
+        ("harmony", {"theta": -0.5}, r"theta: -0.5 .*>= 0"),
+        ("pca", {"n_comps": 0}, r"n_comps: 0"),
+        ("celltype", {"noise": "loud"}, r"noise: 'loud' is out of range; must be a number"),
+    ],
+)
+def test_numeric_model_parameters_out_of_range_are_refused(kind, given, message):
+    from sysvi_bench.models.specs import resolve_params
+
+    with pytest.raises(ConfigError, match=message):
+        resolve_params(kind, given, where="models.m")
+    resolve_params(kind, {}, where="models.m")  # the defaults are valid
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c["datasets"]["sim"].update(label_key="system"), r"datasets\.sim\.label_key: 'system' is also the system_key"),
+        (lambda c: c["datasets"]["sim"].update(covariate_keys=["sample", "system"]),
+         r"datasets\.sim\.covariate_keys: \['system'\] is the system_key"),
+        (lambda c: c["models"]["unintegrated"]["params"].update(n_comps=12),
+         r"models\.unintegrated\.n_comps: 12 exceeds the 10 PCs .*datasets\.sim\.preprocess\.n_pcs"),
+        (lambda c: c["datasets"]["sim"]["preprocess"].update(n_hvg=10), r"datasets\.sim\.preprocess\.n_pcs: 10 PCs"),
+    ],
+)
+def test_config_checks_name_the_field(validated, tiny_config, mutate, message):
+    from sysvi_bench.config_check import check_config
+
+    check_config(validated(tiny_config))
+    mutate(tiny_config)
+    with pytest.raises(ConfigError, match=message):
+        check_config(validated(tiny_config))
+
+
+def test_duplicate_seeds_are_blamed_on_seeds(validated, tiny_config):
+    tiny_config["seeds"] = [0, 0]
+    with pytest.raises(WorkflowError, match=r"non-unique(.|\n)*\['seeds'\]"):
+        validated(tiny_config)
+
+
+def test_per_system_source_is_checked_at_startup(validated, tiny_config, tmp_path):
+    from sysvi_bench.config_check import check_config
+
+    for name in ("human.h5ad", "mouse.h5ad", "orthologs.csv"):
+        (tmp_path / name).write_text("")
+    source = {"kind": "per_system", "system_files": {"human": str(tmp_path / "human.h5ad"),
+                                                     "mouse": {"path": str(tmp_path / "mouse.h5ad"), "layer": "counts"}},
+              "orthologs": {"path": str(tmp_path / "orthologs.csv"), "columns": {"human": "h", "mouse": "m"}, "keep": "human"}}
+    tiny_config["datasets"]["sim"] = {"source": source, "system_key": ["species", "tech"], "label_key": "ct",
+                                      "unlabeled": ["unknown"]}
+    check_config(validated(tiny_config))
+    source["orthologs"]["keep"] = "rat"
+    with pytest.raises(ConfigError, match=r"orthologs\.keep: 'rat' is not one of the systems"):
+        check_config(validated(tiny_config))
+    source["orthologs"]["columns"] = {"human": "h"}
+    with pytest.raises(ConfigError, match=r"orthologs\.columns: needs one column per system"):
+        check_config(validated(tiny_config))
+    source["system_files"]["mouse"]["path"] = str(tmp_path / "absent.h5ad")
+    with pytest.raises(ConfigError, match=r"system_files\.mouse: file .*absent.h5ad' does not exist"):
+        check_config(validated(tiny_config))
+
+
+def test_label_key_equal_to_system_key_is_refused_before_any_job(tmp_path, tiny_config):
+    from conftest import run_snakemake
+
+    tiny_config["datasets"]["sim"]["label_key"] = "system"
+    proc = run_snakemake(tmp_path, "-n", config=tiny_config)
+    assert proc.returncode != 0
+    assert "datasets.sim.label_key: 'system' is also the system_key" in proc.stderr + proc.stdout
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+def test_every_numeric_model_parameter_has_a_range():
+    from sysvi_bench.models.specs import MODEL_SPECS
+
+    for kind, spec in MODEL_SPECS.items():
+        numeric = {k for k, v in spec.defaults.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        assert numeric <= set(spec.ranges), (kind, sorted(numeric - set(spec.ranges)))
+
+
+def test_source_options_are_schema_validated_naming_the_field(validated, tiny_config):
+    tiny_config["datasets"]["sim"]["source"] = {"kind": "h5ad", "path": "x.h5ad", "layer": "counts", "counts": "floor"}
+    with pytest.raises(WorkflowError, match=r"'floor' is not one of \['integer', 'round'\]"):
+        validated(tiny_config)
+    tiny_config["datasets"]["sim"]["source"] = {"kind": "per_system", "system_files": {"human": "h.h5ad"}}
+    with pytest.raises(WorkflowError, match="system_files"):
+        validated(tiny_config)

@@ -26,6 +26,9 @@ def test_every_expected_output_exists(tiny_run):
         for name in ["embedding.h5ad", "history.tsv", "run_info.json", "metrics.tsv"]:
             assert (results / "sim" / "runs" / run_id / name).exists(), (run_id, name)
     assert (tiny_run / "resources" / "sim" / "raw.h5ad").exists()
+    report = pd.read_csv(results / "sim" / "preprocess_report.tsv", sep="\t")
+    assert list(report.columns) == C.PREPROCESS_REPORT_COLUMNS
+    assert (report["step"].iloc[0], report["step"].iloc[-1], report["system"].iloc[-1]) == ("input", "output", "all")
 
 
 def test_runs_hold_embeddings_losses_and_parameters(tiny_run):

@@ -99,8 +99,8 @@ resource_scopes:
 
 
 def fetch_config(dataset):
-    """What fetching a dataset depends on: its entry less the preprocessing (whose change must not refetch)."""
-    return {k: v for k, v in config["datasets"][dataset].items() if k != "preprocess"}
+    """What fetching a dataset depends on: its entry less what only preprocessing reads (must not refetch)."""
+    return {k: v for k, v in config["datasets"][dataset].items() if k not in ("preprocess", "unlabeled")}
 
 
 def raw_size_mb(dataset):
@@ -108,6 +108,11 @@ def raw_size_mb(dataset):
     source = config["datasets"][dataset]["source"]
     if source["kind"] == "h5ad":
         return 3 * os.path.getsize(source["path"]) / 1e6  # compressed on disk
+    if source["kind"] == "per_system":  # every file is in memory at once while they are joined
+        paths = [f if isinstance(f, str) else f["path"] for f in source["system_files"].values()]
+        return 3 * sum(os.path.getsize(p) for p in paths) / 1e6
+    if source["kind"] == "manual" and os.path.isfile(source["path"]):
+        return 3 * os.path.getsize(source["path"]) / 1e6
     if source["kind"] == "simulate":
         from sysvi_bench.data.simulate import SimulationParams
 

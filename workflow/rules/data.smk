@@ -18,7 +18,8 @@ rule preprocess:
     input:
         "resources/{dataset}/raw.h5ad",
     output:
-        "results/{dataset}/preprocessed.h5ad",
+        h5ad="results/{dataset}/preprocessed.h5ad",
+        report="results/{dataset}/preprocess_report.tsv",
     params:
         dataset_cfg=lambda wc: config["datasets"][wc.dataset],
     threads: config["threads"]["preprocess"]

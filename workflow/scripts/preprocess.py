@@ -1,8 +1,8 @@
 import anndata as ad
 
 from sysvi_bench.grid import dataset_keys
-from sysvi_bench.io import write_h5ad
-from sysvi_bench.preprocess import PreprocessParams, preprocess
+from sysvi_bench.io import write_h5ad, write_tsv
+from sysvi_bench.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
@@ -13,6 +13,8 @@ with logged(snakemake.log[0]):
         PreprocessParams(**cfg.get("preprocess", {})),
         where=f"datasets.{snakemake.wildcards.dataset}",
         copy=False,
+        min_cells_per_system=cfg.get("min_cells_per_system", 1),
     )
     print(adata)
-    write_h5ad(adata, snakemake.output[0])
+    write_tsv(adata.uns[PREPROCESS_REPORT_UNS], snakemake.output.report)
+    write_h5ad(adata, snakemake.output.h5ad)

@@ -5,15 +5,72 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from sysvi_bench.models.specs import ConfigError
+from sysvi_bench.grid import dataset_keys, expand_runs
+from sysvi_bench.models.specs import MODEL_SPECS, ConfigError
+from sysvi_bench.preprocess import PreprocessParams  # light: scanpy is imported when preprocessing runs
+
+
+def _check_file(path: str, where: str) -> None:
+    if not Path(path).is_file():
+        raise ConfigError(f"{where}: file {path!r} does not exist")
+
+
+def check_source(name: str, source: Mapping[str, Any]) -> None:
+    """Files a source reads exist; a ``per_system`` ortholog table names a column for every system."""
+    where = f"datasets.{name}.source"
+    if source["kind"] == "h5ad":
+        _check_file(source["path"], f"{where}.path")
+    if source["kind"] != "per_system":
+        return
+    systems = sorted(map(str, source["system_files"]))
+    for system, entry in source["system_files"].items():
+        _check_file(entry if isinstance(entry, str) else entry["path"], f"{where}.system_files.{system}")
+    orthologs = source.get("orthologs")
+    if orthologs:
+        _check_file(orthologs["path"], f"{where}.orthologs.path")
+        if sorted(map(str, orthologs["columns"])) != systems:
+            raise ConfigError(f"{where}.orthologs.columns: needs one column per system {systems}, "
+                              f"got {sorted(orthologs['columns'])}")
+        if orthologs["keep"] not in systems:
+            raise ConfigError(f"{where}.orthologs.keep: {orthologs['keep']!r} is not one of the systems {systems}")
+
+
+def check_keys(name: str, dataset: Mapping[str, Any]) -> None:
+    """The label and the covariates are obs columns other than the system's."""
+    keys = dataset_keys(dataset)
+    systems = set(keys.system_columns)
+    if keys.label_key in systems:
+        raise ConfigError(f"datasets.{name}.label_key: {keys.label_key!r} is also the system_key; the label must "
+                          "be another obs column (the cell type)")
+    clash = [k for k in keys.covariate_keys if k in systems]
+    if clash:
+        raise ConfigError(f"datasets.{name}.covariate_keys: {clash} is the system_key, which every model already "
+                          "corrects for as its batch key; remove it from covariate_keys")
+
+
+def check_pca_components(config: Mapping[str, Any]) -> None:
+    """Models that start from the preprocessing PCA ask for no more components than preprocessing computes."""
+    for run in expand_runs(config):
+        if not MODEL_SPECS[run.kind].reads_pca:
+            continue
+        params = PreprocessParams(**config["datasets"][run.dataset].get("preprocess", {}))
+        if run.params["n_comps"] > params.n_pcs:
+            raise ConfigError(
+                f"models.{run.model}.n_comps: {run.params['n_comps']} exceeds the {params.n_pcs} PCs that preprocessing "
+                f"computes for dataset {run.dataset!r}; lower n_comps or raise datasets.{run.dataset}.preprocess.n_pcs"
+            )
 
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the field at fault."""
     for name, dataset in config["datasets"].items():
-        source = dataset["source"]
-        if source["kind"] == "h5ad" and not Path(source["path"]).is_file():
-            raise ConfigError(f"datasets.{name}.source.path: file {source['path']!r} does not exist")
+        check_source(name, dataset["source"])
+        check_keys(name, dataset)
+        pre = PreprocessParams(**dataset.get("preprocess", {}))
+        if pre.n_pcs >= pre.n_hvg:
+            raise ConfigError(f"datasets.{name}.preprocess.n_pcs: {pre.n_pcs} PCs need more genes than that, "
+                              f"but preprocess.n_hvg is {pre.n_hvg}")
+    check_pca_components(config)
     evaluation = config.get("evaluation", {})
     if evaluation.get("summary_variant", "raw") not in evaluation.get("variants", ["raw", "standardized"]):
         raise ConfigError("evaluation.summary_variant: must be one of evaluation.variants")

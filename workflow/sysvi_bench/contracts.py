@@ -1,16 +1,29 @@
 """File contracts between pipeline steps: every obs/obsm/layer key and TSV column, written down once and
-checked when a file is written (:func:`write_table`, :func:`check_h5ad`) and when it is read
-(:func:`read_table`), with an error that names the file and the field (:class:`ContractError`).
+checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`) and when it is read
+(:func:`read_table`, :func:`read_h5ad_checked`), with an error that names the file and the field (:class:`ContractError`).
 
 ``resources/{dataset}/raw.h5ad``
-    Raw counts in ``X`` (float32, non-negative integers), obs columns named by the dataset's
-    ``system_key``, ``covariate_keys`` and ``label_key``. Unique obs and var names.
+    Raw counts in ``X`` (float32, non-negative integers; read from the source's ``layer`` if one is
+    configured, rounded if ``counts: round``), obs columns named by the dataset's ``system_key`` (one
+    column or several), ``covariate_keys`` and ``label_key`` (missing values allowed: unlabelled cells).
+    Unique obs and var names (``gene_key``: the var column that became the names; the former names are in
+    ``var["source_var_name"]``). ``uns[SOURCE_REPORT_KEY]``: the prepare step's accounting, a table with
+    :data:`PREPROCESS_REPORT_COLUMNS` (cells/genes per system after reading, rounding, ortholog mapping or
+    gene intersection); ``uns["count_rounding"]``: system -> fraction of stored values changed by rounding.
 ``results/{dataset}/preprocessed.h5ad`` (:data:`PREPROCESSED`)
     ``X``: per-system normalised (target sum 1e4) + log1p expression of the selected HVGs;
     ``layers[COUNTS_LAYER]``: raw counts of the same cells/genes; ``obs[SYSTEM]``, ``obs[LABEL]``,
-    ``obs[SAMPLE]`` (copies of the configured keys under fixed names, so later steps need no config);
-    ``obs[LABEL]`` is missing (NaN) for unlabelled cells; ``obsm[PCA_KEY]``: PCA of X (the unintegrated
-    reference); ``uns["preprocess"]``: the settings used.
+    ``obs[SAMPLE]`` (copies of the configured keys under fixed names, so later steps need no config;
+    several system columns are joined with :data:`SYSTEM_SEPARATOR`); unlabelled cells (see
+    :data:`UNLABELED`) have a missing ``obs[LABEL]``;
+    ``obsm[PCA_KEY]``: PCA of X (the unintegrated reference); ``uns["preprocess"]``: the settings used,
+    ``n_hvg_per_system`` and ``n_unlabeled``.
+``results/{dataset}/preprocess_report.tsv``
+    Every cell and gene removed, columns :data:`PREPROCESS_REPORT_COLUMNS`: one row per step (``input``
+    first, ``output`` last; the prepare step's rows, then each QC filter, per-system HVGs and their
+    intersection) and system (``all`` for the whole dataset); ``n_cells``/``n_genes`` are the counts
+    *after* the step; ``note`` says what was removed, and warns when QC removed more than
+    ``preprocess.max_qc_loss`` of a system's cells (naming the setting to change).
 ``results/{dataset}/runs.tsv`` (:data:`MANIFEST`)
     The run manifest, written by the ``plan_runs`` step: the one source of run identity. One row per run:
     ``dataset, run_id, model, kind, seed, setting`` (the run id without the seed), ``params`` (JSON: every
@@ -76,6 +89,18 @@ SYSTEM = "system"
 LABEL = "cell_type"
 SAMPLE = "sample"
 COUNTS_LAYER = "counts"
+# Several system_key columns are combined into one system label: "human+10x" for [species, technology].
+SYSTEM_SEPARATOR = "+"
+# Unlabelled cells: obs[LABEL] is missing (NaN, a missing category) in preprocessed.h5ad. They come from
+# missing values of the configured label_key (NaN/None/empty) and the dataset's `unlabeled` values. They are
+# kept for training and every label-free metric; label-based metrics leave them out.
+UNLABELED = None
+N_UNLABELED_KEY = "n_unlabeled"  # uns["preprocess"][N_UNLABELED_KEY]: their count
+
+# Accounting of removed cells and genes (preprocess_report.tsv; raw.h5ad's uns[SOURCE_REPORT_KEY])
+PREPROCESS_REPORT_COLUMNS = ["step", "system", "n_cells", "n_genes", "note"]
+REPORT_ALL_SYSTEMS = "all"
+SOURCE_REPORT_KEY = "source_report"
 PCA_KEY = "X_pca"
 EMBEDDING_KEY = "X_emb"
 
@@ -97,8 +122,7 @@ class TableContract:
     """The columns a TSV must have (in this order first; more may follow) and what each holds.
 
     ``kinds`` maps a column to ``str`` (anything), ``int`` (integers, NA allowed), ``float`` (numbers, NA
-    allowed), ``bool`` or ``json`` (a JSON object as text). ``prefixes``: families of further columns
-    (e.g. ``param_``) that are allowed without being listed.
+    allowed), ``bool`` or ``json`` (a JSON object as text). Further columns (e.g. ``param_*``) may follow.
     """
 
     name: str

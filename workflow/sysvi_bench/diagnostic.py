@@ -87,8 +87,10 @@ def pseudobulk(adata: AnnData, min_cells: int) -> tuple[np.ndarray, pd.DataFrame
     """Mean expression (``X``) per system x sample x cell type with at least ``min_cells`` cells.
 
     Returns the (pseudobulks x genes) matrix and its metadata (system, sample, cell_type, n_cells).
+    Unlabelled cells (missing label) belong to no cell type and are left out.
     """
     obs = adata.obs[[C.SYSTEM, C.SAMPLE, C.LABEL]].astype(str)
+    obs[C.LABEL] = obs[C.LABEL].where(adata.obs[C.LABEL].notna())  # missing keys are dropped by groupby
     groups = obs.groupby([C.SYSTEM, C.SAMPLE, C.LABEL], sort=True).indices
     rows, means = [], []
     for (system, sample, cell_type), idx in groups.items():
@@ -185,17 +187,21 @@ def _subsample(n: int, max_n: int, seed: int) -> np.ndarray:
 
 
 def system_silhouettes(adata: AnnData, params: DiagnosticParams) -> tuple[float, float]:
-    """Silhouette of the system on the unintegrated PCA: over all cells, and within cell types (cell-weighted)."""
+    """Silhouette of the system on the unintegrated PCA: over all cells, and within cell types (cell-weighted).
+
+    Unlabelled cells count in the overall silhouette only.
+    """
     from sklearn.metrics import silhouette_samples
 
     idx = _subsample(adata.n_obs, params.max_cells_silhouette, params.seed)
     emb = np.asarray(adata.obsm[C.PCA_KEY])[idx]
     system = adata.obs[C.SYSTEM].astype(str).to_numpy()[idx]
+    labelled = adata.obs[C.LABEL].notna().to_numpy()[idx]
     label = adata.obs[C.LABEL].astype(str).to_numpy()[idx]
     overall = float(np.mean(silhouette_samples(emb, system))) if len(set(system)) > 1 else np.nan
     values, weights = [], []
-    for cell_type in np.unique(label):
-        mask = label == cell_type
+    for cell_type in np.unique(label[labelled]):
+        mask = (label == cell_type) & labelled
         counts = pd.Series(system[mask]).value_counts()
         if len(counts) < 2 or counts.min() < 2:
             continue  # silhouette needs two systems with at least two cells each
@@ -254,7 +260,7 @@ def run_diagnostic(adata: AnnData, params: DiagnosticParams = DiagnosticParams()
     coords = pca_coordinates(matrix, params.n_pcs)
     distances = pair_distances(coords, meta)
     per_type = distance_tests(distances, meta, params.alpha, dataset,
-                              sorted(adata.obs[C.LABEL].astype(str).unique()))
+                              sorted(adata.obs[C.LABEL].dropna().astype(str).unique()))
     asw, asw_within = system_silhouettes(adata, params)
     tested = per_type[per_type["tested"].astype(bool)]
     underpowered = per_type[per_type["note"].str.startswith("underpowered")]

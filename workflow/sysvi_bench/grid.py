@@ -37,17 +37,29 @@ SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
     "h5ad": {"covariate_keys": []},
     "url": {"covariate_keys": []},
     "manual": {"covariate_keys": []},
+    "per_system": {"covariate_keys": []},
 }
 
 
 @dataclass(frozen=True)
 class DatasetKeys:
-    """The obs keys that define a dataset's systems, covariates, samples and labels."""
+    """The obs keys that define a dataset's systems, covariates, samples and labels.
 
-    system_key: str
+    ``system_key`` is one obs column, or several whose values are joined with
+    :data:`sysvi_bench.contracts.SYSTEM_SEPARATOR` into one system label (e.g. species x technology).
+    ``unlabeled`` lists label values that mean "no label" (missing values always do).
+    """
+
+    system_key: str | tuple[str, ...]
     covariate_keys: tuple[str, ...]
     label_key: str
     sample_key: str | None
+    unlabeled: tuple[str, ...] = ()
+
+    @property
+    def system_columns(self) -> tuple[str, ...]:
+        """The obs column(s) the system label is made of."""
+        return (self.system_key,) if isinstance(self.system_key, str) else tuple(self.system_key)
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,11 @@ def dataset_keys(dataset_cfg: Mapping[str, Any]) -> DatasetKeys:
             raise ConfigError(f"datasets: a source of kind {dataset_cfg['source']['kind']!r} needs {key!r}")
     covariates = tuple(merged.get("covariate_keys") or ())
     sample_key = merged.get("sample_key") or (covariates[0] if covariates else None)
-    return DatasetKeys(merged["system_key"], covariates, merged["label_key"], sample_key)
+    system_key = merged["system_key"]
+    if not isinstance(system_key, str):
+        system_key = tuple(system_key) if len(system_key) > 1 else system_key[0]
+    unlabeled = tuple(str(v) for v in merged.get("unlabeled") or ())
+    return DatasetKeys(system_key, covariates, merged["label_key"], sample_key, unlabeled)
 
 
 def format_value(value: Any) -> str:

@@ -7,51 +7,63 @@ from typing import Any, Mapping
 
 import anndata as ad
 
-from sysvi_bench.data.validate import DataError, validate_raw
+from sysvi_bench import accounting as acc
+from sysvi_bench import contracts as C
+from sysvi_bench.data.sources import MatrixOptions, counts_matrix, load_per_system, read_h5ad_checked
+from sysvi_bench.data.validate import DataError, system_labels, validate_raw
 from sysvi_bench.grid import dataset_keys
 
+__all__ = ["load_source", "read_h5ad_checked"]
 
-def read_h5ad_checked(path: Path | str, *, where: str) -> ad.AnnData:
-    """Read a user's h5ad, turning a missing or unreadable file into a :class:`DataError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{where}: file {str(path)!r} does not exist")
-    try:
-        return ad.read_h5ad(path)
-    except Exception as exc:  # h5py/anndata raise many types for corrupt or foreign files
-        raise DataError(f"{where}: {str(path)!r} is not a readable AnnData (.h5ad) file: {exc}") from exc
+
+def _source_path(kind: str, source: Mapping[str, Any], resources: Path, where: str) -> tuple[Path, str]:
+    """The h5ad file of an ``h5ad``, ``url`` or ``manual`` source (downloaded first for ``url``)."""
+    if kind == "url":
+        from sysvi_bench.data.download import download
+
+        filename = source.get("filename") or source["url"].rstrip("/").rsplit("/", 1)[-1]
+        return download(source["url"], Path(resources) / "downloads" / filename, source["sha256"]), f"{where}.source.url"
+    path = Path(source["path"])
+    if kind == "manual" and not path.is_file():
+        raise DataError(f"{where}.source.path: {str(path)!r} is missing. {source['instructions']}")
+    return path, f"{where}.source.path"
 
 
 def load_source(name: str, dataset_cfg: Mapping[str, Any], resources: Path) -> ad.AnnData:
-    """Load (fetch, simulate or read) the raw dataset ``name`` and validate it."""
+    """Load (fetch, simulate or read) the raw dataset ``name``, validate it and record its accounting.
+
+    The rows of what was read and removed (``input``, ``counts``, ``gene_key``, ``orthologs`` or
+    ``gene_intersection``, then ``prepared``) are stored in ``uns[SOURCE_REPORT_KEY]`` and printed.
+    """
     source = dict(dataset_cfg["source"])
     kind = source.pop("kind")
     where = f"datasets.{name}"
+    keys = dataset_keys(dataset_cfg)
+    accounting = acc.Accounting()
     if kind == "came_pancreas":
         from sysvi_bench.data.came import CAME_WHEEL, download_came_wheel, load_came_pancreas
 
         wheel = Path(resources) / "came" / CAME_WHEEL
         if not wheel.exists():
             download_came_wheel(wheel)
-        adata = load_came_pancreas(wheel)
+        adata = load_came_pancreas(wheel, accounting=accounting)
     elif kind == "simulate":
         from sysvi_bench.data.simulate import SimulationParams, simulate
 
         adata = simulate(SimulationParams(**source))
-    elif kind == "h5ad":
-        adata = read_h5ad_checked(source["path"], where=f"{where}.source.path")
-    elif kind == "url":
-        from sysvi_bench.data.download import download
-
-        filename = source.get("filename") or source["url"].rstrip("/").rsplit("/", 1)[-1]
-        path = download(source["url"], Path(resources) / "downloads" / filename, source["sha256"])
-        adata = read_h5ad_checked(path, where=f"{where}.source.url")
-    elif kind == "manual":
-        path = Path(source["path"])
-        if not path.is_file():
-            raise DataError(f"{where}.source.path: {str(path)!r} is missing. {source['instructions']}")
-        adata = read_h5ad_checked(path, where=f"{where}.source.path")
+    elif kind == "per_system":
+        adata = load_per_system(source, keys.system_columns[0], where=f"{where}.source", accounting=accounting)
+    elif kind in ("h5ad", "url", "manual"):
+        path, where_file = _source_path(kind, source, resources, where)
+        adata = counts_matrix(read_h5ad_checked(path, where=where_file), MatrixOptions.from_config(source),
+                              where=where_file, system=C.REPORT_ALL_SYSTEMS, accounting=accounting)
     else:  # the schema admits no other kind
         raise DataError(f"{where}.source.kind: unknown kind {kind!r}")
-    validate_raw(adata, dataset_keys(dataset_cfg), where=where, min_cells_per_system=dataset_cfg.get("min_cells_per_system", 50))
+    validate_raw(adata, keys, where=where, min_cells_per_system=dataset_cfg.get("min_cells_per_system", 50))
+    systems = system_labels(adata.obs, keys)
+    if not accounting.rows:  # a source that reads no file (simulate)
+        accounting.add_dataset("input", adata, systems, note=f"{kind} source")
+    accounting.add_dataset("prepared", adata, systems, note="raw.h5ad as written")
+    acc.to_uns(adata, accounting)
+    print(f"{where}: prepared {adata.n_obs} cells x {adata.n_vars} genes\n{accounting.summary()}")
     return adata

@@ -15,9 +15,17 @@ import zipfile
 from pathlib import Path
 
 import anndata as ad
-import numpy as np
 import pandas as pd
 
+from sysvi_bench.accounting import Accounting
+from sysvi_bench.data.sources import (
+    TABLE_READ_OPTIONS,
+    MatrixOptions,
+    OrthologSpec,
+    combine_systems,
+    counts_matrix,
+    table_separator,
+)
 from sysvi_bench.io import atomic_path, sha256_of
 
 CAME_VERSION = "0.1.13"
@@ -26,6 +34,8 @@ CAME_WHEEL_SHA256 = "7fdb1a65006ca668e0cab51576a09bf540f074346e5f120ec654cd4f916
 SAMPLE_ZIP = "came/sample_data.zip"
 ORTHOLOGS = "gene_matches_1v1_human2mouse.csv"
 SPECIES_FILES = {"human": "raw-Baron_human.h5ad", "mouse": "raw-Baron_mouse.h5ad"}
+ORTHOLOG_COLUMNS = {"human": "human.gene.name", "mouse": "gene.name"}
+ORTHOLOG_FILTER = {"human.homology.type": "ortholog_one2one"}
 
 
 class ChecksumError(ValueError):
@@ -59,19 +69,12 @@ def _read_h5ad_member(archive: zipfile.ZipFile, name: str) -> ad.AnnData:
         return ad.read_h5ad(io.BytesIO(handle.read()))
 
 
-def one_to_one_orthologs(table: pd.DataFrame, human_genes: pd.Index, mouse_genes: pd.Index) -> pd.DataFrame:
-    """Human/mouse gene pairs that are one-to-one orthologs and measured in both matrices."""
-    pairs = table.rename(columns={"human.gene.name": "human", "gene.name": "mouse"})
-    if "human.homology.type" in pairs:
-        pairs = pairs[pairs["human.homology.type"] == "ortholog_one2one"]
-    pairs = pairs[pairs["human"].isin(human_genes) & pairs["mouse"].isin(mouse_genes)]
-    # drop any gene that still appears twice on either side: only strict 1:1 pairs remain
-    pairs = pairs[~pairs["human"].duplicated(keep=False) & ~pairs["mouse"].duplicated(keep=False)]
-    return pairs[["human", "mouse"]].reset_index(drop=True)
+def load_came_pancreas(wheel: Path, accounting: Accounting | None = None) -> ad.AnnData:
+    """Build the human+mouse pancreas AnnData from the wheel: a ``per_system`` source read from a zip.
 
-
-def load_came_pancreas(wheel: Path) -> ad.AnnData:
-    """Build the human+mouse pancreas AnnData from the wheel.
+    The two species' files and the ortholog table go through the same code as a user's ``per_system``
+    source (:func:`sysvi_bench.data.sources.combine_systems`): strict one-to-one orthologs (Ensembl type
+    ``ortholog_one2one``) measured in both matrices, human symbols kept.
 
     Returns
     -------
@@ -79,31 +82,30 @@ def load_came_pancreas(wheel: Path) -> ad.AnnData:
     obs ``species`` (system), ``donor`` (covariate), ``cell_type`` (``cell_ontology_class``, harmonised
     across species) and ``cell_type_fine`` (the authors' ``cell_type1``).
     """
+    accounting = accounting if accounting is not None else Accounting()
+    where = str(wheel)
     with zipfile.ZipFile(wheel) as outer, outer.open(SAMPLE_ZIP) as inner_handle:
         with zipfile.ZipFile(io.BytesIO(inner_handle.read())) as inner:
-            parts = {species: _read_h5ad_member(inner, name) for species, name in SPECIES_FILES.items()}
+            parts = {
+                species: counts_matrix(_read_h5ad_member(inner, name), MatrixOptions(), where=f"{where}:{name}",
+                                       system=species, accounting=accounting)
+                for species, name in SPECIES_FILES.items()
+            }
             with inner.open(ORTHOLOGS) as handle:
-                table = pd.read_csv(handle)
-    pairs = one_to_one_orthologs(table, parts["human"].var_names, parts["mouse"].var_names)
-    if pairs.empty:
-        raise ValueError(f"{wheel}: no one-to-one orthologs are shared by the human and mouse matrices")
-    human = parts["human"][:, pairs["human"].to_numpy()].copy()
-    mouse = parts["mouse"][:, pairs["mouse"].to_numpy()].copy()
-    mouse.var_names = pairs["human"].to_numpy()
-    for species, part in (("human", human), ("mouse", mouse)):
-        part.obs = pd.DataFrame(
-            {
-                "species": species,
-                "donor": part.obs["donor"].astype(str).to_numpy(),
-                "cell_type": part.obs["cell_ontology_class"].astype(str).to_numpy(),
-                "cell_type_fine": part.obs["cell_type1"].astype(str).to_numpy(),
-            },
-            index=part.obs_names,
-        )
-        part.var = pd.DataFrame(index=part.var_names)
-    adata = ad.concat([human, mouse], join="inner", merge="same")
-    adata.X = adata.X.astype(np.float32)
-    for col in ("species", "donor", "cell_type", "cell_type_fine"):
+                table = pd.read_csv(handle, sep=table_separator(ORTHOLOGS), **TABLE_READ_OPTIONS)
+    orthologs = OrthologSpec(table, ORTHOLOG_COLUMNS, keep="human", filter=ORTHOLOG_FILTER)
+    adata = combine_systems(parts, "species", orthologs=orthologs, where=where, accounting=accounting)
+    obs = adata.obs
+    adata.obs = pd.DataFrame(
+        {
+            "species": obs["species"].astype(str).to_numpy(),
+            "donor": obs["donor"].astype(str).to_numpy(),
+            "cell_type": obs["cell_ontology_class"].astype(str).to_numpy(),
+            "cell_type_fine": obs["cell_type1"].astype(str).to_numpy(),
+        },
+        index=obs.index,
+    )
+    for col in adata.obs:
         adata.obs[col] = adata.obs[col].astype("category")
     adata.uns["source"] = {"kind": "came_pancreas", "wheel": CAME_WHEEL, "sha256": CAME_WHEEL_SHA256}
     return adata

@@ -14,7 +14,11 @@ from sysvi_bench.models import FitContext, FitResult
 def _pca(adata: AnnData, n_comps: int) -> np.ndarray:
     pca = np.asarray(adata.obsm[C.PCA_KEY], dtype=np.float32)
     if n_comps > pca.shape[1]:
-        raise ValueError(f"n_comps={n_comps} exceeds the {pca.shape[1]} PCs computed in preprocessing (preprocess.n_pcs)")
+        raise ValueError(
+            f"n_comps={n_comps} exceeds the {pca.shape[1]} PCs computed in preprocessing: preprocessing computes "
+            f"min(preprocess.n_pcs, genes - 1, cells - 1) PCs of the {adata.n_vars} selected genes and {adata.n_obs} "
+            "cells; lower n_comps, or raise preprocess.n_pcs / preprocess.n_hvg"
+        )
     return pca[:, :n_comps]
 
 
@@ -54,9 +58,13 @@ def fit_celltype(adata: AnnData, params: dict[str, Any], seed: int, context: Fit
     """Control: an embedding that knows only the cell type (a random centroid per type plus noise).
 
     Perfect label separation with perfect system mixing inside each type: the metrics' ceiling.
+    Unlabelled cells (missing label) carry no cell-type information: they sit at the origin (zero
+    centroid) plus the same noise.
     """
     rng = np.random.default_rng(seed)
     codes = adata.obs[C.LABEL].cat.codes.to_numpy()
-    centroids = rng.normal(0.0, 1.0, (codes.max() + 1, params["n_comps"]))
+    n_labels = len(adata.obs[C.LABEL].cat.categories)
+    centroids = rng.normal(0.0, 1.0, (n_labels, params["n_comps"]))
     noise = rng.normal(0.0, params["noise"], (adata.n_obs, params["n_comps"]))
-    return FitResult((centroids[codes] + noise).astype(np.float32))
+    centres = np.where((codes >= 0)[:, None], centroids[np.maximum(codes, 0)], 0.0)
+    return FitResult((centres + noise).astype(np.float32))

@@ -6,6 +6,7 @@ scvi-tools' ``None`` means up to 400 epochs on small data.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -15,14 +16,51 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Range:
+    """The valid values of a numeric parameter: bounds (inclusive unless ``*_open``), integer or not.
+
+    ``None`` passes where the parameter's default is ``None`` (e.g. ``check_val_every_n_epoch``).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def describe(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        bounds = []
+        if self.low is not None:
+            bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        return f"{kind} {' and '.join(bounds)}".strip()
+
+    def admits(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        if self.integer and not float(value).is_integer():
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """Parameters a model kind accepts (with defaults), and whether its output depends on a seed."""
+    """Parameters a model kind accepts (with defaults and numeric ranges), and whether its output depends on a seed.
+
+    ``reads_pca``: the kind starts from the preprocessing PCA, so its ``n_comps`` may not exceed ``preprocess.n_pcs``.
+    """
 
     kind: str
     defaults: dict[str, Any]
     seeded: bool = True
     uses_accelerator: bool = False
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ranges: dict[str, Range] = field(default_factory=dict)
+    reads_pca: bool = False
 
 
 SYSVI_DEFAULTS: dict[str, Any] = {
@@ -85,13 +123,32 @@ SCVI_DEFAULTS: dict[str, Any] = {
     "save_model": False,
 }
 
+# Valid ranges of the numeric parameters (what scvi-tools, torch and harmonypy accept, and what is meaningful)
+POSITIVE_INT = Range(1, integer=True)
+NON_NEGATIVE = Range(0)
+NEURAL_RANGES: dict[str, Range] = {
+    "n_latent": POSITIVE_INT, "n_hidden": POSITIVE_INT, "n_layers": POSITIVE_INT,
+    "dropout_rate": Range(0, 1, high_open=True), "kl_weight": NON_NEGATIVE, "lr": Range(0, low_open=True),
+    "max_epochs": POSITIVE_INT, "batch_size": Range(2, integer=True), "train_size": Range(0, 1, low_open=True),
+}
+SYSVI_RANGES: dict[str, Range] = {
+    **NEURAL_RANGES, "n_prior_components": POSITIVE_INT, "reconstruction_weight": NON_NEGATIVE,
+    "z_distance_cycle_weight": NON_NEGATIVE, "weight_decay": NON_NEGATIVE, "check_val_every_n_epoch": POSITIVE_INT,
+}
+SCVI_RANGES: dict[str, Range] = {**NEURAL_RANGES, "n_epochs_kl_warmup": Range(0, integer=True)}
+N_COMPS_RANGE = {"n_comps": POSITIVE_INT}
+
 MODEL_SPECS: dict[str, ModelSpec] = {
-    "sysvi": ModelSpec("sysvi", SYSVI_DEFAULTS, seeded=True, uses_accelerator=True, presets=SYSVI_PRESETS),
-    "scvi": ModelSpec("scvi", SCVI_DEFAULTS, seeded=True, uses_accelerator=True),
-    "pca": ModelSpec("pca", {"n_comps": 15}, seeded=False),
-    "harmony": ModelSpec("harmony", {"n_comps": 15, "theta": 2.0, "max_iter_harmony": 20}, seeded=True),
-    "shuffled": ModelSpec("shuffled", {"n_comps": 15}, seeded=True),
-    "celltype": ModelSpec("celltype", {"n_comps": 15, "noise": 0.1}, seeded=True),
+    "sysvi": ModelSpec("sysvi", SYSVI_DEFAULTS, seeded=True, uses_accelerator=True, presets=SYSVI_PRESETS,
+                       ranges=SYSVI_RANGES),
+    "scvi": ModelSpec("scvi", SCVI_DEFAULTS, seeded=True, uses_accelerator=True, ranges=SCVI_RANGES),
+    "pca": ModelSpec("pca", {"n_comps": 15}, seeded=False, ranges=N_COMPS_RANGE, reads_pca=True),
+    "harmony": ModelSpec("harmony", {"n_comps": 15, "theta": 2.0, "max_iter_harmony": 20}, seeded=True,
+                         ranges={**N_COMPS_RANGE, "theta": NON_NEGATIVE, "max_iter_harmony": POSITIVE_INT},
+                         reads_pca=True),
+    "shuffled": ModelSpec("shuffled", {"n_comps": 15}, seeded=True, ranges=N_COMPS_RANGE, reads_pca=True),
+    "celltype": ModelSpec("celltype", {"n_comps": 15, "noise": 0.1}, seeded=True,
+                          ranges={**N_COMPS_RANGE, "noise": NON_NEGATIVE}),
     # path: h5ad (with obsm_key) or TSV/CSV keyed by cell name
     "external": ModelSpec("external", {"path": None, "obsm_key": None}, seeded=False),
 }
@@ -112,6 +169,12 @@ def resolve_params(
         Config path used in error messages, e.g. ``models.sysvi``.
     preset
         Optional preset name; its values may not be overridden (that would silently change it).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown parameter or preset, a value contradicting the preset, or a numeric value outside
+        the kind's :attr:`ModelSpec.ranges` (the message names the parameter and its valid range).
     """
     spec = MODEL_SPECS[kind]
     unknown = sorted(set(given) - set(spec.defaults))
@@ -125,4 +188,11 @@ def resolve_params(
         clash = sorted(k for k in set(given) & set(preset_values) if k != "z_distance_cycle_weight" or preset_values[k] == 0)
         if clash:
             raise ConfigError(f"{where}: {clash} contradict preset {preset!r}, which sets {preset_values}")
-    return {**spec.defaults, **preset_values, **given}
+    params = {**spec.defaults, **preset_values, **given}
+    for name, valid in spec.ranges.items():
+        value = params[name]
+        if value is None and spec.defaults[name] is None:
+            continue
+        if not valid.admits(value):
+            raise ConfigError(f"{where}.{name}: {value!r} is out of range; must be {valid.describe()}")
+    return params
