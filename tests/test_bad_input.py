@@ -7,6 +7,8 @@ import pytest
 from scipy import sparse
 
 from conftest import run_snakemake
+
+from sysvi_bench import contracts as C
 from sysvi_bench.data import read_h5ad_checked
 from sysvi_bench.data.validate import DataError, validate_raw
 from sysvi_bench.grid import DatasetKeys
@@ -87,7 +89,11 @@ def test_h5ad_with_wrong_key_fails_before_training_and_writes_nothing(tmp_path, 
     log = (tmp_path / "logs" / "mine" / "prepare_dataset.log").read_text()
     assert "system_key 'tech' is not a column of obs" in log
     assert not (tmp_path / "resources" / "mine" / "raw.h5ad").exists()
-    assert not (tmp_path / "results").exists()  # nothing trained or scored
+    assert not (tmp_path / "results" / "mine" / "preprocessed.h5ad").exists()
+    assert not (tmp_path / "results" / "mine" / "runs").exists()  # nothing trained or scored
+    status = C.read_table(tmp_path / "results" / "datasets.tsv", C.DATASETS)  # the failure is on record
+    assert status[["dataset", "status"]].values.tolist() == [["mine", C.DATASET_FAILED]]
+    assert "system_key 'tech' is not a column of obs" in status["reason"].item()
     assert path.read_bytes() == before  # input untouched
 
 

@@ -46,6 +46,10 @@ def _summary(kl_weights=(1.0,)) -> pd.DataFrame:
     table["selection_score"] = table["total"]
     table["wall_time_s"] = rng.uniform(1, 60, len(table))
     table["peak_memory_mb"] = rng.uniform(300, 900, len(table))
+    table["device"] = "cpu"
+    table["n_epochs"] = np.where(table["kind"] == "sysvi", 30, 0)
+    table["n_seeds"] = table.groupby("setting")["total"].transform("count")
+    C.SUMMARY.check(table, "toy summary")  # shaped like the real one
     return table
 
 
@@ -156,10 +160,14 @@ def test_figures_without_scores_say_so(tmp_path):
 
 def test_results_page_lists_failed_runs_with_their_reason():
     summary = _summary()
-    html = R.results_page(summary, _best(summary), METRIC_TYPES, "toy")
+    report = pd.DataFrame({"step": ["input", "min_genes_per_cell", "output"], "system": ["all", "human", "all"],
+                           "n_cells": [100, 30, 70], "n_genes": [50, 50, 20],
+                           "note": ["", "removed 20 of 50 cells (40%): more than preprocess.max_qc_loss=0.2", ""]})
+    html = R.results_page(summary, _best(summary), METRIC_TYPES, "toy", report)
     assert "Failed runs (1)" in html
     assert "broken__seed=0" in html and "ValueError: pseudoinputs out of range" in html
     assert "Best setting per model" in html and "http" not in html  # self-contained
+    assert "Preprocessing: cells and genes kept at every step" in html and "max_qc_loss=0.2" in html
 
 
 # ---------------------------------------------------------------------------------------- diagnostic

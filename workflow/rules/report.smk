@@ -221,6 +221,7 @@ rule report_tables:
         summary=SUMMARY,
         best_settings=BEST_SETTINGS,
         metrics_info=METRICS_INFO,
+        preprocess_report="results/{dataset}/preprocess_report.tsv",
     output:
         report(
             f"{PAGES}/{{dataset}}/tables.html",

@@ -12,7 +12,8 @@ with logged(snakemake.log[0]):
     summary = read_summary(snakemake.input.summary)
     chosen = best_run_ids(summary, read_best_settings(snakemake.input.best_settings))
     pre = ad.read_h5ad(snakemake.input.preprocessed)
-    obs = pre.obs[[C.SYSTEM, C.LABEL]]
+    obs = pre.obs[[C.SYSTEM, C.LABEL]].astype(str)
+    obs[C.LABEL] = obs[C.LABEL].where(pre.obs[C.LABEL].notna().to_numpy(), "(unlabelled)")
     embeddings, subtitles = {}, {}
     kinds = summary.set_index("run_id")["kind"].to_dict()
     if "pca" not in {kinds.get(r) for r in chosen.values()}:

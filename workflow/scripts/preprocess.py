@@ -1,7 +1,7 @@
 import anndata as ad
 
 from sysvi_bench.grid import dataset_keys
-from sysvi_bench.io import write_h5ad, write_tsv
+from sysvi_bench import contracts as C
 from sysvi_bench.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
 from sysvi_bench.smk import logged
 
@@ -16,5 +16,5 @@ with logged(snakemake.log[0]):
         min_cells_per_system=cfg.get("min_cells_per_system", 1),
     )
     print(adata)
-    write_tsv(adata.uns[PREPROCESS_REPORT_UNS], snakemake.output.report)
-    write_h5ad(adata, snakemake.output.h5ad)
+    C.write_table(adata.uns.pop(PREPROCESS_REPORT_UNS), snakemake.output.report, C.PREPROCESS_REPORT)
+    C.write_h5ad_checked(adata, snakemake.output.h5ad, C.PREPROCESSED)

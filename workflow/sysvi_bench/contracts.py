@@ -98,7 +98,6 @@ UNLABELED = None
 N_UNLABELED_KEY = "n_unlabeled"  # uns["preprocess"][N_UNLABELED_KEY]: their count
 
 # Accounting of removed cells and genes (preprocess_report.tsv; raw.h5ad's uns[SOURCE_REPORT_KEY])
-PREPROCESS_REPORT_COLUMNS = ["step", "system", "n_cells", "n_genes", "note"]
 REPORT_ALL_SYSTEMS = "all"
 SOURCE_REPORT_KEY = "source_report"
 PCA_KEY = "X_pca"
@@ -176,6 +175,10 @@ BEST_SETTINGS_COLUMNS = BEST_SETTINGS.columns
 COMPLETENESS = TableContract("completeness table", {
     "dataset": "str", "run_id": "str", "embedding_variant": "str", "metric": "str", "problem": "str",
 })
+PREPROCESS_REPORT = TableContract("preprocessing report", {
+    "step": "str", "system": "str", "n_cells": "int", "n_genes": "int", "note": "str",
+})
+PREPROCESS_REPORT_COLUMNS = PREPROCESS_REPORT.columns
 DATASETS = TableContract("dataset status table", {
     "dataset": "str", "status": "str", "n_runs": "int", "n_failed_runs": "int", "reason": "str",
 })

@@ -92,17 +92,16 @@ def page(title: str, sections: Iterable[tuple[str, str]]) -> str:
 
 def failed_runs(summary: pd.DataFrame) -> pd.DataFrame:
     """Runs with ``status == failed`` and their reason."""
-    if "status" not in summary.columns:
-        return pd.DataFrame(columns=["run_id", "model", "reason"])
-    failed = summary[summary["status"].astype(str) == C.STATUS_FAILED]
-    return failed[[c for c in ("run_id", "model", "kind", "reason", "wall_time_s") if c in failed.columns]]
+    failed = summary[summary["status"] == C.STATUS_FAILED]
+    return failed[["run_id", "model", "kind", "reason", "wall_time_s"]]
 
 
 def results_page(
-    summary: pd.DataFrame, best: pd.DataFrame | None, metric_types: Mapping[str, str], dataset: str
+    summary: pd.DataFrame, best: pd.DataFrame, metric_types: Mapping[str, str], dataset: str,
+    preprocess_report: pd.DataFrame,
 ) -> str:
-    """The dataset's tables: failed runs, best settings, every run's scores and parameters, raw metrics."""
-    summary = summary[summary["dataset"] == dataset] if "dataset" in summary.columns else summary
+    """The dataset's tables: failed runs, best settings, every run's scores and parameters, raw metrics, and
+    the cells and genes that preprocessing kept and removed (all checked against their contracts on reading)."""
     sections = []
     failed = failed_runs(summary)
     if len(failed):
@@ -112,20 +111,18 @@ def results_page(
                          "logs/.</p>" + table_html(failed.reset_index(drop=True))))
     else:
         sections.append(("Failed runs", '<p class="note">None: every run finished.</p>'))
-    if best is not None and len(best):
-        b = best[best["dataset"] == dataset] if "dataset" in best.columns else best
+    if len(best):
         sections.append(("Best setting per model",
                          '<p class="note">By the mean total score over seeds; the median run is the one shown in '
-                         "the UMAP figure.</p>" + table_html(b.drop(columns=["dataset"], errors="ignore")
-                                                             .reset_index(drop=True))))
-    best_runs = set(best["median_run_id"]) if best is not None and "median_run_id" in best.columns else set()
-    scores = [c for c in ("bio", "batch", "total", "selection_score") if c in summary.columns]
+                         "the UMAP figure.</p>" + table_html(best.drop(columns=["dataset"]).reset_index(drop=True))))
+    best_runs = set(best["median_run_id"])
+    scores = ["bio", "batch", "total", "selection_score"]
     seeds = [c for c in summary.columns if c.startswith(("mean_", "sd_")) or c == "n_seeds"]
     params = [c for c in summary.columns if c.startswith("param_")]
-    info = [c for c in ("status", "wall_time_s", "peak_memory_mb", "device", "n_epochs") if c in summary.columns]
-    ordered = summary.sort_values("total", ascending=False, na_position="last") if "total" in summary.columns else summary
-    classes = ["failed" if str(s) == C.STATUS_FAILED else ("best" if r in best_runs else "")
-               for r, s in zip(ordered["run_id"], ordered.get("status", pd.Series("", index=ordered.index)))]
+    info = ["status", "wall_time_s", "peak_memory_mb", "device", "n_epochs"]
+    ordered = summary.sort_values("total", ascending=False, na_position="last")
+    classes = ["failed" if s == C.STATUS_FAILED else ("best" if r in best_runs else "")
+               for r, s in zip(ordered["run_id"], ordered["status"])]
     runs = ordered[["run_id", "model"] + scores + seeds + info + params]
     runs = runs.rename(columns=lambda c: c.removeprefix("param_"))
     sections.append(("All runs: scores, seeds, resources and parameters",
@@ -135,13 +132,18 @@ def results_page(
                      + table_html(runs.reset_index(drop=True), classes)))
     metric_cols = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)
                    if m in summary.columns]
-    if metric_cols:
-        header = pd.DataFrame({"metric": metric_cols, "type": [metric_types[m] for m in metric_cols]})
-        sections.append(("Raw metric values",
-                         '<p class="note">Unscaled values of every metric (columns grouped: bio conservation, then '
-                         "batch correction); see docs/metrics.md for what each measures.</p>"
-                         + table_html(ordered[["run_id"] + metric_cols].reset_index(drop=True), classes)
-                         + '<p class="note">Metric types:</p>' + table_html(header)))
+    header = pd.DataFrame({"metric": metric_cols, "type": [metric_types[m] for m in metric_cols]})
+    sections.append(("Raw metric values",
+                     '<p class="note">Unscaled values of every metric (columns grouped: bio conservation, then '
+                     "batch correction); see docs/metrics.md for what each measures.</p>"
+                     + table_html(ordered[["run_id"] + metric_cols].reset_index(drop=True), classes)
+                     + '<p class="note">Metric types:</p>' + table_html(header)))
+    warned = preprocess_report["note"].str.contains("max_qc_loss|WARNING", regex=True)
+    sections.append(("Preprocessing: cells and genes kept at every step",
+                     '<p class="note">preprocess_report.tsv: cells and genes left after each step, per system '
+                     "(all = the whole dataset), with what was removed and why; red = a system that lost more than "
+                     "preprocess.max_qc_loss of its cells.</p>"
+                     + table_html(preprocess_report, ["failed" if w else "" for w in warned])))
     return page(f"{dataset}: results tables", sections)
 
 
