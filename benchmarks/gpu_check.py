@@ -46,7 +46,7 @@ def cpu_name() -> str:
 def make_dataset(n_cells: int, n_genes: int, n_hvg: int, seed: int):
     """Simulated raw counts -> the pipeline's preprocessing; returns (AnnData, DatasetKeys)."""
     from sysvi_bench.data.simulate import SimulationParams, simulate
-    from sysvi_bench.grid import dataset_keys
+    from sysvi_bench.config import dataset_keys
     from sysvi_bench.preprocess import PreprocessParams, preprocess
 
     cfg = {"source": {"kind": "simulate", "n_cells": n_cells, "n_genes": n_genes, "seed": seed}}

@@ -44,7 +44,8 @@ def demo_evaluation(variants: list[str]) -> dict:
 def main(argv: list[str]) -> dict:
     import anndata as ad
 
-    from sysvi_bench.grid import DatasetKeys, expand_model
+    from sysvi_bench.config import DatasetKeys
+    from sysvi_bench.grid import expand_model
     from sysvi_bench.train import peak_memory_mb
 
     keys = DatasetKeys(*KEYS_ARGS)

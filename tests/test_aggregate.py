@@ -19,7 +19,7 @@ def long_table(values: dict[str, dict[str, float]], types: dict[str, str], lower
         for metric, value in metrics.items():
             rows.append({"dataset": dataset, "run_id": run_id, "model": model, "kind": model, "seed": seed,
                          "metric": metric, "type": types[metric], "embedding_variant": variant, "value": value,
-                         "higher_is_better": metric not in lower_is_better})
+                         "higher_is_better": metric not in lower_is_better, "reason": ""})
     return pd.DataFrame(rows)[C.METRIC_COLUMNS]
 
 

@@ -11,7 +11,7 @@ from conftest import run_snakemake
 from sysvi_bench import contracts as C
 from sysvi_bench.data import read_h5ad_checked
 from sysvi_bench.data.validate import DataError, validate_raw
-from sysvi_bench.grid import DatasetKeys
+from sysvi_bench.config import DatasetKeys
 from sysvi_bench.preprocess import PreprocessParams, preprocess
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")

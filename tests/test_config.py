@@ -6,7 +6,8 @@ import pytest
 from snakemake.exceptions import WorkflowError
 
 from conftest import ROOT, load_yaml
-from sysvi_bench.grid import ConfigError, dataset_keys, expand_runs, make_run_id
+from sysvi_bench.config import ConfigError, dataset_keys
+from sysvi_bench.grid import expand_runs, make_run_id
 
 
 def test_demo_and_tiny_configs_validate(validated, tiny_config):

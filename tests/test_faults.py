@@ -17,7 +17,8 @@ import yaml
 
 from conftest import ROOT, TINY_CONFIG, load_yaml, run_snakemake
 from sysvi_bench import contracts as C
-from sysvi_bench.grid import DatasetKeys, expand_model
+from sysvi_bench.config import DatasetKeys
+from sysvi_bench.grid import expand_model
 from sysvi_bench.io import write_h5ad
 from sysvi_bench.metrics.score import expected_metrics, score_run
 from sysvi_bench.models import FitResult

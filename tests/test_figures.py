@@ -175,7 +175,7 @@ def test_results_page_lists_failed_runs_with_their_reason():
 
 def _preprocessed(**sim):
     from sysvi_bench.data.simulate import SimulationParams, simulate
-    from sysvi_bench.grid import DatasetKeys
+    from sysvi_bench.config import DatasetKeys
     from sysvi_bench.preprocess import PreprocessParams, preprocess
 
     raw = simulate(SimulationParams(n_cells=1200, n_genes=500, n_cell_types=4, n_samples_per_system=3, **sim))

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench.grid import DatasetKeys
+from sysvi_bench.config import DatasetKeys
 from sysvi_bench.models import FitContext, get_fitter
-from sysvi_bench.models.specs import SYSVI_PRESETS, ConfigError, resolve_params
+from sysvi_bench.config import ConfigError
+from sysvi_bench.models.specs import SYSVI_PRESETS, resolve_params
 from sysvi_bench.preprocess import PreprocessParams, preprocess
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")

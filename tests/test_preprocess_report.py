@@ -10,7 +10,7 @@ from scipy import sparse
 from sysvi_bench import contracts as C
 from sysvi_bench.data import load_source
 from sysvi_bench.data.validate import DataError
-from sysvi_bench.grid import DatasetKeys
+from sysvi_bench.config import DatasetKeys
 from sysvi_bench.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")

@@ -97,7 +97,7 @@ def test_per_system_files_take_their_own_options_and_shared_cell_names_are_prefi
 
 def test_system_key_list_is_combined_into_one_label(tmp_path, species):
     from sysvi_bench.data.validate import system_labels
-    from sysvi_bench.grid import dataset_keys
+    from sysvi_bench.config import dataset_keys
 
     human, mouse = species
     for part, tech in ((human, "10x"), (mouse, "smartseq")):

@@ -22,7 +22,8 @@ os.environ.update(
 from dataclasses import asdict
 
 from sysvi_bench.config_check import check_config
-from sysvi_bench.grid import ConfigError, canonical_json, dataset_keys, manifest_table, runs_by_id
+from sysvi_bench.config import ConfigError, dataset_keys
+from sysvi_bench.grid import canonical_json, manifest_table, runs_by_id
 
 validate(config, "../schemas/config.schema.yaml")
 try:

@@ -1,6 +1,6 @@
 import anndata as ad
 
-from sysvi_bench.grid import dataset_keys
+from sysvi_bench.config import dataset_keys
 from sysvi_bench import contracts as C
 from sysvi_bench.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
 from sysvi_bench.smk import logged
@@ -13,7 +13,7 @@ with logged(snakemake.log[0]):
         PreprocessParams(**cfg.get("preprocess", {})),
         where=f"datasets.{snakemake.wildcards.dataset}",
         copy=False,
-        min_cells_per_system=cfg.get("min_cells_per_system", 1),
+        min_cells_per_system=cfg["min_cells_per_system"],  # validated: the schema's default is filled in
     )
     print(adata)
     C.write_table(adata.uns.pop(PREPROCESS_REPORT_UNS), snakemake.output.report, C.PREPROCESS_REPORT)

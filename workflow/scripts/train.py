@@ -1,7 +1,8 @@
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.grid import DatasetKeys, runs_from_manifest
+from sysvi_bench.config import DatasetKeys
+from sysvi_bench.grid import runs_from_manifest
 from sysvi_bench.smk import logged
 from sysvi_bench.train import execute_run
 

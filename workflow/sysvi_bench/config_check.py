@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from sysvi_bench.grid import dataset_keys, expand_runs
-from sysvi_bench.models.specs import MODEL_SPECS, ConfigError
+from sysvi_bench.config import ConfigError, dataset_keys
+from sysvi_bench.grid import expand_runs
+from sysvi_bench.models.specs import MODEL_SPECS
 from sysvi_bench.preprocess import PreprocessParams  # light: scanpy is imported when preprocessing runs
 
 

@@ -16,7 +16,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.models.specs import MODEL_SPECS, ConfigError, resolve_params
+from sysvi_bench.config import ConfigError, DatasetKeys, dataset_keys
+from sysvi_bench.models.specs import MODEL_SPECS, resolve_params
 
 # Short, readable names for the axes users sweep most; any other axis keeps its own name.
 AXIS_ABBREVIATIONS = {
@@ -29,38 +30,6 @@ AXIS_ABBREVIATIONS = {
     "max_epochs": "ep",
 }
 MAX_RUN_ID_LENGTH = 120
-
-# Default obs keys per source kind; an h5ad source must name its own keys.
-SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "came_pancreas": {"system_key": "species", "covariate_keys": ["donor"], "label_key": "cell_type"},
-    "simulate": {"system_key": "system", "covariate_keys": ["sample"], "label_key": "cell_type"},
-    "h5ad": {"covariate_keys": []},
-    "url": {"covariate_keys": []},
-    "manual": {"covariate_keys": []},
-    "per_system": {"covariate_keys": []},
-}
-
-
-@dataclass(frozen=True)
-class DatasetKeys:
-    """The obs keys that define a dataset's systems, covariates, samples and labels.
-
-    ``system_key`` is one obs column, or several whose values are joined with
-    :data:`sysvi_bench.contracts.SYSTEM_SEPARATOR` into one system label (e.g. species x technology).
-    ``unlabeled`` lists label values that mean "no label" (missing values always do).
-    """
-
-    system_key: str | tuple[str, ...]
-    covariate_keys: tuple[str, ...]
-    label_key: str
-    sample_key: str | None
-    unlabeled: tuple[str, ...] = ()
-
-    @property
-    def system_columns(self) -> tuple[str, ...]:
-        """The obs column(s) the system label is made of."""
-        return (self.system_key,) if isinstance(self.system_key, str) else tuple(self.system_key)
-
 
 @dataclass(frozen=True)
 class Run:
@@ -76,21 +45,6 @@ class Run:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def dataset_keys(dataset_cfg: Mapping[str, Any]) -> DatasetKeys:
-    """Return the obs keys of a dataset, filling the defaults of its source kind."""
-    merged = {**SOURCE_KEY_DEFAULTS[dataset_cfg["source"]["kind"]], **dataset_cfg}
-    for key in ("system_key", "label_key"):
-        if key not in merged:
-            raise ConfigError(f"datasets: a source of kind {dataset_cfg['source']['kind']!r} needs {key!r}")
-    covariates = tuple(merged.get("covariate_keys") or ())
-    sample_key = merged.get("sample_key") or (covariates[0] if covariates else None)
-    system_key = merged["system_key"]
-    if not isinstance(system_key, str):
-        system_key = tuple(system_key) if len(system_key) > 1 else system_key[0]
-    unlabeled = tuple(str(v) for v in merged.get("unlabeled") or ())
-    return DatasetKeys(system_key, covariates, merged["label_key"], sample_key, unlabeled)
 
 
 def format_value(value: Any) -> str:

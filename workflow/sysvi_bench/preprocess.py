@@ -11,24 +11,29 @@ from anndata import AnnData
 from sysvi_bench import contracts as C
 from sysvi_bench.accounting import Accounting, from_uns
 from sysvi_bench.data.validate import DataError, case_collision_note, cell_labels, system_labels
-from sysvi_bench.grid import DatasetKeys
+from sysvi_bench.config import DatasetKeys, schema_defaults
 
 PREPROCESS_REPORT_UNS = "preprocess_report"  # uns key of the report table until the script writes it out
 
 
+_DEFAULTS = schema_defaults("preprocess")
+
+
 @dataclass(frozen=True)
 class PreprocessParams:
-    """A dataset's ``preprocess`` settings (schema: ``$defs/preprocess``; same defaults)."""
+    """A dataset's ``preprocess`` settings; defaults are the schema's (``$defs/preprocess``)."""
 
-    min_cells_per_gene: int = 20
-    min_genes_per_cell: int = 200
-    n_hvg: int = 3000
-    hvg_flavor: str = "cell_ranger"
-    target_sum: float = 1e4
-    n_pcs: int = 15
-    min_cells_per_label: int = 2  # fewer cells than this in a label breaks label metrics (silhouette, isolated labels)
-    seed: int = 0
-    max_qc_loss: float = 0.2  # a QC filter removing more than this fraction of a system's cells is flagged
+    min_cells_per_gene: int = _DEFAULTS["min_cells_per_gene"]
+    min_genes_per_cell: int = _DEFAULTS["min_genes_per_cell"]
+    n_hvg: int = _DEFAULTS["n_hvg"]
+    hvg_flavor: str = _DEFAULTS["hvg_flavor"]
+    target_sum: float = _DEFAULTS["target_sum"]
+    n_pcs: int = _DEFAULTS["n_pcs"]
+    # fewer cells than this in a label breaks label metrics (silhouette, isolated labels)
+    min_cells_per_label: int = _DEFAULTS["min_cells_per_label"]
+    seed: int = _DEFAULTS["seed"]
+    # a QC filter removing more than this fraction of a system's cells is flagged
+    max_qc_loss: float = _DEFAULTS["max_qc_loss"]
 
 
 def hvg_per_system(adata: AnnData, params: PreprocessParams) -> dict[str, set[str]]:

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.grid import DatasetKeys, Run
+from sysvi_bench.config import DatasetKeys
+from sysvi_bench.grid import Run
 from sysvi_bench.io import write_json, write_tsv
 from sysvi_bench import models
 from sysvi_bench.models import FitContext

@@ -11,7 +11,7 @@ from sysvi_bench import accounting as acc
 from sysvi_bench import contracts as C
 from sysvi_bench.data.sources import MatrixOptions, counts_matrix, load_per_system, read_h5ad_checked
 from sysvi_bench.data.validate import DataError, system_labels, validate_raw
-from sysvi_bench.grid import dataset_keys
+from sysvi_bench.config import dataset_keys, with_defaults
 
 __all__ = ["load_source", "read_h5ad_checked"]
 
@@ -59,7 +59,7 @@ def load_source(name: str, dataset_cfg: Mapping[str, Any], resources: Path) -> a
                               where=where_file, system=C.REPORT_ALL_SYSTEMS, accounting=accounting)
     else:  # the schema admits no other kind
         raise DataError(f"{where}.source.kind: unknown kind {kind!r}")
-    validate_raw(adata, keys, where=where, min_cells_per_system=dataset_cfg.get("min_cells_per_system", 50))
+    validate_raw(adata, keys, where=where, min_cells_per_system=with_defaults("dataset", dataset_cfg)["min_cells_per_system"])
     systems = system_labels(adata.obs, keys)
     if not accounting.rows:  # a source that reads no file (simulate)
         accounting.add_dataset("input", adata, systems, note=f"{kind} source")

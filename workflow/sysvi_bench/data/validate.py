@@ -14,7 +14,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from sysvi_bench import contracts as C
-from sysvi_bench.grid import DatasetKeys
+from sysvi_bench.config import DatasetKeys
 
 
 class DataError(ValueError):

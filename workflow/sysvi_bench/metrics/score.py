@@ -21,27 +21,16 @@ import pandas as pd
 from scib_metrics.nearest_neighbors import NeighborsResults
 
 from sysvi_bench import contracts as C
+from sysvi_bench.config import with_defaults
 from sysvi_bench.grid import Run
 from sysvi_bench.metrics import paper
 from sysvi_bench.metrics.catalogue import AGGREGATE_EXCLUDED, LABEL_FREE, PAPER_METRICS, SCIB_DESCRIPTIONS
 from sysvi_bench.metrics.neighbors import compute_neighbors
 from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long, scib_suite
 
-EVALUATION_DEFAULTS: dict[str, Any] = {
-    "n_neighbors": 90,
-    "neighbor_backend": "exact",
-    "subsample": None,  # evaluate on at most this many cells (same cells for every run of a dataset)
-    "seed": 0,
-    "variants": ["raw", "standardized"],
-    "moran_min_cells": 50,  # smallest cell type x system x sample group for Moran's I (paper: 500)
-    "moran_min_i": paper.MORAN_MIN_I,
-    "skip_scib_metrics": [],  # scib-metrics functions to leave out, e.g. kbet_per_label (slow to compile)
-}
-
-
 def resolve_evaluation(evaluation: Mapping[str, Any]) -> dict[str, Any]:
-    """The evaluation config with defaults filled in (the schema fills them in the workflow already)."""
-    return {**EVALUATION_DEFAULTS, **evaluation}
+    """The evaluation config with the schema's defaults filled in (the workflow's config has them already)."""
+    return with_defaults("evaluation", evaluation)
 
 
 def evaluation_cells(obs_names: pd.Index, size: int | None, seed: int) -> np.ndarray:

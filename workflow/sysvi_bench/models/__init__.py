@@ -16,7 +16,7 @@ import pandas as pd
 from anndata import AnnData
 
 if TYPE_CHECKING:  # grid imports models.specs: a runtime import here would be circular
-    from sysvi_bench.grid import DatasetKeys
+    from sysvi_bench.config import DatasetKeys
 
 
 @dataclass

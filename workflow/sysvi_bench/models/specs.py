@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from sysvi_bench.config import ConfigError
 
-class ConfigError(ValueError):
-    """A config value that the schema admits but the benchmark cannot run; names the field at fault."""
+
 
 
 @dataclass(frozen=True)

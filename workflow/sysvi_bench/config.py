@@ -1,0 +1,98 @@
+"""What the configuration means, in one place: the error for a setting that cannot run, the defaults (read
+from the JSON schema, ``workflow/schemas/config.schema.yaml``: the single truth), the source kinds with the obs
+keys they imply, and the model kinds (:func:`model_specs`: each kind's parameters and defaults, declared in
+:mod:`sysvi_bench.models.specs`).
+
+Imported when Snakemake parses the workflow: light (no scvi/torch/scanpy imports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config value that the schema admits but the benchmark cannot run; names the field at fault."""
+
+SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+# where each config section's properties are declared in the schema
+_SECTIONS = {"evaluation": ("properties", "evaluation"), "threads": ("properties", "threads"),
+             "dataset": ("$defs", "dataset"), "preprocess": ("$defs", "preprocess")}
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+def schema_defaults(section: str) -> dict[str, Any]:
+    """The schema's default of every property of ``section`` (``evaluation``, ``preprocess``, ...) that has one."""
+    node = schema()
+    for key in _SECTIONS[section]:
+        node = node[key]
+    return {name: prop["default"] for name, prop in node["properties"].items() if "default" in prop}
+
+
+def with_defaults(section: str, values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``values`` with the schema's defaults of ``section`` filled in (as snakemake.utils.validate does)."""
+    return {**schema_defaults(section), **(values or {})}
+
+
+# Default obs keys per source kind; an h5ad source must name its own keys.
+SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "came_pancreas": {"system_key": "species", "covariate_keys": ["donor"], "label_key": "cell_type"},
+    "simulate": {"system_key": "system", "covariate_keys": ["sample"], "label_key": "cell_type"},
+    "h5ad": {"covariate_keys": []},
+    "url": {"covariate_keys": []},
+    "manual": {"covariate_keys": []},
+    "per_system": {"covariate_keys": []},
+}
+SOURCE_KINDS = tuple(SOURCE_KEY_DEFAULTS)
+
+
+def model_specs() -> Mapping[str, Any]:
+    """kind -> :class:`~sysvi_bench.models.specs.ModelSpec` (valid parameters, defaults, presets) of every model."""
+    from sysvi_bench.models.specs import MODEL_SPECS  # (models.specs raises ConfigError: imported late)
+
+    return MODEL_SPECS
+
+
+@dataclass(frozen=True)
+class DatasetKeys:
+    """The obs keys that define a dataset's systems, covariates, samples and labels.
+
+    ``system_key`` is one obs column, or several whose values are joined with
+    :data:`sysvi_bench.contracts.SYSTEM_SEPARATOR` into one system label (e.g. species x technology).
+    ``unlabeled`` lists label values that mean "no label" (missing values always do).
+    """
+
+    system_key: str | tuple[str, ...]
+    covariate_keys: tuple[str, ...]
+    label_key: str
+    sample_key: str | None
+    unlabeled: tuple[str, ...] = ()
+
+    @property
+    def system_columns(self) -> tuple[str, ...]:
+        """The obs column(s) the system label is made of."""
+        return (self.system_key,) if isinstance(self.system_key, str) else tuple(self.system_key)
+
+
+def dataset_keys(dataset_cfg: Mapping[str, Any]) -> DatasetKeys:
+    """Return the obs keys of a dataset, filling the defaults of its source kind."""
+    merged = {**SOURCE_KEY_DEFAULTS[dataset_cfg["source"]["kind"]], **dataset_cfg}
+    for key in ("system_key", "label_key"):
+        if key not in merged:
+            raise ConfigError(f"datasets: a source of kind {dataset_cfg['source']['kind']!r} needs {key!r}")
+    covariates = tuple(merged.get("covariate_keys") or ())
+    sample_key = merged.get("sample_key") or (covariates[0] if covariates else None)
+    system_key = merged["system_key"]
+    if not isinstance(system_key, str):
+        system_key = tuple(system_key) if len(system_key) > 1 else system_key[0]
+    unlabeled = tuple(str(v) for v in merged.get("unlabeled") or ())
+    return DatasetKeys(system_key, covariates, merged["label_key"], sample_key, unlabeled)
