@@ -95,15 +95,42 @@ def test_ilisi_system_is_high_when_systems_mix_and_zero_when_apart(cells, embedd
 
 def test_ilisi_of_samples_within_systems(cells, embeddings):
     obs = cells.obs
+    score = lambda name, samples=obs[C.SAMPLE]: paper.ilisi_sample_within_system(  # noqa: E731
+        embeddings[name][0], obs[C.SYSTEM], samples, K)
     # separated systems do not lower it (each system is scored on its own graph) ...
     for name in ("mixed", "separated"):
-        assert paper.ilisi_sample_within_system(embeddings[name][0], obs[C.SYSTEM], obs[C.SAMPLE], K) > 0.8
+        values = score(name)
+        assert values["ilisi_sample_within_system"] > 0.8
+        assert list(values)[1:] == ["ilisi_sample_within_system__sys0", "ilisi_sample_within_system__sys1"]
+        assert values["ilisi_sample_within_system"] == pytest.approx(np.mean(list(values.values())[1:]))
     # ... separated samples do
-    apart = paper.ilisi_sample_within_system(embeddings["samples_separated"][0], obs[C.SYSTEM], obs[C.SAMPLE], K)
-    assert apart < 0.05
-    # a system with one sample has nothing to mix
-    one_sample = obs[C.SYSTEM].to_numpy()
-    assert np.isnan(paper.ilisi_sample_within_system(embeddings["mixed"][0], obs[C.SYSTEM], one_sample, K))
+    assert score("samples_separated")["ilisi_sample_within_system"] < 0.05
+    # a system with one sample has nothing to mix: NA for it, and the mean is over the others
+    one_sample = np.where(obs[C.SYSTEM] == "sys0", "sys0", obs[C.SAMPLE])
+    values = score("mixed", one_sample)
+    assert np.isnan(values["ilisi_sample_within_system__sys0"])
+    assert values["ilisi_sample_within_system"] == values["ilisi_sample_within_system__sys1"] > 0.8
+    assert np.isnan(score("mixed", obs[C.SYSTEM].to_numpy())["ilisi_sample_within_system"])
+
+
+def test_lisi_excludes_self_with_perplexity_of_the_other_neighbours():
+    """The paper's LISI: scib-metrics' lisi_knn on the k - 1 neighbours other than the cell, perplexity (k-1)//3."""
+    from scib_metrics import lisi_knn
+    from scib_metrics.nearest_neighbors import NeighborsResults
+
+    assert paper.lisi_perplexity(90) == 29.0
+    # 4 cells, k = 4 with self first: cells 0, 1 of system a; 2, 3 of system b; all others at distance 1
+    idx = np.array([[0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 0, 1], [3, 2, 0, 1]])
+    dist = np.array([[0.0, 1.0, 1.0, 1.0]] * 4)
+    graph = NeighborsResults(indices=idx, distances=dist)
+    other = paper.without_self(graph)
+    assert other.indices.tolist() == idx[:, 1:].tolist() and (other.distances == 1.0).all()
+    codes = np.array([0, 0, 1, 1])
+    # three equidistant others, one of the own system: Simpson 1/9 + 4/9 = 5/9, LISI 9/5 (1.5 with self kept)
+    assert paper._lisi(graph, codes) == pytest.approx([1.8] * 4, rel=1e-3)
+    assert np.asarray(lisi_knn(graph, codes)) == pytest.approx([1.5] * 4, rel=1e-3)
+    values = paper.ilisi_system(graph, ["a", "a", "b", "b"], ["t"] * 4)
+    assert values["ilisi_system"] == pytest.approx(0.8, rel=1e-3)
 
 
 def test_cell_type_metrics_drop_when_cell_types_are_shuffled(cells, embeddings):
@@ -118,10 +145,28 @@ def test_cell_type_metrics_drop_when_cell_types_are_shuffled(cells, embeddings):
     assert paper.knn_purity(kept, labels) > 0.95 > 0.5 > paper.knn_purity(shuf, labels)
 
 
-def test_leiden_is_seeded(cells, embeddings):
-    graph = embeddings["mixed"][1]
+def test_leiden_is_seeded_and_averaged_over_seeds(cells, embeddings):
+    graph = embeddings["shuffled"][1]  # no clear clusters: the seed matters
     labels = cells.obs[C.LABEL]
-    assert paper.nmi_ari_leiden(graph, labels, seed=3) == paper.nmi_ari_leiden(graph, labels, seed=3)
+    res = (0.6, 1.4)
+    per_seed = [paper.nmi_ari_leiden(graph, labels, res, seeds=[s]) for s in (0, 1, 2)]
+    assert per_seed[0] == paper.nmi_ari_leiden(graph, labels, res, seeds=[0])  # seeded
+    assert np.isnan(per_seed[0]["nmi_leiden_sd"])  # one seed: no sd
+    both = paper.nmi_ari_leiden(graph, labels, res, seeds=[0, 1, 2])
+    for m in ("nmi_leiden", "ari_leiden"):
+        values = [p[m] for p in per_seed]
+        assert both[m] == pytest.approx(np.mean(values))
+        assert both[f"{m}_sd"] == pytest.approx(np.std(values, ddof=1))
+
+
+def test_leiden_graph_keeps_one_or_both_edge_directions():
+    conn = np.array([[0, 0.5, 0], [0.5, 0, 1.0], [0, 1.0, 0]])
+    single = paper.leiden_igraph(conn, "single")
+    both = paper.leiden_igraph(conn, "both_directions")
+    assert sorted(single.get_edgelist()) == [(0, 1), (1, 2)] and sorted(single.es["weight"]) == [0.5, 1.0]
+    assert single.ecount() == 2 and both.ecount() == 4 and not both.is_directed()
+    with pytest.raises(ValueError, match="leiden_graph"):
+        paper.leiden_igraph(conn, "scanpy")
 
 
 def test_jaccard_keeps_same_system_neighbourhoods_but_not_shuffled_ones(cells, embeddings):
@@ -172,14 +217,40 @@ def test_moran_preservation_is_1_when_gradients_are_kept_and_drops_when_destroye
     assert np.isnan(paper.morans_i_preservation(embeddings["mixed"][0], []))
 
 
-def test_moran_groups_pool_small_samples_and_need_min_cells():
+def test_moran_groups_pool_small_samples_unless_told_not_to_and_need_min_cells():
     labels = ["a"] * 70 + ["b"] * 10
     systems = ["s1"] * 80
     samples = ["p1"] * 40 + ["p2"] * 15 + ["p3"] * 15 + ["p1"] * 10
     groups = {(lab, sys, smp): len(pos) for lab, sys, smp, pos in paper.moran_groups(labels, systems, samples, 20)}
     assert groups == {("a", "s1", "p1"): 40, ("a", "s1", paper.POOLED): 30}
+    unpooled = paper.moran_groups(labels, systems, samples, 20, pool_small=False)  # the paper's groups
+    assert [(lab, smp, len(pos)) for lab, _, smp, pos in unpooled] == [("a", "p1", 40)]
     with pytest.raises(ValueError, match="min_cells"):
         paper.moran_reference(np.ones((80, 3)), labels, systems, samples, min_cells=10, n_neighbors=15)
+
+
+def test_moran_group_graphs_count_the_cell_itself_among_its_15_neighbours():
+    """scanpy's convention (sc.pp.neighbors(n_neighbors=15), as the paper): 14 other cells per cell."""
+    import anndata as ad
+    import scanpy as sc
+
+    x = np.random.default_rng(0).normal(size=(60, 5))
+    (graph,) = paper.group_connectivities([x])
+    adata = ad.AnnData(obsm={"X_emb": x}, shape=(60, 0))
+    sc.pp.neighbors(adata, use_rep="X_emb", n_neighbors=paper.MORAN_N_NEIGHBORS, knn=True, method="umap")
+    assert (adata.obsp["distances"].getnnz(axis=1) == 14).all()
+    np.testing.assert_allclose(graph.toarray(), adata.obsp["connectivities"].toarray(), atol=1e-5)
+    with pytest.raises(ValueError, match="too small"):
+        paper.group_connectivities([x[:14]])
+
+
+def test_moran_reference_pca_is_exact():
+    """The group PCA is scanpy's exact (arpack) PCA: the same as a full SVD up to sign."""
+    x = np.random.default_rng(0).normal(size=(40, 12)) @ np.diag(np.linspace(3, 0.5, 12))
+    pcs = paper.group_pca(x, 5)
+    centred = x - x.mean(axis=0)
+    u, d, _ = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(np.abs(pcs), np.abs(u[:, :5] * d[:5]), rtol=1e-6, atol=1e-8)
 
 
 def test_paper_metrics_returns_every_metric_in_range(cells, embeddings, moran_ref):
@@ -189,7 +260,8 @@ def test_paper_metrics_returns_every_metric_in_range(cells, embeddings, moran_re
         x, graph, systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
         unintegrated=embeddings["separated"][1], moran=moran_ref,
     )
-    assert list(values) == list(PAPER_METRIC_NAMES)
+    per_system = ["ilisi_sample_within_system__sys0", "ilisi_sample_within_system__sys1"]
+    assert list(values) == list(PAPER_METRIC_NAMES) + per_system
     assert all(np.isfinite(v) and -1 <= v <= 1.2 for v in values.values()), values
 
 
@@ -239,8 +311,9 @@ def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
     table = score.score_dataset(runs, pre, dirs, evaluation)
     assert len(calls) == 1  # the Moran's I reference is computed once per dataset
     assert list(table.columns) == C.METRIC_COLUMNS
-    expected = score.expected_metrics(["raw", "standardized"])
+    expected = score.expected_metrics(["raw", "standardized"], systems=["sys1", "sys0"])
     assert set(PAPER_METRIC_NAMES) <= set(expected["metric"])
+    assert {"ilisi_sample_within_system__sys0", "ilisi_sample_within_system__sys1"} <= set(expected["metric"])
     for run_id, sub in table.groupby("run_id"):
         assert sub[["embedding_variant", "metric", "type", "higher_is_better"]].reset_index(drop=True).equals(expected)
         assert sub["value"].isna().all() if run_id == "failed" else sub["value"].notna().all()
@@ -248,7 +321,7 @@ def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
     assert ok["ok_a", "raw", "ilisi_system"] > 0.8 > 0.05 > ok["ok_b", "raw", "ilisi_system"]
     assert ok["ok_b", "raw", "jaccard_neighbors"] == pytest.approx(1.0)  # same graph as the unintegrated PCA
 
-    info = score.metrics_info(evaluation)
+    info = score.metrics_info(evaluation, systems=["sys0", "sys1"])
     assert info["versions"]["scib-metrics"] and info["evaluation"]["moran_min_cells"] == MIN_CELLS
     assert {m["metric"] for m in info["metrics"]} == set(expected["metric"])
 

@@ -25,7 +25,7 @@ from sysvi_bench import contracts as C
 from sysvi_bench.grid import Run
 from sysvi_bench.io import read_json
 from sysvi_bench.metrics import paper
-from sysvi_bench.metrics.catalogue import AGGREGATE_EXCLUDED, PAPER_METRICS, SCIB_DESCRIPTIONS
+from sysvi_bench.metrics.catalogue import PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, per_system_metrics
 from sysvi_bench.metrics.neighbors import compute_neighbors
 from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long
 
@@ -36,7 +36,10 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "variants": ["raw", "standardized"],
     "moran_min_cells": 50,  # smallest cell type x system x sample group for Moran's I (paper: 500)
+    "moran_pool_small": True,  # pool a cell type's small samples of a system into one group (paper: False)
     "moran_min_i": paper.MORAN_MIN_I,
+    "leiden_seeds": list(paper.LEIDEN_SEEDS),  # NMI/ARI: mean over these Leiden seeds (paper: [0])
+    "leiden_graph": "single",  # single | both_directions (paper: both_directions, as scib-metrics 0.3.3)
     "skip_scib_metrics": [],  # scib-metrics functions to leave out, e.g. kbet_per_label (slow to compile)
 }
 
@@ -69,32 +72,42 @@ def embedding_variants(emb: np.ndarray, variants: list[str]) -> dict[str, np.nda
     return out
 
 
-def metric_catalogue(skip: Collection[str] = ()) -> pd.DataFrame:
-    """Every reported metric: ``metric, type, higher_is_better, suite, in_aggregate, description``."""
+def metric_catalogue(skip: Collection[str] = (), systems: Collection[str] = ()) -> pd.DataFrame:
+    """Every reported metric: ``metric, type, higher_is_better, suite, in_aggregate, description``.
+
+    ``systems``: the dataset's systems, for the per-system rows
+    (:func:`sysvi_bench.metrics.catalogue.per_system_metrics`); without them those rows are not listed.
+    """
     rows = [{"metric": m, "type": t, "higher_is_better": True, "suite": "scib",
-             "in_aggregate": m not in AGGREGATE_EXCLUDED, "description": SCIB_DESCRIPTIONS.get(m, "")}
+             "in_aggregate": in_aggregate(m), "description": SCIB_DESCRIPTIONS.get(m, "")}
             for m, t in scib_metric_names(skip)]
     rows += [{"metric": m.name, "type": m.type, "higher_is_better": m.higher_is_better, "suite": "paper",
-              "in_aggregate": True, "description": m.description} for m in PAPER_METRICS]
+              "in_aggregate": in_aggregate(m.name), "description": m.description}
+             for m in (*PAPER_METRICS, *per_system_metrics(systems))]
     return pd.DataFrame(rows)
 
 
-def expected_metrics(variants: list[str], skip: Collection[str] = ()) -> pd.DataFrame:
-    """Every (variant, metric, type, higher_is_better) a run reports: also the NA rows of failed runs."""
-    catalogue = metric_catalogue(skip)[["metric", "type", "higher_is_better"]]
+def expected_metrics(variants: list[str], skip: Collection[str] = (), systems: Collection[str] = ()) -> pd.DataFrame:
+    """Every (variant, metric, type, higher_is_better) a run reports: also the NA rows of failed runs.
+
+    ``systems``: the dataset's systems (per-system metric rows), see :func:`metric_catalogue`.
+    """
+    catalogue = metric_catalogue(skip, systems)[["metric", "type", "higher_is_better"]]
     return pd.concat([catalogue.assign(embedding_variant=v) for v in variants], ignore_index=True)[
         ["embedding_variant", "metric", "type", "higher_is_better"]
     ]
 
 
-def metrics_info(evaluation: Mapping[str, Any]) -> dict[str, Any]:
-    """What a metrics table was computed with: package versions, the evaluation settings, the metric list."""
+def metrics_info(evaluation: Mapping[str, Any], systems: Collection[str] = ()) -> dict[str, Any]:
+    """What a metrics table was computed with: package versions, the evaluation settings, the metric list
+    (with the per-system rows of ``systems``, the dataset's systems)."""
     packages = ("scib-metrics", "scanpy", "scikit-learn", "igraph", "jax", "pynndescent", "umap-learn")
     return {
         "versions": {p: version(p) for p in packages},
         "evaluation": resolve_evaluation(evaluation),
         "leiden_resolutions": list(paper.LEIDEN_RESOLUTIONS),
-        "metrics": metric_catalogue(resolve_evaluation(evaluation)["skip_scib_metrics"]).to_dict(orient="records"),
+        "metrics": metric_catalogue(resolve_evaluation(evaluation)["skip_scib_metrics"], systems).to_dict(
+            orient="records"),
     }
 
 
@@ -135,7 +148,8 @@ def dataset_reference(preprocessed: ad.AnnData, evaluation: Mapping[str, Any]) -
     unintegrated = compute_neighbors(pca, cfg["n_neighbors"], cfg["neighbor_backend"], cfg["seed"])
     moran = paper.moran_reference(
         preprocessed.X[cells], obs[C.LABEL], obs[C.SYSTEM], obs[C.SAMPLE],
-        min_cells=cfg["moran_min_cells"], min_morans_i=cfg["moran_min_i"], seed=cfg["seed"],
+        min_cells=cfg["moran_min_cells"], pool_small=cfg["moran_pool_small"], min_morans_i=cfg["moran_min_i"],
+        seed=cfg["seed"],
     )
     return DatasetReference(preprocessed.obs_names.copy(), cells, obs, pca, unintegrated, moran)
 
@@ -145,7 +159,7 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
 
     Each variant's k-NN graph is computed once and shared by scib-metrics and the paper's metrics.
     Returns columns ``embedding_variant, metric, type, higher_is_better, value`` in
-    :func:`expected_metrics` order.
+    :func:`expected_metrics` order (with the per-system rows of the reference's systems).
     """
     cfg = resolve_evaluation(evaluation)
     obs = reference.obs
@@ -167,13 +181,15 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
         for v, x in variants.items()
         for metric, value in paper.paper_metrics(
             x, neighbors[v], systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
-            unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn, seed=cfg["seed"],
+            unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn,
+            leiden_seeds=cfg["leiden_seeds"], leiden_graph=cfg["leiden_graph"],
             silhouette_label=scib_values.get((v, "silhouette_label")),
         ).items()
     ]
     parts = [scib[["embedding_variant", "metric", "value"]], pd.DataFrame(rows)]
     values = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    return expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).merge(
+    systems = obs[C.SYSTEM].astype(str).unique()
+    return expected_metrics(cfg["variants"], cfg["skip_scib_metrics"], systems).merge(
         values, on=["embedding_variant", "metric"], how="left"
     )
 
