@@ -6,9 +6,9 @@ in the style of scib-metrics. Neighbour graphs are passed in, so the caller buil
 embedding once and every graph metric reuses it. Conventions, all as in the paper's code
 (``theislab/cross_system_integration``, ``notebooks/eval/cleaned/metrics.py``):
 
-* LISI per cell comes from :func:`scib_metrics.lisi_knn` on the k-NN graph **without the cell itself**
-  (the paper passes scanpy's ``obsp['distances']``, which omits self: k - 1 neighbours) with perplexity
-  ``floor((k - 1) / 3)`` (29 at k = 90); iLISI is scaled to [0, 1] as ``(LISI - 1) / (n_batches - 1)`` and
+* LISI per cell comes from :func:`scib_metrics.lisi_knn` on the k - 1 neighbours other than the cell (the
+  paper passes scanpy's ``obsp['distances']``, which omits self) with perplexity ``floor((k - 1) / 3)``
+  (29 at k = 90); iLISI is scaled to [0, 1] as ``(LISI - 1) / (n_batches - 1)`` and
   cLISI as ``(n_labels - LISI) / (n_labels - 1)``; the score is the median over cells, the *macro* variant
   the mean over cell types of the per-type median.
 * Leiden NMI/ARI: per Leiden seed, the best NMI and the best ARI over resolutions 0.2, 0.4, ..., 2.0,
@@ -73,25 +73,16 @@ def lisi_perplexity(n_neighbors: int) -> float:
     return float(max(1, (n_neighbors - 1) // 3))
 
 
-def without_self(neighbors: NeighborsResults) -> NeighborsResults:
-    """The graph with each cell's own entry removed (``k - 1`` neighbours per cell).
-
-    An approximate graph may miss a cell itself among its neighbours; its last neighbour is dropped instead.
-    """
-    indices, distances = np.asarray(neighbors.indices), np.asarray(neighbors.distances)
-    keep = _keep_without_self(indices, indices.shape[1] - 1)
-    n, k = indices.shape[0], indices.shape[1] - 1
-    return NeighborsResults(indices=indices[:, : k + 1][keep].reshape(n, k),
-                            distances=distances[:, : k + 1][keep].reshape(n, k))
-
-
 def _lisi(neighbors: NeighborsResults, codes: np.ndarray) -> np.ndarray:
-    """LISI per cell as in the paper: scib-metrics' ``lisi_knn`` on the graph without self, perplexity
-    :func:`lisi_perplexity` (scib-metrics' own ``ilisi_knn``/``clisi_knn`` keep self and ``k / 3``)."""
+    """LISI per cell as in the paper: scib-metrics' ``lisi_knn`` at perplexity :func:`lisi_perplexity`.
+
+    scib-metrics (>= 0.4) gives a cell's own edge zero weight, so the ``k - 1`` other neighbours count, as on
+    the paper's self-less graph; its own ``ilisi_knn``/``clisi_knn`` differ only by their perplexity ``k // 3``.
+    """
     from scib_metrics import lisi_knn
 
     perplexity = lisi_perplexity(neighbors.n_neighbors)
-    return np.asarray(lisi_knn(without_self(neighbors), codes, perplexity=perplexity), dtype=float)
+    return np.asarray(lisi_knn(neighbors, codes, perplexity=perplexity), dtype=float)
 
 
 def ilisi_system(neighbors: NeighborsResults, systems: ArrayLike, labels: ArrayLike) -> dict[str, float]:
