@@ -59,8 +59,15 @@ EMBEDDING_KEY = "X_emb"
 RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
 METRIC_COLUMNS = [*RUN_COLUMNS, "metric", "type", "embedding_variant", "value", "higher_is_better"]
 
-BEST_SETTINGS_COLUMNS = ["dataset", "model", "setting", "n_seeds", "mean_total", "sd_total",
-                         "mean_selection_score", "sd_selection_score", "median_run_id"]
+BEST_SETTINGS_COLUMNS = [
+    "dataset", "model", "kind", "setting", "best_by", "n_seeds", "mean_total", "sd_total",
+    "mean_selection_score", "sd_selection_score", "median_run_id",
+    # the best setting vs the model's runner-up setting, on best_by (sysvi_bench.aggregate.compare_seeds)
+    "runner_up_setting", "diff_runner_up", "sd_diff_runner_up", "p_paired_runner_up", "separable_runner_up",
+    # the model vs the next model of the dataset's ranking by mean_total (controls not ranked)
+    "model_rank", "next_model", "diff_next_model", "sd_diff_next_model", "p_paired_next_model",
+    "separable_next_model",
+]
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
