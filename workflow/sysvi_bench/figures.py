@@ -235,8 +235,8 @@ def results_table(
 
 
 def _seed_error_bars(ax, ok: pd.DataFrame, colours: Mapping[str, tuple]) -> bool:
-    """Mean ± sd over seeds of batch (x) and bio (y) for each setting with >= 2 scored seeds; True if any."""
-    if "setting" not in ok.columns:
+    """Mean ± sd over seeds of batch (x) and bio (y) for each setting of ``ok`` with >= 2 scored seeds."""
+    if "setting" not in ok.columns or ok.empty:
         return False
     stats = ok.groupby(["model", "setting"], sort=False)[["batch", "bio"]].agg(["mean", "std", "count"])
     stats = stats[stats[("bio", "count")] >= 2]
@@ -256,8 +256,8 @@ def batch_bio_scatter(
 ) -> None:
     """Batch correction (x) vs bio conservation (y), one point per run, coloured by model.
 
-    Runs of each model's best setting (``best_settings.tsv``) are drawn large with a black outline; every
-    setting with >= 2 seeds also gets its mean over seeds with ± sd bars (the seed-to-seed noise); dashed grey
+    Runs of each model's best setting (``best_settings.tsv``) are drawn large with a black outline, and (with
+    >= 2 seeds) their mean over seeds with ± sd bars: the seed-to-seed noise; dashed grey
     lines are iso-lines of the total score (``bio_weight * bio + (1 - bio_weight) * batch``).
     """
     ok = _ok(summary)
@@ -278,7 +278,7 @@ def batch_bio_scatter(
                    alpha=0.75, edgecolor="white", lw=0.5, zorder=2)
         ax.scatter(sub.loc[is_best, "batch"], sub.loc[is_best, "bio"], s=150, color=colours[str(model)],
                    edgecolor="black", lw=1.6, zorder=3)
-    _seed_error_bars(ax, ok, colours)
+    with_bars = _seed_error_bars(ax, ok[ok["run_id"].isin(highlighted)], colours)
     lo_x, hi_x = ok["batch"].min(), ok["batch"].max()
     lo_y, hi_y = ok["bio"].min(), ok["bio"].max()
     pad_x, pad_y = max(0.05, 0.08 * (hi_x - lo_x)), max(0.05, 0.08 * (hi_y - lo_y))
@@ -292,7 +292,8 @@ def batch_bio_scatter(
     handles += [
         Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.6,
                markersize=11, label="best setting of the model"),
-        Line2D([], [], marker="+", ls="-", color="0.3", markersize=8, label="setting: mean ± sd over seeds"),
+        *([Line2D([], [], marker="+", ls="-", color="0.3", markersize=8, label="best setting: mean ± sd over seeds")]
+          if with_bars else []),
         Line2D([], [], color="0.7", ls="--", label=f"equal total ({bio_weight:g} bio + {1 - bio_weight:g} batch)"),
     ]
     ax.legend(handles=handles, title="model", fontsize=8, title_fontsize=9, loc="upper left",
