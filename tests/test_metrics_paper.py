@@ -344,3 +344,19 @@ def test_scoring_in_worker_processes_gives_the_same_table(cells, expression, tmp
     parallel = score.score_dataset(runs, pre, dirs, evaluation, workers=2, cache_dir=tmp_path / "jax")
     assert serial["value"].notna().sum() > 0
     pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_schema_defaults_are_the_scoring_defaults(validated):
+    """The schema fills the same evaluation defaults as score.EVALUATION_DEFAULTS (the new switches included)."""
+    from sysvi_bench.metrics import score
+
+    from conftest import ROOT, load_yaml
+
+    demo = load_yaml(ROOT / "config" / "config.yaml")
+    demo.pop("evaluation")
+    filled = validated(demo)["evaluation"]
+    shared = set(filled) & set(score.EVALUATION_DEFAULTS)
+    assert {"moran_pool_small", "leiden_seeds", "leiden_graph", "moran_min_cells"} <= shared
+    assert {k: filled[k] for k in shared} == {k: score.EVALUATION_DEFAULTS[k] for k in shared}
+    assert (filled["selection_scaling"], filled["best_by"], filled["convergence_tolerance"]) == (
+        "across_runs", "total", 0.01)
