@@ -84,6 +84,23 @@ def test_catalogue_lists_every_paper_metric_once_with_type_and_direction():
     assert all(m.type in ("bio", "batch") and isinstance(m.higher_is_better, bool) for m in PAPER_METRICS)
 
 
+def test_noise_and_per_system_rows_are_reported_but_not_aggregated():
+    from sysvi_bench.metrics.catalogue import in_aggregate, is_auxiliary, per_system_metrics
+    from sysvi_bench.metrics.score import metric_catalogue
+
+    per_system = per_system_metrics(["mouse", "human", "mouse"])
+    assert [(m.name, m.type, m.in_aggregate) for m in per_system] == [
+        ("ilisi_sample_within_system__human", "batch", False), ("ilisi_sample_within_system__mouse", "batch", False)]
+    for name in ("nmi_leiden_sd", "ari_leiden_sd", "ilisi_sample_within_system__human"):
+        assert not in_aggregate(name) and is_auxiliary(name)
+    assert not in_aggregate("ilisi_knn") and not is_auxiliary("ilisi_knn")  # a twin: a metric, counted once
+    assert in_aggregate("ilisi_sample_within_system") and in_aggregate("nmi_leiden")
+    table = metric_catalogue(systems=["human", "mouse"]).set_index("metric")
+    assert not table.loc[["nmi_leiden_sd", "ilisi_sample_within_system__mouse", "clisi_knn"], "in_aggregate"].any()
+    assert table.loc["nmi_leiden_sd", "higher_is_better"] == False  # noqa: E712 (noise: lower is better)
+    assert "ilisi_sample_within_system__human" not in set(metric_catalogue()["metric"])
+
+
 def test_ilisi_system_is_high_when_systems_mix_and_zero_when_apart(cells, embeddings):
     mixed = paper.ilisi_system(embeddings["mixed"][1], cells.obs[C.SYSTEM], cells.obs[C.LABEL])
     apart = paper.ilisi_system(embeddings["separated"][1], cells.obs[C.SYSTEM], cells.obs[C.LABEL])

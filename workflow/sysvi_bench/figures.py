@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from sysvi_bench import contracts as C  # noqa: E402
+from sysvi_bench.metrics.catalogue import is_auxiliary  # noqa: E402
 
 AGGREGATES = ["bio", "batch", "total", "selection_score"]
 AGGREGATE_LABELS = {
@@ -180,10 +181,12 @@ def results_table(
 
     The printed number is the raw value; the colour is the run's direction-aware scaled value from the summary
     (``scaled_<metric>``: 1 = the dataset's best run, darker = better) where it has one, else the column's
-    min-max scaled raw value. Failed runs are listed last, marked "(failed)", with NA; runs whose training
+    min-max scaled raw value. Per-system and noise rows (:func:`~sysvi_bench.metrics.catalogue.is_auxiliary`)
+    are not columns. Failed runs are listed last, marked "(failed)", with NA; runs whose training
     did not converge (summary column ``converged``) are marked "(not converged)".
     """
-    metrics = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)]
+    metrics = [m for t in ("bio", "batch")
+               for m in sorted(k for k, v in metric_types.items() if v == t and not is_auxiliary(k))]
     cols = [c for c in metrics + AGGREGATES if c in summary.columns and summary[c].notna().any()]
     if summary.empty or not cols:
         _message_figure(paths, title, "No scored run to tabulate.")

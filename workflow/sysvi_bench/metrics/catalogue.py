@@ -121,6 +121,12 @@ AGGREGATE_EXCLUDED: frozenset[str] = frozenset(
     [m.scib_twin for m in PAPER_METRICS if m.scib_twin] + [m.name for m in PAPER_METRICS if not m.in_aggregate])
 
 
+def is_auxiliary(metric: str) -> bool:
+    """A per-system row or a noise row (sd over Leiden seeds): reported, but neither a quality of its own nor
+    aggregated (scib-metrics twins are full metrics, only not counted twice)."""
+    return PER_SYSTEM_SEP in metric or metric in {m.name for m in PAPER_METRICS if not m.in_aggregate}
+
+
 def in_aggregate(metric: str) -> bool:
     """Whether a metric enters the bio/batch aggregates (False for :data:`AGGREGATE_EXCLUDED` and per-system rows)."""
     return metric not in AGGREGATE_EXCLUDED and PER_SYSTEM_SEP not in metric
