@@ -16,7 +16,8 @@
     training, embedding), ``import_time_s`` (loading the model's libraries), device, peak memory.
 ``results/{dataset}/metrics.tsv``
     Long table of all runs of the dataset (scored by one job), columns :data:`METRIC_COLUMNS`:
-    one row per run x ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw
+    one row per run x ``embedding_variant`` (``raw``/``standardized``) x ``metric`` (paper metrics include
+    ``ilisi_sample_within_system__<system>`` per system and ``nmi_leiden_sd``/``ari_leiden_sd``); ``value`` is the raw
     value (NA for failed runs), ``type`` is ``bio`` or ``batch``, ``higher_is_better`` the direction.
     Metrics: scib-metrics' default suite and the paper's metrics (:mod:`sysvi_bench.metrics.catalogue`,
     docs/metrics.md).
@@ -32,18 +33,25 @@
     ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` (run id
     without the seed); then, for ``evaluation.summary_variant``: one column per metric (raw value),
     ``scaled_<metric>`` (min-max scaled over the dataset's runs, 1 = best, direction-aware),
-    ``bio`` and ``batch`` (mean of the scaled metrics of that type, scib-metrics twins of paper metrics
-    excluded), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``), ``selection_score`` (the
+    ``bio`` and ``batch`` (mean of the scaled metrics of that type; scib-metrics twins of paper metrics,
+    the Leiden sds and per-system rows excluded), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``), ``selection_score`` (the
     paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled ``moransi_preservation``) + 0.4 * scaled
-    ``ilisi_system``), and over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>``
-    for ``s`` in bio, batch, total, selection_score. Failed runs have NA metrics and scores.
+    ``ilisi_system``, scaled across runs or within the model: ``evaluation.selection_scaling``), over the
+    seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>`` for ``s`` in bio, batch, total,
+    selection_score, and ``convergence`` (relative change of the training loss over the last 10% of epochs)
+    and ``converged`` (nullable boolean; NA for models without a loss history; :mod:`sysvi_bench.convergence`).
+    Failed runs have NA metrics and scores.
 ``results/completeness.tsv``
     Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason
     (:data:`sysvi_bench.aggregate.COMPLETENESS_COLUMNS`); empty (header only) when the benchmark is complete.
 ``results/best_settings.tsv``
     One row per (dataset, model) with a scored run: :data:`BEST_SETTINGS_COLUMNS`, the best setting by mean
-    total over seeds, mean/sd over its seeds of ``total`` and ``selection_score``, and its median run (the
-    seed whose total is the median; the lower middle one for an even number of seeds).
+    ``best_by`` (``evaluation.best_by``: total or selection_score) over seeds, mean/sd over its seeds of
+    ``total`` and ``selection_score``, its median run (the seed whose score is the median; the lower middle
+    one for an even number of seeds), its margin over the model's runner-up setting (``*_runner_up``) and the
+    model's rank and margin over the next model by ``mean_total`` (``model_rank``, ``*_next_model``): the
+    difference of means over seeds, its sd, the paired t-test p (>= 3 seeds) and ``separable`` (difference
+    > 2 sd; :func:`sysvi_bench.aggregate.compare_seeds`).
 """
 
 from __future__ import annotations
