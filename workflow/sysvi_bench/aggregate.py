@@ -170,8 +170,9 @@ def compare_seeds(best: pd.Series, other: pd.Series) -> dict[str, float | bool |
 
     best, other = best.dropna(), other.dropna()
     diff = float(best.mean() - other.mean())
-    sd_diff = float(np.sqrt(best.var() / len(best) + other.var() / len(other))) if min(len(best), len(other)) > 1 \
-        else float("nan")
+    sd_diff = float("nan")
+    if min(len(best), len(other)) > 1:
+        sd_diff = float(np.sqrt(best.var() / len(best) + other.var() / len(other)))
     common = best.index.intersection(other.index)
     p = float("nan")
     if len(common) >= P_PAIRED_MIN_SEEDS and np.ptp((best[common] - other[common]).to_numpy()) > 0:
@@ -180,9 +181,48 @@ def compare_seeds(best: pd.Series, other: pd.Series) -> dict[str, float | bool |
     return {"diff": diff, "sd_diff": sd_diff, "p_paired": p, "separable": separable}
 
 
+MARGIN_KEYS = ("diff", "sd_diff", "p_paired", "separable")
+
+
 def _per_seed(sub: pd.DataFrame, setting: str, score: str) -> pd.Series:
-    runs = sub[sub["setting"] == setting]
-    return runs.groupby("seed", dropna=False)[score].mean()
+    """``score`` of each seed of a setting (index: seed)."""
+    return sub[sub["setting"] == setting].groupby("seed", dropna=False)[score].mean()
+
+
+def _best_of_model(sub: pd.DataFrame, score: str) -> dict:
+    """One model's best setting on a dataset, its median run and its margin over the runner-up setting."""
+    means = sub.groupby("setting", sort=True)[score].mean()
+    order = means.index[np.argsort(-means.to_numpy(), kind="stable")]
+    best = order[0]
+    runs = sub[sub["setting"] == best].sort_values([score, "seed"], kind="stable")
+    runner_up = order[1] if len(order) > 1 else None
+    margin = compare_seeds(_per_seed(sub, best, score), _per_seed(sub, runner_up, score)) if runner_up else {}
+    return {
+        "kind": runs["kind"].iloc[0] if "kind" in runs.columns else None,
+        "setting": best, "best_by": score, "n_seeds": len(runs),
+        "mean_total": runs["total"].mean(), "sd_total": runs["total"].std(),
+        "mean_selection_score": runs["selection_score"].mean(), "sd_selection_score": runs["selection_score"].std(),
+        "median_run_id": runs["run_id"].iloc[(len(runs) - 1) // 2],
+        "runner_up_setting": runner_up,
+        **{f"{k}_runner_up": margin.get(k) for k in MARGIN_KEYS},
+    }
+
+
+def _model_ranking(best: pd.DataFrame, totals: list[pd.Series]) -> pd.DataFrame:
+    """``model_rank``, ``next_model`` and the margin over it (``*_next_model``) of each row of ``best``.
+
+    Per dataset, the models that are not controls, ranked by ``mean_total``; ``totals``: per-seed ``total`` of
+    each row's best setting.
+    """
+    rows = {}
+    for _, sub in best.groupby("dataset", sort=False):
+        ranked = sub[~sub["kind"].isin(CONTROL_KINDS)].sort_values("mean_total", ascending=False, kind="stable")
+        for rank, (i, j) in enumerate(zip(ranked.index, [*ranked.index[1:], None]), start=1):
+            margin = compare_seeds(totals[i], totals[j]) if j is not None else {}
+            rows[i] = {"model_rank": rank, "next_model": best.at[j, "model"] if j is not None else None,
+                       **{f"{k}_next_model": margin.get(k) for k in MARGIN_KEYS}}
+    columns = ["model_rank", "next_model", *(f"{k}_next_model" for k in MARGIN_KEYS)]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).reindex(best.index)
 
 
 def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
@@ -198,47 +238,18 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
     :data:`CONTROL_KINDS` are not ranked), on ``total`` (scaled across all runs, so comparable across models).
     Returns columns :data:`contracts.BEST_SETTINGS_COLUMNS`.
     """
-    rows = []
     scored = summary[summary[score].notna()]
-    for (dataset, model), sub in scored.groupby(["dataset", "model"], sort=True):
-        means = sub.groupby("setting", sort=True)[score].mean()
-        order = means.index[np.argsort(-means.to_numpy(), kind="stable")]
-        best = order[0]
-        runs = sub[sub["setting"] == best].sort_values([score, "seed"], kind="stable")
-        row = {
-            "dataset": dataset, "model": model, "kind": runs["kind"].iloc[0] if "kind" in runs else None,
-            "setting": best, "best_by": score, "n_seeds": len(runs),
-            "mean_total": runs["total"].mean(), "sd_total": runs["total"].std(),
-            "mean_selection_score": runs["selection_score"].mean(), "sd_selection_score": runs["selection_score"].std(),
-            "median_run_id": runs["run_id"].iloc[(len(runs) - 1) // 2],
-            "runner_up_setting": order[1] if len(order) > 1 else None,
-        }
-        margin = compare_seeds(_per_seed(sub, best, score), _per_seed(sub, order[1], score)) if len(order) > 1 else {}
-        row.update({f"{k}_runner_up": margin.get(k) for k in ("diff", "sd_diff", "p_paired", "separable")})
-        row["_seeds_total"] = _per_seed(sub, best, "total")
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if table.empty:
+    groups = list(scored.groupby(["dataset", "model"], sort=True))
+    if not groups:
         return pd.DataFrame(columns=C.BEST_SETTINGS_COLUMNS)
-    table["model_rank"] = np.nan
-    for col in ("next_model", "diff_next_model", "sd_diff_next_model", "p_paired_next_model",
-                "separable_next_model"):
-        table[col] = None
-    for _, sub in table.groupby("dataset", sort=False):
-        ranked = sub[~sub["kind"].isin(CONTROL_KINDS)].sort_values("mean_total", ascending=False, kind="stable")
-        for rank, (i, j) in enumerate(zip(ranked.index, [*ranked.index[1:], None]), start=1):
-            table.loc[i, "model_rank"] = rank
-            if j is not None:
-                margin = compare_seeds(table.at[i, "_seeds_total"], table.at[j, "_seeds_total"])
-                table.at[i, "next_model"] = table.at[j, "model"]
-                for k, v in margin.items():
-                    table.at[i, f"{k}_next_model"] = v
+    table = pd.DataFrame([{"dataset": d, "model": m, **_best_of_model(sub, score)} for (d, m), sub in groups])
+    totals = [_per_seed(sub, setting, "total") for (_, sub), setting in zip(groups, table["setting"])]
+    table = table.join(_model_ranking(table, totals))
     table["model_rank"] = table["model_rank"].astype("Int64")
-    for col in ("separable_runner_up", "separable_next_model"):
-        table[col] = table[col].astype("boolean")
-    for col in ("diff_runner_up", "sd_diff_runner_up", "p_paired_runner_up", "diff_next_model",
-                "sd_diff_next_model", "p_paired_next_model"):
-        table[col] = table[col].astype(float)
+    for where in ("runner_up", "next_model"):
+        table[f"separable_{where}"] = table[f"separable_{where}"].astype("boolean")
+        for k in ("diff", "sd_diff", "p_paired"):
+            table[f"{k}_{where}"] = table[f"{k}_{where}"].astype(float)
     return table[C.BEST_SETTINGS_COLUMNS]
 
 
@@ -281,7 +292,8 @@ def recommendation(best: pd.DataFrame, dataset: str) -> str:
     if isinstance(top["next_model"], str):
         sentence += "; it is " + _margin(
             ("clearly ahead of", "not separable from", "ahead (noise unknown: one seed) of"), top["next_model"],
-            top["separable_next_model"], float(top["diff_next_model"]), float(top["sd_diff_next_model"]), float(top["p_paired_next_model"]))
+            top["separable_next_model"], float(top["diff_next_model"]), float(top["sd_diff_next_model"]),
+            float(top["p_paired_next_model"]))
     if isinstance(top["runner_up_setting"], str):
         sentence += f"; on {top['best_by']}, this setting " + _margin(
             ("clearly beats", "is not separable from", "beats (noise unknown: one seed)"),
