@@ -155,7 +155,7 @@ def test_cell_type_metrics_drop_when_cell_types_are_shuffled(cells, embeddings):
     labels = cells.obs[C.LABEL]
     kept_x, kept = embeddings["mixed"]
     shuf_x, shuf = embeddings["shuffled"]
-    kept_nmi, shuf_nmi = paper.nmi_ari_leiden(kept, labels), paper.nmi_ari_leiden(shuf, labels)
+    kept_nmi, shuf_nmi = paper.nmi_ari_leiden(kept, labels, seeds=[0]), paper.nmi_ari_leiden(shuf, labels, seeds=[0])
     assert kept_nmi["nmi_leiden"] > 0.9 and kept_nmi["ari_leiden"] > 0.9, kept_nmi
     assert shuf_nmi["nmi_leiden"] < 0.2 and shuf_nmi["ari_leiden"] < 0.2, shuf_nmi
     assert paper.clisi(kept, labels) > 0.95 > 0.5 > paper.clisi(shuf, labels)
@@ -327,7 +327,7 @@ def test_score_dataset_reports_every_metric_per_variant_and_na_for_failed_runs(
     monkeypatch.setattr(paper, "moran_reference", lambda *a, **k: calls.append(1) or real_reference(*a, **k))
 
     pre, runs, dirs = scored_dataset(cells, expression, tmp_path)
-    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS}
+    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS, "leiden_seeds": [0, 1]}
     table = score.score_dataset(runs, pre, dirs, evaluation)
     assert len(calls) == 1  # the Moran's I reference is computed once per dataset
     assert list(table.columns) == C.METRIC_COLUMNS
@@ -356,7 +356,8 @@ def test_scoring_in_worker_processes_gives_the_same_table(cells, expression, tmp
 
     pre, runs, dirs = scored_dataset(cells, expression, tmp_path)
     # the paper's metrics only: the real scib-metrics suite would compile for a minute in each worker
-    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS, "skip_scib_metrics": [n for n, _, _ in scib_suite()]}
+    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS, "skip_scib_metrics": [n for n, _, _ in scib_suite()],
+                  "leiden_seeds": [0]}
     serial = score.score_dataset(runs, pre, dirs, evaluation)
     parallel = score.score_dataset(runs, pre, dirs, evaluation, workers=2, cache_dir=tmp_path / "jax")
     assert serial["value"].notna().sum() > 0
