@@ -15,6 +15,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 from sysvi_bench import contracts as C
 from sysvi_bench.metrics import paper
@@ -187,6 +188,17 @@ def test_leiden_graph_keeps_one_or_both_edge_directions():
     assert single.ecount() == 2 and both.ecount() == 4 and not both.is_directed()
     with pytest.raises(ValueError, match="leiden_graph"):
         paper.leiden_igraph(conn, "scanpy")
+
+
+def test_leiden_on_both_directions_is_scib_metrics_clustering(embeddings):
+    """``both_directions`` gives exactly scib-metrics' own Leiden (the paper's construction), seed for seed."""
+    from scib_metrics.metrics._nmi_ari import _compute_clustering_leiden
+
+    conn = sparse.csr_matrix(embeddings["mixed"][1].knn_graph_connectivities)
+    graph = paper.leiden_igraph(conn, "both_directions")
+    for resolution, seed in [(1.0, 0), (2.0, 1)]:
+        np.testing.assert_array_equal(paper._leiden(graph, resolution, seed),
+                                      _compute_clustering_leiden(conn, resolution, seed))
 
 
 def test_jaccard_keeps_same_system_neighbourhoods_but_not_shuffled_ones(cells, embeddings):
