@@ -194,8 +194,8 @@ def leiden_igraph(connectivities: sparse.spmatrix, how: LeidenGraph = "single"):
     """The weighted igraph graph that Leiden clusters.
 
     ``single``: one undirected edge per connected pair (the connectivities are symmetric). ``both_directions``:
-    every nonzero entry as an edge, so each pair twice, as scib-metrics 0.3.3 (through scanpy's ``get_igraph_from_adjacency``, used by the
-    paper) and scanpy build it. Both give the same modularity (all weights doubled); the algorithm visits the
+    every nonzero entry as an edge, so each pair twice, as scanpy's ``get_igraph_from_adjacency`` builds it
+    (what the paper's scib-metrics 0.3.3 called). Both give the same modularity (all weights doubled); the algorithm visits the
     edges differently, so clusters for a given seed differ; ``single`` is 2.5x faster. With
     ``both_directions``, :func:`_leiden` gives exactly scib-metrics' ``_compute_clustering_leiden`` (tested),
     which is not called itself because it rebuilds the graph for every resolution.
