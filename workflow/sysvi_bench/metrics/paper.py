@@ -19,8 +19,8 @@ embedding once and every graph metric reuses it. Conventions, all as in the pape
   15-neighbour graph counting the cell itself); :func:`morans_i_preservation` scores an embedding relative
   to that reference. Moran's I itself is :func:`scanpy.metrics.morans_i`.
 
-Every metric here is oriented so that higher is better; :data:`sysvi_bench.metrics.catalogue.PAPER_METRICS`
-gives each one's type (``bio`` = biological conservation, ``batch`` = system correction) and its meaning.
+Every metric here is oriented so that higher is better, except the sds over Leiden seeds (noise, lower =
+less); :data:`sysvi_bench.metrics.catalogue.PAPER_METRICS` gives each one's type (``bio`` = biological conservation, ``batch`` = system correction) and its meaning.
 """
 
 from __future__ import annotations
@@ -253,21 +253,16 @@ def nmi_ari_leiden(
             "nmi_leiden_sd": _sd(nmi), "ari_leiden_sd": _sd(ari)}
 
 
-def _keep_without_self(indices: np.ndarray, k: int) -> np.ndarray:
-    """Mask of the first ``k + 1`` columns that keeps ``k`` neighbours per row: the row's own index removed
-    (its first occurrence), or its (k+1)-th neighbour where the row lacks itself (approximate graphs)."""
-    n = indices.shape[0]
-    idx = indices[:, : k + 1]
-    drop = idx == np.arange(n)[:, None]
-    drop &= drop.cumsum(axis=1) == 1
-    drop[~drop.any(axis=1), -1] = True
-    return ~drop
-
-
 def _neighbors_without_self(indices: np.ndarray, k: int) -> np.ndarray:
     """The first ``k`` neighbours of each row, its own index removed (approximate graphs may omit self)."""
+    n = indices.shape[0]
     k = min(k, indices.shape[1] - 1)
-    return indices[:, : k + 1][_keep_without_self(indices, k)].reshape(indices.shape[0], k)
+    idx = indices[:, : k + 1]
+    drop = idx == np.arange(n)[:, None]
+    first_self = drop.cumsum(axis=1) == 1
+    drop &= first_self
+    drop[~drop.any(axis=1), -1] = True  # no self in the row: drop its (k+1)-th neighbour instead
+    return idx[~drop].reshape(n, k)
 
 
 def knn_purity(neighbors: NeighborsResults, labels: ArrayLike, k: int = PURITY_N_NEIGHBORS) -> float:
