@@ -20,7 +20,8 @@ embedding once and every graph metric reuses it. Conventions, all as in the pape
   to that reference. Moran's I itself is :func:`scanpy.metrics.morans_i`.
 
 Every metric here is oriented so that higher is better, except the sds over Leiden seeds (noise, lower =
-less); :data:`sysvi_bench.metrics.catalogue.PAPER_METRICS` gives each one's type (``bio`` = biological conservation, ``batch`` = system correction) and its meaning.
+less); :data:`sysvi_bench.metrics.catalogue.PAPER_METRICS` gives each one's type (``bio`` = biological
+conservation, ``batch`` = system correction) and its meaning.
 """
 
 from __future__ import annotations
@@ -195,8 +196,8 @@ def leiden_igraph(connectivities: sparse.spmatrix, how: LeidenGraph = "single"):
 
     ``single``: one undirected edge per connected pair (the connectivities are symmetric). ``both_directions``:
     every nonzero entry as an edge, so each pair twice, as scanpy's ``get_igraph_from_adjacency`` builds it
-    (what the paper's scib-metrics 0.3.3 called). Both give the same modularity (all weights doubled); the algorithm visits the
-    edges differently, so clusters for a given seed differ; ``single`` is 2.5x faster. With
+    (what the paper's scib-metrics 0.3.3 called). Both give the same modularity (all weights doubled); the
+    algorithm visits the edges differently, so clusters for a given seed differ; ``single`` is 2.5x faster. With
     ``both_directions``, :func:`_leiden` gives exactly scib-metrics' ``_compute_clustering_leiden`` (tested),
     which is not called itself because it rebuilds the graph for every resolution.
     """
