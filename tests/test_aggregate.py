@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate import best_settings, scale_metrics, summarize
+from sysvi_bench.aggregate import best_settings, compare_seeds, recommendation, scale_metrics, summarize
+from sysvi_bench.convergence import convergence_table
 
 
 def long_table(values: dict[str, dict[str, float]], types: dict[str, str], lower_is_better=(), dataset="d",
@@ -111,6 +112,102 @@ def test_best_settings_can_rank_by_the_paper_selection_score():
     summary["selection_score"] = [0.0, 1.0]
     assert best_settings(summary)["setting"].item() == "m__a"
     assert best_settings(summary, score="selection_score")["setting"].item() == "m__b"
+
+
+def test_within_model_scaling_picks_each_models_best_on_its_own_range():
+    """Hand-made: model a spans nmi 0.2-0.4, model b 0.8-0.9; iLISI the other way round."""
+    types = {"nmi_leiden": "bio", "moransi_preservation": "bio", "ilisi_system": "batch"}
+    values = {
+        "a__x__seed=0": {"nmi_leiden": 0.2, "moransi_preservation": 0.5, "ilisi_system": 0.9},
+        "a__y__seed=0": {"nmi_leiden": 0.4, "moransi_preservation": 0.5, "ilisi_system": 0.8},
+        "b__x__seed=0": {"nmi_leiden": 0.8, "moransi_preservation": 0.5, "ilisi_system": 0.1},
+        "b__y__seed=0": {"nmi_leiden": 0.9, "moransi_preservation": 0.5, "ilisi_system": 0.3},
+    }
+    table = long_table(values, types)
+    within = scale_metrics(table, "within_model").set_index(["run_id", "metric"])["scaled"]
+    assert [within[r, "nmi_leiden"] for r in values] == [0.0, 1.0, 0.0, 1.0]  # each model its own 0..1
+    assert [within[r, "ilisi_system"] for r in values] == [1.0, 0.0, 0.0, 1.0]
+    across = scale_metrics(table).set_index(["run_id", "metric"])["scaled"]
+    assert across["a__y__seed=0", "nmi_leiden"] == pytest.approx(2 / 7)
+    summary = summarize(table, run_rows(values), selection_scaling="within_model").set_index("run_id")
+    # 0.6 * mean(nmi, moran = 0.5 flat) + 0.4 * ilisi, all scaled within the model
+    assert summary["selection_score"].to_dict() == pytest.approx(
+        {"a__x__seed=0": 0.6 * 0.25 + 0.4, "a__y__seed=0": 0.6 * 0.75, "b__x__seed=0": 0.6 * 0.25,
+         "b__y__seed=0": 0.6 * 0.75 + 0.4})
+    best = best_settings(summary.reset_index(), score="selection_score").set_index("model")["setting"]
+    assert best.to_dict() == {"a": "a__x", "b": "b__y"}
+    # across runs, a's iLISI difference (0.9 vs 0.8) is small next to the range over all runs: a__y wins for a
+    across_summary = summarize(table, run_rows(values)).reset_index()
+    assert best_settings(across_summary, score="selection_score").set_index("model").loc["a", "setting"] == "a__y"
+    with pytest.raises(ValueError, match="selection_scaling"):
+        scale_metrics(table, "per_model")
+
+
+def test_summary_carries_each_runs_convergence():
+    types = {"nmi_leiden": "bio"}
+    values = {"m__seed=0": {"nmi_leiden": 0.5}, "pca": {"nmi_leiden": 0.1}}
+    conv = convergence_table({("d", "m__seed=0"): pd.DataFrame({"epoch": range(20), "elbo_train": 100.0 - np.arange(20)}),
+                              ("d", "pca"): None})
+    summary = summarize(long_table(values, types), run_rows(values), convergence=conv).set_index("run_id")
+    assert summary.loc["m__seed=0", "convergence"] == pytest.approx(2 / 81)  # 83 -> 81 over the last 2 epochs
+    assert not summary.loc["m__seed=0", "converged"]  # 2.5% > the default 1% tolerance
+    assert pd.isna(summary.loc["pca", "convergence"]) and pd.isna(summary.loc["pca", "converged"])
+    plain = summarize(long_table(values, types), run_rows(values))
+    assert plain["convergence"].isna().all() and plain["converged"].isna().all()
+
+
+def test_compare_seeds_separates_a_margin_beyond_the_seed_noise():
+    seeds = [1, 2, 3]
+    best = pd.Series([0.70, 0.72, 0.74], index=seeds)
+    clear = compare_seeds(best, pd.Series([0.50, 0.53, 0.53], index=seeds))
+    assert clear["diff"] == pytest.approx(0.2)
+    assert clear["sd_diff"] == pytest.approx(np.sqrt(0.02 ** 2 / 3 + np.var([0.5, 0.53, 0.53], ddof=1) / 3))
+    assert clear["separable"] is True and clear["p_paired"] < 0.01
+    from scipy.stats import ttest_rel
+    assert clear["p_paired"] == pytest.approx(ttest_rel([0.70, 0.72, 0.74], [0.50, 0.53, 0.53]).pvalue)
+    noisy = compare_seeds(best, pd.Series([0.60, 0.75, 0.80], index=seeds))
+    assert noisy["separable"] is False and noisy["p_paired"] > 0.05
+    single = compare_seeds(pd.Series([0.7], index=[1]), pd.Series([0.6], index=[1]))
+    assert single["diff"] == pytest.approx(0.1) and single["separable"] is None and np.isnan(single["p_paired"])
+    two = compare_seeds(best.iloc[:2], pd.Series([0.5, 0.4], index=seeds[:2]))
+    assert np.isnan(two["p_paired"]) and two["separable"] is True  # < 3 seeds: no test, sd still known
+
+
+def separability_summary() -> pd.DataFrame:
+    """Hand-made summary: sysvi's best setting clearly ahead of its runner-up; sysvi vs scvi within noise."""
+    totals = {
+        "sysvi__cyc=2__seed=1": 0.80, "sysvi__cyc=2__seed=2": 0.82, "sysvi__cyc=2__seed=3": 0.84,
+        "sysvi__cyc=50__seed=1": 0.40, "sysvi__cyc=50__seed=2": 0.42, "sysvi__cyc=50__seed=3": 0.45,
+        "scvi__kl=1__seed=1": 0.70, "scvi__kl=1__seed=2": 0.85, "scvi__kl=1__seed=3": 0.80,
+        "celltype__seed=1": 0.99, "celltype__seed=2": 0.98, "celltype__seed=3": 0.99,
+    }
+    return summary_for(totals)
+
+
+def test_best_settings_say_whether_the_best_is_beyond_seed_noise():
+    table = best_settings(separability_summary()).set_index("model")
+    sysvi = table.loc["sysvi"]
+    assert sysvi["runner_up_setting"] == "sysvi__cyc=50"
+    assert sysvi["diff_runner_up"] == pytest.approx(0.82 - np.mean([0.40, 0.42, 0.45]))
+    assert sysvi["separable_runner_up"] == True and sysvi["p_paired_runner_up"] < 0.01  # noqa: E712
+    # across models (controls not ranked): sysvi 0.82 vs scvi 0.783, seeds overlap
+    assert (sysvi["model_rank"], table.loc["scvi", "model_rank"]) == (1, 2) and pd.isna(table.loc["celltype", "model_rank"])
+    assert sysvi["next_model"] == "scvi" and sysvi["separable_next_model"] == False  # noqa: E712
+    assert sysvi["diff_next_model"] == pytest.approx(0.82 - 0.7833333)
+    assert pd.isna(table.loc["scvi", "next_model"]) and pd.isna(table.loc["scvi", "runner_up_setting"])
+
+
+def test_recommendation_states_the_winner_and_its_margins_in_one_sentence(tmp_path):
+    table = best_settings(separability_summary())
+    path = tmp_path / "best_settings.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    for best in (table, pd.read_csv(path, sep="\t")):  # in memory and read back from the TSV
+        text = recommendation(best, "d")
+        assert text.startswith("On d, sysvi (sysvi__cyc=2) scores best, total 0.820 ± 0.020 over 3 seeds")
+        assert "not separable from scvi by 0.037" in text
+        assert "clearly beats the runner-up sysvi__cyc=50 by 0.397" in text and "p = " in text
+        assert text.endswith(".") and "\n" not in text
+    assert recommendation(table, "absent") == "absent: no scored run to recommend."
 
 
 def test_completeness_reports_missing_and_na_values():

@@ -44,6 +44,11 @@ def _summary(kl_weights=(1.0,)) -> pd.DataFrame:
     table["batch"] = table[["scaled_ilisi_system", "scaled_kbet_per_label"]].mean(axis=1, skipna=False)
     table["total"] = 0.6 * table["bio"] + 0.4 * table["batch"]
     table["selection_score"] = table["total"]
+    # convergence: NA where not applicable (PCA) or failed; one SysVI run still training
+    table["convergence"] = np.where(table["kind"] == "sysvi", 0.001, np.nan)
+    table["converged"] = pd.array(np.where(table["kind"] == "sysvi", True, None), dtype="boolean")
+    late = table.index[table["kind"] == "sysvi"][0]
+    table.loc[late, ["convergence", "converged"]] = [0.08, False]
     table["wall_time_s"] = rng.uniform(1, 60, len(table))
     table["peak_memory_mb"] = rng.uniform(300, 900, len(table))
     table["device"] = "cpu"
@@ -79,6 +84,15 @@ def _paths(tmp_path, name):
 def test_results_table(tmp_path):
     F.results_table(_summary(), METRIC_TYPES, _paths(tmp_path, "table"), title="toy")
     _assert_written(tmp_path, "table")
+
+
+def test_unconverged_runs_are_found_in_memory_and_from_tsv(tmp_path):
+    summary = _summary()
+    late = {summary["run_id"].iloc[0]}
+    assert F.not_converged(summary) == late
+    summary.to_csv(tmp_path / "summary.tsv", sep="\t", index=False)
+    assert F.not_converged(F.read_summary(tmp_path / "summary.tsv")) == late  # NA rows are not flagged
+    assert F.not_converged(summary.drop(columns="converged")) == set()
 
 
 @pytest.mark.parametrize("with_best", [True, False], ids=["best_settings", "no_best_settings_file"])
@@ -138,8 +152,10 @@ def test_training_curves(tmp_path):
                           "reconstruction_loss_validation": 110 / (epochs + 1), "kl_local_train": np.log1p(epochs),
                           "cycle_loss_train": 5 / (epochs + 1)})
     scvi = sysvi.drop(columns=["cycle_loss_train", "reconstruction_loss_validation"])
+    convergence = pd.DataFrame({"run_id": ["sysvi__seed=0", "scvi__seed=0"], "convergence": [0.05, 0.001],
+                                "converged": [False, True]})
     F.training_curves({"sysvi__seed=0": sysvi, "scvi__seed=0": scvi, "pca": None}, _paths(tmp_path, "curves"),
-                      title="toy")
+                      title="toy", convergence=convergence)
     _assert_written(tmp_path, "curves")
 
 

@@ -15,6 +15,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 from sysvi_bench import contracts as C
 from sysvi_bench.metrics import paper
@@ -84,6 +85,23 @@ def test_catalogue_lists_every_paper_metric_once_with_type_and_direction():
     assert all(m.type in ("bio", "batch") and isinstance(m.higher_is_better, bool) for m in PAPER_METRICS)
 
 
+def test_noise_and_per_system_rows_are_reported_but_not_aggregated():
+    from sysvi_bench.metrics.catalogue import in_aggregate, is_auxiliary, per_system_metrics
+    from sysvi_bench.metrics.score import metric_catalogue
+
+    per_system = per_system_metrics(["mouse", "human", "mouse"])
+    assert [(m.name, m.type, m.in_aggregate) for m in per_system] == [
+        ("ilisi_sample_within_system__human", "batch", False), ("ilisi_sample_within_system__mouse", "batch", False)]
+    for name in ("nmi_leiden_sd", "ari_leiden_sd", "ilisi_sample_within_system__human"):
+        assert not in_aggregate(name) and is_auxiliary(name)
+    assert not in_aggregate("ilisi_knn") and not is_auxiliary("ilisi_knn")  # a twin: a metric, counted once
+    assert in_aggregate("ilisi_sample_within_system") and in_aggregate("nmi_leiden")
+    table = metric_catalogue(systems=["human", "mouse"]).set_index("metric")
+    assert not table.loc[["nmi_leiden_sd", "ilisi_sample_within_system__mouse", "clisi_knn"], "in_aggregate"].any()
+    assert table.loc["nmi_leiden_sd", "higher_is_better"] == False  # noqa: E712 (noise: lower is better)
+    assert "ilisi_sample_within_system__human" not in set(metric_catalogue()["metric"])
+
+
 def test_ilisi_system_is_high_when_systems_mix_and_zero_when_apart(cells, embeddings):
     mixed = paper.ilisi_system(embeddings["mixed"][1], cells.obs[C.SYSTEM], cells.obs[C.LABEL])
     apart = paper.ilisi_system(embeddings["separated"][1], cells.obs[C.SYSTEM], cells.obs[C.LABEL])
@@ -95,22 +113,50 @@ def test_ilisi_system_is_high_when_systems_mix_and_zero_when_apart(cells, embedd
 
 def test_ilisi_of_samples_within_systems(cells, embeddings):
     obs = cells.obs
+    score = lambda name, samples=obs[C.SAMPLE]: paper.ilisi_sample_within_system(  # noqa: E731
+        embeddings[name][0], obs[C.SYSTEM], samples, K)
     # separated systems do not lower it (each system is scored on its own graph) ...
     for name in ("mixed", "separated"):
-        assert paper.ilisi_sample_within_system(embeddings[name][0], obs[C.SYSTEM], obs[C.SAMPLE], K) > 0.8
+        values = score(name)
+        assert values["ilisi_sample_within_system"] > 0.8
+        assert list(values)[1:] == ["ilisi_sample_within_system__sys0", "ilisi_sample_within_system__sys1"]
+        assert values["ilisi_sample_within_system"] == pytest.approx(np.mean(list(values.values())[1:]))
     # ... separated samples do
-    apart = paper.ilisi_sample_within_system(embeddings["samples_separated"][0], obs[C.SYSTEM], obs[C.SAMPLE], K)
-    assert apart < 0.05
-    # a system with one sample has nothing to mix
-    one_sample = obs[C.SYSTEM].to_numpy()
-    assert np.isnan(paper.ilisi_sample_within_system(embeddings["mixed"][0], obs[C.SYSTEM], one_sample, K))
+    assert score("samples_separated")["ilisi_sample_within_system"] < 0.05
+    # a system with one sample has nothing to mix: NA for it, and the mean is over the others
+    one_sample = np.where(obs[C.SYSTEM] == "sys0", "sys0", obs[C.SAMPLE])
+    values = score("mixed", one_sample)
+    assert np.isnan(values["ilisi_sample_within_system__sys0"])
+    assert values["ilisi_sample_within_system"] == values["ilisi_sample_within_system__sys1"] > 0.8
+    assert np.isnan(score("mixed", obs[C.SYSTEM].to_numpy())["ilisi_sample_within_system"])
+
+
+def test_lisi_excludes_self_with_perplexity_of_the_other_neighbours(cells, embeddings):
+    """The paper's LISI: the k - 1 neighbours other than the cell, perplexity (k - 1) // 3 (29 at k = 90)."""
+    from scib_metrics import lisi_knn
+    from scib_metrics.nearest_neighbors import NeighborsResults
+
+    assert (paper.lisi_perplexity(90), paper.lisi_perplexity(91)) == (29.0, 30.0)
+    # a known graph, k = 7 with self first: the 6 others of every cell are of the other system, so only
+    # one system is among a cell's neighbours once the cell itself is left out: LISI 1, scaled iLISI 0
+    n, k = 14, 7
+    system = np.repeat([0, 1], 7)
+    others = np.array([np.flatnonzero(system != system[i])[:6] for i in range(n)])
+    graph = NeighborsResults(indices=np.hstack([np.arange(n)[:, None], others]),
+                             distances=np.tile(np.arange(k, dtype=float), (n, 1)))
+    assert paper._lisi(graph, system) == pytest.approx(np.ones(n))
+    assert paper.ilisi_system(graph, system, np.zeros(n))["ilisi_system"] == pytest.approx(0.0, abs=1e-6)
+    # on a real graph: lisi_knn at perplexity (k - 1) // 3, not scib-metrics' default k // 3
+    nn, codes = embeddings["mixed"][1], cells.system
+    np.testing.assert_allclose(paper._lisi(nn, codes), lisi_knn(nn, codes, perplexity=(K - 1) // 3))
+    assert not np.allclose(paper._lisi(nn, codes), lisi_knn(nn, codes))
 
 
 def test_cell_type_metrics_drop_when_cell_types_are_shuffled(cells, embeddings):
     labels = cells.obs[C.LABEL]
     kept_x, kept = embeddings["mixed"]
     shuf_x, shuf = embeddings["shuffled"]
-    kept_nmi, shuf_nmi = paper.nmi_ari_leiden(kept, labels), paper.nmi_ari_leiden(shuf, labels)
+    kept_nmi, shuf_nmi = paper.nmi_ari_leiden(kept, labels, seeds=[0]), paper.nmi_ari_leiden(shuf, labels, seeds=[0])
     assert kept_nmi["nmi_leiden"] > 0.9 and kept_nmi["ari_leiden"] > 0.9, kept_nmi
     assert shuf_nmi["nmi_leiden"] < 0.2 and shuf_nmi["ari_leiden"] < 0.2, shuf_nmi
     assert paper.clisi(kept, labels) > 0.95 > 0.5 > paper.clisi(shuf, labels)
@@ -118,10 +164,41 @@ def test_cell_type_metrics_drop_when_cell_types_are_shuffled(cells, embeddings):
     assert paper.knn_purity(kept, labels) > 0.95 > 0.5 > paper.knn_purity(shuf, labels)
 
 
-def test_leiden_is_seeded(cells, embeddings):
-    graph = embeddings["mixed"][1]
+def test_leiden_is_seeded_and_averaged_over_seeds(cells, embeddings):
+    graph = embeddings["shuffled"][1]  # no clear clusters: the seed matters
     labels = cells.obs[C.LABEL]
-    assert paper.nmi_ari_leiden(graph, labels, seed=3) == paper.nmi_ari_leiden(graph, labels, seed=3)
+    res = (0.6, 1.4)
+    per_seed = [paper.nmi_ari_leiden(graph, labels, res, seeds=[s]) for s in (0, 1, 2)]
+    again = paper.nmi_ari_leiden(graph, labels, res, seeds=[0])
+    assert (per_seed[0]["nmi_leiden"], per_seed[0]["ari_leiden"]) == (again["nmi_leiden"], again["ari_leiden"])
+    assert np.isnan(per_seed[0]["nmi_leiden_sd"])  # one seed: no sd
+    both = paper.nmi_ari_leiden(graph, labels, res, seeds=[0, 1, 2])
+    for m in ("nmi_leiden", "ari_leiden"):
+        values = [p[m] for p in per_seed]
+        assert both[m] == pytest.approx(np.mean(values))
+        assert both[f"{m}_sd"] == pytest.approx(np.std(values, ddof=1))
+    assert both["nmi_leiden_sd"] > 0  # the seeds do differ here
+
+
+def test_leiden_graph_keeps_one_or_both_edge_directions():
+    conn = np.array([[0, 0.5, 0], [0.5, 0, 1.0], [0, 1.0, 0]])
+    single = paper.leiden_igraph(conn, "single")
+    both = paper.leiden_igraph(conn, "both_directions")
+    assert sorted(single.get_edgelist()) == [(0, 1), (1, 2)] and sorted(single.es["weight"]) == [0.5, 1.0]
+    assert single.ecount() == 2 and both.ecount() == 4 and not both.is_directed()
+    with pytest.raises(ValueError, match="leiden_graph"):
+        paper.leiden_igraph(conn, "scanpy")
+
+
+def test_leiden_on_both_directions_is_scib_metrics_clustering(embeddings):
+    """``both_directions`` gives exactly scib-metrics' own Leiden (the paper's construction), seed for seed."""
+    from scib_metrics.metrics._nmi_ari import _compute_clustering_leiden
+
+    conn = sparse.csr_matrix(embeddings["mixed"][1].knn_graph_connectivities)
+    graph = paper.leiden_igraph(conn, "both_directions")
+    for resolution, seed in [(1.0, 0), (2.0, 1)]:
+        np.testing.assert_array_equal(paper._leiden(graph, resolution, seed),
+                                      _compute_clustering_leiden(conn, resolution, seed))
 
 
 def test_jaccard_keeps_same_system_neighbourhoods_but_not_shuffled_ones(cells, embeddings):
@@ -172,14 +249,40 @@ def test_moran_preservation_is_1_when_gradients_are_kept_and_drops_when_destroye
     assert np.isnan(paper.morans_i_preservation(embeddings["mixed"][0], []))
 
 
-def test_moran_groups_pool_small_samples_and_need_min_cells():
+def test_moran_groups_pool_small_samples_unless_told_not_to_and_need_min_cells():
     labels = ["a"] * 70 + ["b"] * 10
     systems = ["s1"] * 80
     samples = ["p1"] * 40 + ["p2"] * 15 + ["p3"] * 15 + ["p1"] * 10
     groups = {(lab, sys, smp): len(pos) for lab, sys, smp, pos in paper.moran_groups(labels, systems, samples, 20)}
     assert groups == {("a", "s1", "p1"): 40, ("a", "s1", paper.POOLED): 30}
+    unpooled = paper.moran_groups(labels, systems, samples, 20, pool_small=False)  # the paper's groups
+    assert [(lab, smp, len(pos)) for lab, _, smp, pos in unpooled] == [("a", "p1", 40)]
     with pytest.raises(ValueError, match="min_cells"):
         paper.moran_reference(np.ones((80, 3)), labels, systems, samples, min_cells=10, n_neighbors=15)
+
+
+def test_moran_group_graphs_count_the_cell_itself_among_its_15_neighbours():
+    """scanpy's convention (sc.pp.neighbors(n_neighbors=15), as the paper): 14 other cells per cell."""
+    import anndata as ad
+    import scanpy as sc
+
+    x = np.random.default_rng(0).normal(size=(60, 5))
+    (graph,) = paper.group_connectivities([x])
+    adata = ad.AnnData(obsm={"X_emb": x}, shape=(60, 0))
+    sc.pp.neighbors(adata, use_rep="X_emb", n_neighbors=paper.MORAN_N_NEIGHBORS, knn=True, method="umap")
+    assert (adata.obsp["distances"].getnnz(axis=1) == 14).all()
+    np.testing.assert_allclose(graph.toarray(), adata.obsp["connectivities"].toarray(), atol=1e-5)
+    with pytest.raises(ValueError, match="too small"):
+        paper.group_connectivities([x[:14]])
+
+
+def test_moran_reference_pca_is_exact():
+    """The group PCA is scanpy's exact (arpack) PCA: the same as a full SVD up to sign."""
+    x = np.random.default_rng(0).normal(size=(40, 12)) @ np.diag(np.linspace(3, 0.5, 12))
+    pcs = paper.group_pca(x, 5)
+    centred = x - x.mean(axis=0)
+    u, d, _ = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(np.abs(pcs), np.abs(u[:, :5] * d[:5]), rtol=1e-6, atol=1e-8)
 
 
 def test_paper_metrics_returns_every_metric_in_range(cells, embeddings, moran_ref):
@@ -189,7 +292,8 @@ def test_paper_metrics_returns_every_metric_in_range(cells, embeddings, moran_re
         x, graph, systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
         unintegrated=embeddings["separated"][1], moran=moran_ref,
     )
-    assert list(values) == list(PAPER_METRIC_NAMES)
+    per_system = ["ilisi_sample_within_system__sys0", "ilisi_sample_within_system__sys1"]
+    assert list(values) == list(PAPER_METRIC_NAMES) + per_system
     assert all(np.isfinite(v) and -1 <= v <= 1.2 for v in values.values()), values
 
 
@@ -234,7 +338,7 @@ def test_each_run_is_scored_on_its_own_against_the_stored_reference(cells, expre
 
     monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
     pre, runs = scored_dataset(cells, expression, tmp_path)
-    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS}
+    evaluation = {"n_neighbors": 90, "moran_min_cells": MIN_CELLS, "leiden_seeds": [0, 1]}
     reference = score.dataset_reference(pre, evaluation)
     # the reference goes through its file (evaluation_reference.h5ad) unchanged
     path = tmp_path / "evaluation_reference.h5ad"
@@ -246,8 +350,9 @@ def test_each_run_is_scored_on_its_own_against_the_stored_reference(cells, expre
     tables = {name: score.score_run(*runs[name], stored, evaluation) for name in runs}
     direct = score.score_run(*runs["ok_a"], reference, evaluation)
     pd.testing.assert_frame_equal(tables["ok_a"], direct)
-    expected = score.expected_metrics(["raw", "standardized"])
+    expected = score.expected_metrics(["raw", "standardized"], systems=reference.systems)
     assert set(PAPER_METRIC_NAMES) <= set(expected["metric"])
+    assert {"ilisi_sample_within_system__sys0", "ilisi_sample_within_system__sys1"} <= set(expected["metric"])
     for name, table in tables.items():
         assert list(table.columns) == C.METRIC_COLUMNS
         C.METRICS.check(table, name)
@@ -261,7 +366,7 @@ def test_each_run_is_scored_on_its_own_against_the_stored_reference(cells, expre
     assert a["raw", "ilisi_system"] > 0.8 > 0.05 > b["raw", "ilisi_system"]
     assert b["raw", "jaccard_neighbors"] == pytest.approx(1.0)  # same graph as the unintegrated PCA
 
-    info = score.metrics_info(evaluation)
+    info = score.metrics_info(evaluation, systems=["sys0", "sys1"])
     assert info["versions"]["scib-metrics"] and info["evaluation"]["moran_min_cells"] == MIN_CELLS
     assert {m["metric"] for m in info["metrics"]} == set(expected["metric"])
 
@@ -284,7 +389,7 @@ def test_an_embedding_of_other_cells_is_refused_naming_the_file(cells, expressio
 
 def test_unlabelled_cells_count_for_label_free_metrics_only(cells, expression, tmp_path, monkeypatch):
     from sysvi_bench.metrics import score
-    from sysvi_bench.metrics.catalogue import LABEL_FREE
+    from sysvi_bench.metrics.catalogue import is_label_free
 
     monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
     pre, runs = scored_dataset(cells, expression, tmp_path)
@@ -299,9 +404,9 @@ def test_unlabelled_cells_count_for_label_free_metrics_only(cells, expression, t
     partial = score.score_run(*runs["ok_a"], reference, evaluation)
     assert partial["value"].notna().all()
     values = partial.set_index("metric")["value"] - full.set_index("metric")["value"]
-    free = values[values.index.isin(LABEL_FREE)]
-    assert (free.abs() < 1e-6).all(), free  # label-free metrics still see every cell
-    assert (values[~values.index.isin(LABEL_FREE) & (values.index != "asw_label")].abs() > 0).any()
+    free = values.index.map(is_label_free)
+    assert free.sum() >= 4 and (values[free].abs() < 1e-6).all(), values[free]  # still computed on every cell
+    assert (values[~free & (values.index != "asw_label")].abs() > 0).any()
 
 
 def test_a_metric_that_raises_is_na_with_its_reason_and_the_others_are_kept(cells, expression, tmp_path,
@@ -320,3 +425,18 @@ def test_a_metric_that_raises_is_na_with_its_reason_and_the_others_are_kept(cell
     assert table.loc[bad, "value"].isna().all()
     assert (table.loc[bad, "reason"] == "ValueError: no objects to concatenate").all()
     assert table.loc[~bad, "value"].notna().all()
+
+
+def test_schema_defaults_are_the_scoring_defaults(validated):
+    """Scoring outside the workflow fills the same evaluation defaults as the schema (its single source)."""
+    from sysvi_bench.metrics import score
+
+    from conftest import ROOT, load_yaml
+
+    demo = load_yaml(ROOT / "config" / "config.yaml")
+    demo.pop("evaluation")
+    filled = validated(demo)["evaluation"]
+    assert {"moran_pool_small", "leiden_seeds", "leiden_graph", "moran_min_cells"} <= set(filled)
+    assert score.resolve_evaluation({}) == filled
+    assert (filled["selection_scaling"], filled["best_by"], filled["convergence_tolerance"]) == (
+        "across_runs", "total", 0.01)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate import TABLE_CONTRACTS, dataset_tables
-from sysvi_bench.io import read_json
+from sysvi_bench.io import read_history, read_json
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
@@ -14,7 +14,8 @@ with logged(snakemake.log[0]):
     infos = [read_json(p) for p in snakemake.input.infos]
     for path, info in zip(snakemake.input.infos, infos):
         C.check_run_info(info, path)
-    tables = dataset_tables(manifest, infos, C.read_tables(snakemake.input.metrics, C.METRICS),
+    histories = [read_history(p) for p in snakemake.input.histories]
+    tables = dataset_tables(manifest, infos, histories, C.read_tables(snakemake.input.metrics, C.METRICS),
                             read_json(snakemake.input.metrics_info))
     for name, table in tables.items():
         C.write_table(table, snakemake.output[name], TABLE_CONTRACTS[name])

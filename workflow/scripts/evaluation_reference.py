@@ -10,4 +10,4 @@ with logged(snakemake.log[0]):
     print(f"{len(reference.cells):,} evaluation cells ({int(reference.labelled.sum()):,} labelled), "
           f"{len(reference.moran)} Moran's I groups")
     C.write_h5ad_checked(reference_to_adata(reference), snakemake.output.reference, C.REFERENCE)
-    write_json(metrics_info(evaluation), snakemake.output.info)
+    write_json(metrics_info(evaluation, reference.systems), snakemake.output.info)

@@ -1,7 +1,8 @@
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.figures import read_history, read_summary, training_curves
+from sysvi_bench.figures import read_summary, training_curves
+from sysvi_bench.io import read_history
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
@@ -15,5 +16,5 @@ with logged(snakemake.log[0]):
         if history is not None and run_id in ok:
             histories[run_id] = history
     print(f"{len(histories)} runs with a training history")
-    training_curves(histories, [snakemake.output.png, snakemake.output.pdf],
+    training_curves(histories, [snakemake.output.png, snakemake.output.pdf], convergence=summary,
                     title=f"{dataset}: training losses per epoch (successful runs with a history)")

@@ -1,14 +1,16 @@
 """Aggregate per-run metric tables into the benchmark's tables: long metrics, summary, best settings.
 
-Only numpy/pandas here (the aggregate rule's environment has nothing else).
+Only numpy/pandas/scipy here (the report environment of the aggregate rule).
 
 * Raw values stay as they are (``results/metrics.tsv`` and the metric columns of the summary).
-* :func:`scale_metrics`: min-max scaling per dataset, embedding variant and metric over the dataset's runs,
-  direction-aware, so 1 is always the best run of the dataset and 0 the worst.
+* :func:`scale_metrics`: min-max scaling per dataset, embedding variant and metric over the dataset's runs
+  (or within each model's runs), direction-aware, so 1 is always the best run and 0 the worst.
 * :func:`summarize`: one row per run with raw and scaled metrics, the ``bio``/``batch`` means of the scaled
-  metrics, ``total = bio_weight * bio + (1 - bio_weight) * batch``, the paper's ``selection_score`` and
-  mean/sd over the seeds of the run's setting.
-* :func:`best_settings`: the best setting per dataset and model by mean over seeds, and its median run.
+  metrics, ``total = bio_weight * bio + (1 - bio_weight) * batch``, the paper's ``selection_score``,
+  mean/sd over the seeds of the run's setting, and the run's ``convergence``/``converged``.
+* :func:`best_settings`: the best setting per dataset and model by mean over seeds, its median run, and
+  whether it is ahead of the runner-up setting, and of the next model, by more than seed-to-seed noise
+  (:func:`compare_seeds`); :func:`recommendation` says it in one sentence.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ import numpy as np
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.metrics.catalogue import (
-    AGGREGATE_EXCLUDED,
-    SELECTION_BATCH,
-    SELECTION_BIO,
-    SELECTION_BIO_WEIGHT,
-)
+from sysvi_bench.convergence import CONVERGENCE_COLUMNS, convergence_table
+from sysvi_bench.metrics.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, in_aggregate
 
 SCORES = ("bio", "batch", "total", "selection_score")
+SCALINGS = ("across_runs", "within_model")
+# model kinds that are controls of the metric scaling, not candidates: left out of the ranking of models
+CONTROL_KINDS = frozenset({"shuffled", "celltype"})
+# a best setting is separable from the next when the difference of means exceeds this many sds of it
+SEPARATION_SDS = 2.0
+P_PAIRED_MIN_SEEDS = 3  # the paired t-test needs at least this many seeds in common
 
 
 # Parameters that define a SysVI setting in the paper: always reported (presets fix some without a grid axis)
@@ -59,14 +63,19 @@ def _as_bool(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
 
 
-def scale_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
+def scale_metrics(metrics: pd.DataFrame, scaling: str = "across_runs") -> pd.DataFrame:
     """Add a ``scaled`` column: min-max scaling per (dataset, embedding_variant, metric) over runs.
 
-    Direction-aware: 1 = the dataset's best run and 0 its worst, also for metrics where lower is better.
+    ``scaling="across_runs"``: over all runs of the dataset; ``"within_model"``: over each model's runs of the
+    dataset alone (the paper's ``eval_summary.py``, before it picks each model's best setting).
+    Direction-aware: 1 = the best run and 0 the worst, also for metrics where lower is better.
     A metric with the same value in every run scales to 0.5; NA stays NA.
     """
+    if scaling not in SCALINGS:
+        raise ValueError(f"evaluation.selection_scaling: unknown {scaling!r}; valid: {list(SCALINGS)}")
+    keys = ["dataset", "embedding_variant", "metric"] + (["model"] if scaling == "within_model" else [])
     out = metrics.copy()
-    groups = out.groupby(["dataset", "embedding_variant", "metric"])["value"]
+    groups = out.groupby(keys)["value"]
     lo, hi = groups.transform("min"), groups.transform("max")
     span = hi - lo
     frac = ((out["value"] - lo) / span.where(span > 0)).where(span > 0, 0.5).where(out["value"].notna())
@@ -79,31 +88,53 @@ def _mean_of(table: pd.DataFrame, cols: Iterable[str]) -> pd.Series:
     return table[cols].mean(axis=1, skipna=True) if cols else pd.Series(np.nan, index=table.index)
 
 
-def summarize(
-    metrics: pd.DataFrame, runs: pd.DataFrame, *, variant: str = "raw", bio_weight: float = 0.6
-) -> pd.DataFrame:
-    """One row per run: run info, raw and scaled metrics (of ``variant``), aggregates and seed statistics.
-
-    Columns added to ``runs``: one per metric (raw value), ``scaled_<metric>`` (see :func:`scale_metrics`),
-    ``bio`` and ``batch`` (mean of the run's scaled metrics of that type; scib-metrics twins of paper metrics
-    are left out), ``total = bio_weight * bio + (1 - bio_weight) * batch``, ``selection_score`` (the paper's:
-    0.6 * mean(scaled NMI, scaled Moran's I) + 0.4 * scaled iLISI), and over the seeds of the run's setting
-    ``n_seeds``, ``mean_<score>`` and ``sd_<score>`` for each score. Failed runs keep NA scores.
-    """
-    chosen = scale_metrics(metrics)
+def _wide(metrics: pd.DataFrame, variant: str, scaling: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Raw and scaled values of ``variant`` as runs x metrics tables, and each metric's type."""
+    chosen = scale_metrics(metrics, scaling)
     chosen = chosen[chosen["embedding_variant"] == variant]
     index = ["dataset", "run_id"]
     raw = chosen.pivot_table(index=index, columns="metric", values="value", aggfunc="first", dropna=False)
     scaled = chosen.pivot_table(index=index, columns="metric", values="scaled", aggfunc="first", dropna=False)
-    types = chosen.drop_duplicates("metric").set_index("metric")["type"]
+    return raw, scaled, chosen.drop_duplicates("metric").set_index("metric")["type"]
+
+
+def selection_score(scaled: pd.DataFrame) -> pd.Series:
+    """The paper's selection score of each run: 0.6 * mean(scaled NMI, Moran's I) + 0.4 * scaled iLISI."""
+    bio = scaled.reindex(columns=list(SELECTION_BIO)).mean(axis=1, skipna=False)
+    batch = scaled.reindex(columns=list(SELECTION_BATCH)).mean(axis=1, skipna=False)
+    return SELECTION_BIO_WEIGHT * bio + (1 - SELECTION_BIO_WEIGHT) * batch
+
+
+def summarize(
+    metrics: pd.DataFrame,
+    runs: pd.DataFrame,
+    *,
+    variant: str = "raw",
+    bio_weight: float = 0.6,
+    selection_scaling: str = "across_runs",
+    convergence: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per run: run info, raw and scaled metrics (of ``variant``), aggregates and seed statistics.
+
+    Columns added to ``runs``: one per metric (raw value), ``scaled_<metric>`` (see :func:`scale_metrics`,
+    across the dataset's runs), ``bio`` and ``batch`` (mean of the run's scaled metrics of that type, for the
+    metrics that enter aggregates: :func:`sysvi_bench.metrics.catalogue.in_aggregate`),
+    ``total = bio_weight * bio + (1 - bio_weight) * batch``, ``selection_score`` (the paper's: 0.6 *
+    mean(scaled NMI, scaled Moran's I) + 0.4 * scaled iLISI, scaled as ``selection_scaling`` says:
+    ``across_runs`` or ``within_model``), over the seeds of the run's setting ``n_seeds``, ``mean_<score>`` and
+    ``sd_<score>`` for each score, and ``convergence``/``converged`` from ``convergence``
+    (:func:`sysvi_bench.convergence.convergence_table`; NA where not given or not applicable).
+    Failed runs keep NA scores.
+    """
+    index = ["dataset", "run_id"]
+    raw, scaled, types = _wide(metrics, variant, "across_runs")
     scores = pd.DataFrame(index=raw.index)
     for metric_type in ("bio", "batch"):
         scores[metric_type] = _mean_of(
-            scaled, [m for m in scaled.columns if types.get(m) == metric_type and m not in AGGREGATE_EXCLUDED])
+            scaled, [m for m in scaled.columns if types.get(m) == metric_type and in_aggregate(m)])
     scores["total"] = bio_weight * scores["bio"] + (1 - bio_weight) * scores["batch"]
-    selection_bio = scaled.reindex(columns=list(SELECTION_BIO)).mean(axis=1, skipna=False)
-    selection_batch = scaled.reindex(columns=list(SELECTION_BATCH)).mean(axis=1, skipna=False)
-    scores["selection_score"] = SELECTION_BIO_WEIGHT * selection_bio + (1 - SELECTION_BIO_WEIGHT) * selection_batch
+    selection_scaled = scaled if selection_scaling == "across_runs" else _wide(metrics, variant, selection_scaling)[1]
+    scores["selection_score"] = selection_score(selection_scaled.reindex(scaled.index))
     wide = raw.join(scaled.add_prefix("scaled_")).join(scores).reset_index()
     wide.columns.name = None
     summary = runs.merge(wide, on=index, how="left")
@@ -112,30 +143,158 @@ def summarize(
     for score in SCORES:
         summary[f"mean_{score}"] = by_setting[score].transform("mean")
         summary[f"sd_{score}"] = by_setting[score].transform("std")
+    if convergence is None:
+        convergence = pd.DataFrame(columns=CONVERGENCE_COLUMNS)
+    summary = summary.merge(convergence[CONVERGENCE_COLUMNS], on=index, how="left")
+    summary["convergence"] = summary["convergence"].astype(float)
+    summary["converged"] = summary["converged"].astype("boolean")
     return summary
 
 
+def compare_seeds(best: pd.Series, other: pd.Series) -> dict[str, float | bool | None]:
+    """Is ``best`` ahead of ``other`` by more than seed-to-seed noise? Both: per-seed scores indexed by seed.
+
+    Returns
+    -------
+    ``diff``: difference of the means; ``sd_diff``: its sd, ``sqrt(sd_best² / n_best + sd_other² / n_other)``
+    (NaN unless both have >= 2 seeds); ``p_paired``: two-sided p-value of the paired t-test over the seeds in
+    common (``scipy.stats.ttest_rel``; NaN for fewer than :data:`P_PAIRED_MIN_SEEDS` or no spread of the
+    differences); ``separable``: ``diff > SEPARATION_SDS * sd_diff`` (None when ``sd_diff`` is NaN).
+    """
+    from scipy.stats import ttest_rel
+
+    best, other = best.dropna(), other.dropna()
+    diff = float(best.mean() - other.mean())
+    sd_diff = float("nan")
+    if min(len(best), len(other)) > 1:
+        sd_diff = float(np.sqrt(best.var() / len(best) + other.var() / len(other)))
+    common = best.index.intersection(other.index)
+    p = float("nan")
+    if len(common) >= P_PAIRED_MIN_SEEDS and np.ptp((best[common] - other[common]).to_numpy()) > 0:
+        p = float(ttest_rel(best[common], other[common]).pvalue)
+    separable = None if np.isnan(sd_diff) else bool(diff > SEPARATION_SDS * sd_diff)
+    return {"diff": diff, "sd_diff": sd_diff, "p_paired": p, "separable": separable}
+
+
+MARGIN_KEYS = ("diff", "sd_diff", "p_paired", "separable")
+
+
+def _per_seed(sub: pd.DataFrame, setting: str, score: str) -> pd.Series:
+    """``score`` of each seed of a setting (index: seed)."""
+    return sub[sub["setting"] == setting].groupby("seed", dropna=False)[score].mean()
+
+
+def _best_of_model(sub: pd.DataFrame, score: str) -> dict:
+    """One model's best setting on a dataset, its median run and its margin over the runner-up setting."""
+    means = sub.groupby("setting", sort=True)[score].mean()
+    order = means.index[np.argsort(-means.to_numpy(), kind="stable")]
+    best = order[0]
+    runs = sub[sub["setting"] == best].sort_values([score, "seed"], kind="stable")
+    runner_up = order[1] if len(order) > 1 else None
+    margin = compare_seeds(_per_seed(sub, best, score), _per_seed(sub, runner_up, score)) if runner_up else {}
+    return {
+        "kind": runs["kind"].iloc[0] if "kind" in runs.columns else None,
+        "setting": best, "best_by": score, "n_seeds": len(runs),
+        "mean_total": runs["total"].mean(), "sd_total": runs["total"].std(),
+        "mean_selection_score": runs["selection_score"].mean(), "sd_selection_score": runs["selection_score"].std(),
+        "median_run_id": runs["run_id"].iloc[(len(runs) - 1) // 2],
+        "runner_up_setting": runner_up,
+        **{f"{k}_runner_up": margin.get(k) for k in MARGIN_KEYS},
+    }
+
+
+def _model_ranking(best: pd.DataFrame, totals: list[pd.Series]) -> pd.DataFrame:
+    """``model_rank``, ``next_model`` and the margin over it (``*_next_model``) of each row of ``best``.
+
+    Per dataset, the models that are not controls, ranked by ``mean_total``; ``totals``: per-seed ``total`` of
+    each row's best setting.
+    """
+    rows = {}
+    for _, sub in best.groupby("dataset", sort=False):
+        ranked = sub[~sub["kind"].isin(CONTROL_KINDS)].sort_values("mean_total", ascending=False, kind="stable")
+        for rank, (i, j) in enumerate(zip(ranked.index, [*ranked.index[1:], None]), start=1):
+            margin = compare_seeds(totals[i], totals[j]) if j is not None else {}
+            rows[i] = {"model_rank": rank, "next_model": best.at[j, "model"] if j is not None else None,
+                       **{f"{k}_next_model": margin.get(k) for k in MARGIN_KEYS}}
+    columns = ["model_rank", "next_model", *(f"{k}_next_model" for k in MARGIN_KEYS)]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).reindex(best.index)
+
+
 def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
-    """The best setting per (dataset, model) by mean ``score`` over seeds, and its median run.
+    """The best setting per (dataset, model) by mean ``score`` over seeds, its median run, and its margins.
 
     Ties go to the first setting in sort order. The median run is the setting's run whose ``score`` is the
     median over its seeds (the lower middle one for an even number; ties by seed). Runs without a score
     (failed) are ignored; a model without any scored run gets no row.
+
+    Margins (:func:`compare_seeds`, per-seed values paired by seed): ``*_runner_up``: the best setting vs the
+    model's second-best setting, on ``score``; ``*_next_model``: the model vs the next model in the dataset's
+    ranking by the ``mean_total`` of each model's best setting (``model_rank`` 1 = the winner; control kinds
+    :data:`CONTROL_KINDS` are not ranked), on ``total`` (scaled across all runs, so comparable across models).
     Returns columns :data:`contracts.BEST_SETTINGS_COLUMNS`.
     """
-    rows = []
     scored = summary[summary[score].notna()]
-    for (dataset, model), sub in scored.groupby(["dataset", "model"], sort=True):
-        means = sub.groupby("setting", sort=True)[score].mean()
-        best = means.index[int(np.argmax(means.to_numpy()))]
-        runs = sub[sub["setting"] == best].sort_values([score, "seed"], kind="stable")
-        rows.append({
-            "dataset": dataset, "model": model, "setting": best, "n_seeds": len(runs),
-            "mean_total": runs["total"].mean(), "sd_total": runs["total"].std(),
-            "mean_selection_score": runs["selection_score"].mean(), "sd_selection_score": runs["selection_score"].std(),
-            "median_run_id": runs["run_id"].iloc[(len(runs) - 1) // 2],
-        })
-    return pd.DataFrame(rows, columns=C.BEST_SETTINGS_COLUMNS)
+    groups = list(scored.groupby(["dataset", "model"], sort=True))
+    if not groups:
+        return pd.DataFrame(columns=C.BEST_SETTINGS_COLUMNS)
+    table = pd.DataFrame([{"dataset": d, "model": m, **_best_of_model(sub, score)} for (d, m), sub in groups])
+    totals = [_per_seed(sub, setting, "total") for (_, sub), setting in zip(groups, table["setting"])]
+    table = table.join(_model_ranking(table, totals))
+    table["model_rank"] = table["model_rank"].astype("Int64")
+    for where in ("runner_up", "next_model"):
+        table[f"separable_{where}"] = table[f"separable_{where}"].astype("boolean")
+        for k in ("diff", "sd_diff", "p_paired"):
+            table[f"{k}_{where}"] = table[f"{k}_{where}"].astype(float)
+    return table[C.BEST_SETTINGS_COLUMNS]
+
+
+def _flag(value) -> bool | None:
+    """A nullable boolean as held in memory or read back from a TSV: True, False or None (NA)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return bool(value)
+
+
+def _margin(verdicts: tuple[str, str, str], other: str, separable, diff: float, sd: float, p: float) -> str:
+    """``"<verdict> <other> by diff ± sd (paired t-test: p = ...)"``; verdicts: separable, not, unknown (NA)."""
+    verdict = {True: verdicts[0], False: verdicts[1], None: verdicts[2]}[_flag(separable)]
+    text = f"{verdict} {other} by {diff:.3f}"
+    if not np.isnan(sd):
+        text += f" ± {sd:.3f}"
+    if not np.isnan(p):
+        text += f" (paired t-test over seeds: p = {p:.2g})"
+    return text
+
+
+def recommendation(best: pd.DataFrame, dataset: str) -> str:
+    """The benchmark's recommendation for ``dataset`` in one sentence, with the numbers behind it.
+
+    ``best``: :func:`best_settings` (in memory or read back from ``best_settings.tsv``). Says which model and
+    setting score best (mean ± sd of ``total`` over seeds), whether the model is ahead of the next one beyond
+    seed-to-seed noise (difference of means ± its sd, :data:`SEPARATION_SDS` sds needed; paired t-test p with
+    >= 3 seeds), and the same for the setting against the model's runner-up setting.
+    """
+    sub = best[(best["dataset"].astype(str) == str(dataset)) & best["model_rank"].notna()]
+    if sub.empty:
+        return f"{dataset}: no scored run to recommend."
+    top = sub.loc[pd.to_numeric(sub["model_rank"]).idxmin()]
+    n = int(top["n_seeds"])
+    sentence = (f"On {dataset}, {top['model']} ({top['setting']}) scores best, total {top['mean_total']:.3f}"
+                + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
+                + f" over {n} seed{'s' if n != 1 else ''}")
+    if isinstance(top["next_model"], str):
+        sentence += "; it is " + _margin(
+            ("clearly ahead of", "not separable from", "ahead (noise unknown: one seed) of"), top["next_model"],
+            top["separable_next_model"], float(top["diff_next_model"]), float(top["sd_diff_next_model"]),
+            float(top["p_paired_next_model"]))
+    if isinstance(top["runner_up_setting"], str):
+        sentence += f"; on {top['best_by']}, this setting " + _margin(
+            ("clearly beats", "is not separable from", "beats (noise unknown: one seed)"),
+            f"the runner-up {top['runner_up_setting']}", top["separable_runner_up"], float(top["diff_runner_up"]),
+            float(top["sd_diff_runner_up"]), float(top["p_paired_runner_up"]))
+    return sentence + "."
 
 
 def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, metrics_info: Mapping) -> pd.DataFrame:
@@ -160,13 +319,22 @@ def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, metrics_info: Mappin
 
 
 def dataset_tables(
-    manifest: pd.DataFrame, infos: Sequence[Mapping], metrics: pd.DataFrame, metrics_info: Mapping
+    manifest: pd.DataFrame, infos: Sequence[Mapping], histories: Sequence[pd.DataFrame | None],
+    metrics: pd.DataFrame, metrics_info: Mapping,
 ) -> dict[str, pd.DataFrame]:
-    """One dataset's ``metrics``, ``summary``, ``best_settings`` and ``completeness`` tables."""
+    """One dataset's ``metrics``, ``summary``, ``best_settings`` and ``completeness`` tables.
+
+    ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
+    manifest order; ``metrics_info`` the dataset's evaluation settings and metric list.
+    """
     evaluation = metrics_info["evaluation"]
     runs = run_table(manifest, infos)
-    summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"])
-    return {"metrics": metrics, "summary": summary, "best_settings": best_settings(summary),
+    convergence = convergence_table(
+        {(r.dataset, r.run_id): h for r, h in zip(manifest.itertuples(index=False), histories, strict=True)},
+        evaluation["convergence_tolerance"])
+    summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
+                        selection_scaling=evaluation["selection_scaling"], convergence=convergence)
+    return {"metrics": metrics, "summary": summary, "best_settings": best_settings(summary, evaluation["best_by"]),
             "completeness": completeness(metrics, runs, metrics_info)}
 
 

@@ -36,7 +36,8 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     libraries), ``device``, ``peak_memory_mb``, ``n_cells``, ``n_epochs``, ``threads``, ``host``;
     ``metrics.tsv`` (:data:`METRICS`): the run's scores, written by the ``score`` step: one row per
     ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw value, NA when it could
-    not be computed, with the ``reason`` (also for every value of a failed run); ``type`` is ``bio`` or
+    not be computed, with the ``reason`` (also for every value of a failed run; paper metrics include
+    ``ilisi_sample_within_system__<system>`` per system and ``nmi_leiden_sd``/``ari_leiden_sd``); ``type`` is ``bio`` or
     ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite and the paper's metrics
     (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
 ``results/{dataset}/evaluation_reference.h5ad`` (:data:`REFERENCE`)
@@ -54,21 +55,28 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     The dataset's runs' metric rows concatenated (:data:`METRICS`).
 ``results/{dataset}/summary.tsv`` (:data:`SUMMARY`)
     One row per run: :data:`RUN_COLUMNS`, ``status``, ``reason``, ``wall_time_s``, ``peak_memory_mb``,
-    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting``; then, for
-    ``evaluation.summary_variant``: one column per metric (raw value), ``scaled_<metric>`` (min-max scaled
-    over the dataset's runs, 1 = best, direction-aware), ``bio`` and ``batch`` (mean of the scaled metrics of
-    that type, scib-metrics twins of paper metrics excluded), ``total`` (``bio_weight * bio + (1 - bio_weight)
-    * batch``), ``selection_score`` (the paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled
-    ``moransi_preservation``) + 0.4 * scaled ``ilisi_system``), and over the seeds of the run's setting
-    ``n_seeds`` and ``mean_<s>``/``sd_<s>`` for ``s`` in bio, batch, total, selection_score. Failed runs have
-    NA metrics and scores.
+    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` (run id
+    without the seed); then, for ``evaluation.summary_variant``: one column per metric (raw value),
+    ``scaled_<metric>`` (min-max scaled over the dataset's runs, 1 = best, direction-aware),
+    ``bio`` and ``batch`` (mean of the scaled metrics of that type; scib-metrics twins of paper metrics,
+    the Leiden sds and per-system rows excluded), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``),
+    ``selection_score`` (the paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled ``moransi_preservation``) +
+    0.4 * scaled ``ilisi_system``, scaled across runs or within the model: ``evaluation.selection_scaling``),
+    over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>`` for ``s`` in bio, batch,
+    total, selection_score, and ``convergence`` (relative change of the training loss over the last 10% of
+    epochs) and ``converged`` (NA for models without a loss history; :mod:`sysvi_bench.convergence`).
+    Failed runs have NA metrics and scores.
 ``results/{dataset}/completeness.tsv`` (:data:`COMPLETENESS`)
     Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason; empty
     (header only) when the dataset is complete.
 ``results/{dataset}/best_settings.tsv`` (:data:`BEST_SETTINGS`)
-    One row per (dataset, model) with a scored run: the best setting by mean total over seeds, mean/sd over
-    its seeds of ``total`` and ``selection_score``, and its median run (the seed whose total is the median; the
-    lower middle one for an even number of seeds).
+    One row per (dataset, model) with a scored run: the best setting by mean ``best_by``
+    (``evaluation.best_by``: total or selection_score) over seeds, mean/sd over its seeds of ``total`` and
+    ``selection_score``, its median run (the seed whose score is the median; the lower middle one for an even
+    number of seeds), its margin over the model's runner-up setting (``*_runner_up``) and the model's rank and
+    margin over the next model by ``mean_total`` (``model_rank``, ``*_next_model``): the difference of means
+    over seeds, its sd, the paired t-test p (>= 3 seeds) and ``separable`` (difference > 2 sd;
+    :func:`sysvi_bench.aggregate.compare_seeds`).
 ``results/{metrics,summary,best_settings,completeness}.tsv``
     The per-dataset tables concatenated over the datasets that completed.
 ``results/datasets.tsv`` (:data:`DATASETS`)
@@ -166,10 +174,18 @@ SUMMARY = TableContract("summary", {
     **_RUN_KINDS, "status": "str", "reason": "str", "wall_time_s": "float", "peak_memory_mb": "float",
     "device": "str", "n_epochs": "int", "setting": "str",
     "bio": "float", "batch": "float", "total": "float", "selection_score": "float", "n_seeds": "int",
+    "convergence": "float", "converged": "bool",
 })
 BEST_SETTINGS = TableContract("best-settings table", {
-    "dataset": "str", "model": "str", "setting": "str", "n_seeds": "int", "mean_total": "float",
-    "sd_total": "float", "mean_selection_score": "float", "sd_selection_score": "float", "median_run_id": "str",
+    "dataset": "str", "model": "str", "kind": "str", "setting": "str", "best_by": "str", "n_seeds": "int",
+    "mean_total": "float", "sd_total": "float", "mean_selection_score": "float", "sd_selection_score": "float",
+    "median_run_id": "str",
+    # the best setting vs the model's runner-up setting, on best_by (sysvi_bench.aggregate.compare_seeds)
+    "runner_up_setting": "str", "diff_runner_up": "float", "sd_diff_runner_up": "float",
+    "p_paired_runner_up": "float", "separable_runner_up": "str",
+    # the model vs the next model of the dataset's ranking by mean_total (controls not ranked)
+    "model_rank": "float", "next_model": "str", "diff_next_model": "float", "sd_diff_next_model": "float",
+    "p_paired_next_model": "float", "separable_next_model": "str",
 })
 BEST_SETTINGS_COLUMNS = BEST_SETTINGS.columns
 COMPLETENESS = TableContract("completeness table", {

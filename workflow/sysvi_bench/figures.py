@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from sysvi_bench import contracts as C  # noqa: E402
+from sysvi_bench.metrics.catalogue import is_auxiliary  # noqa: E402
 
 AGGREGATES = ["bio", "batch", "total", "selection_score"]
 AGGREGATE_LABELS = {
@@ -55,15 +56,6 @@ def read_summary(path: Path | str) -> pd.DataFrame:
 def read_best_settings(path: Path | str) -> pd.DataFrame:
     """A dataset's ``best_settings.tsv`` (checked against :data:`contracts.BEST_SETTINGS`)."""
     return C.read_table(path, C.BEST_SETTINGS)
-
-
-def read_history(path: Path | str) -> pd.DataFrame | None:
-    """A run's ``history.tsv``; None when it holds no epochs (PCA, Harmony and controls write an empty one)."""
-    try:
-        history = pd.read_csv(path, sep="\t")
-    except (pd.errors.EmptyDataError, FileNotFoundError):
-        return None
-    return history if len(history) else None
 
 
 def read_metric_types(metrics_info: Path | str) -> dict[str, str]:
@@ -101,6 +93,14 @@ def _ok(summary: pd.DataFrame) -> pd.DataFrame:
     if "status" not in summary.columns:
         return summary
     return summary[summary["status"].astype(str) == C.STATUS_OK]
+
+
+def not_converged(summary: pd.DataFrame) -> set[str]:
+    """Run ids whose training did not converge (summary column ``converged`` False; NA = not applicable)."""
+    if "converged" not in summary.columns:
+        return set()
+    flags = summary["converged"].astype(str).str.strip().str.lower()
+    return set(summary.loc[flags.isin(["false", "0", "0.0"]), "run_id"].astype(str))
 
 
 def _fmt(value) -> str:
@@ -164,17 +164,21 @@ def results_table(
 
     The printed number is the raw value; the colour is the run's direction-aware scaled value from the summary
     (``scaled_<metric>``: 1 = the dataset's best run, darker = better) where it has one, else the column's
-    min-max scaled raw value. Failed runs are listed last, marked "(failed)", with NA.
+    min-max scaled raw value. Per-system and noise rows (:func:`~sysvi_bench.metrics.catalogue.is_auxiliary`)
+    are not columns. Failed runs are listed last, marked "(failed)", with NA; runs whose training
+    did not converge (summary column ``converged``) are marked "(not converged)".
     """
-    metrics = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)]
+    metrics = [m for t in ("bio", "batch")
+               for m in sorted(k for k, v in metric_types.items() if v == t and not is_auxiliary(k))]
     cols = [c for c in metrics + AGGREGATES if c in summary.columns and summary[c].notna().any()]
     if summary.empty or not cols:
         _message_figure(paths, title, "No scored run to tabulate.")
         return
     order = summary.assign(_total=summary["total"] if "total" in summary.columns else np.nan)
     order = order.sort_values("_total", ascending=False, na_position="last")
+    unconverged = not_converged(order)
     labels = [
-        f"{r} (failed)" if str(s) == C.STATUS_FAILED else str(r)
+        f"{r} (failed)" if str(s) == C.STATUS_FAILED else f"{r} (not converged)" if str(r) in unconverged else str(r)
         for r, s in zip(order["run_id"], order.get("status", pd.Series("", index=order.index)))
     ]
     values = order[cols].to_numpy(dtype=float)
@@ -216,6 +220,19 @@ def results_table(
 # -------------------------------------------------------------------------------- batch vs bio scatter
 
 
+def _seed_error_bars(ax, ok: pd.DataFrame, colours: Mapping[str, tuple]) -> bool:
+    """Mean ± sd over seeds of batch (x) and bio (y) for each setting of ``ok`` with >= 2 scored seeds."""
+    if "setting" not in ok.columns or ok.empty:
+        return False
+    stats = ok.groupby(["model", "setting"], sort=False)[["batch", "bio"]].agg(["mean", "std", "count"])
+    stats = stats[stats[("bio", "count")] >= 2]
+    for (model, _), row in stats.iterrows():
+        ax.errorbar(row[("batch", "mean")], row[("bio", "mean")], xerr=row[("batch", "std")],
+                    yerr=row[("bio", "std")], fmt="+", ms=8, color=colours[str(model)], ecolor=colours[str(model)],
+                    elinewidth=1.0, capsize=2.5, alpha=0.9, zorder=4)
+    return len(stats) > 0
+
+
 def batch_bio_scatter(
     summary: pd.DataFrame,
     paths: list[Path | str],
@@ -225,7 +242,8 @@ def batch_bio_scatter(
 ) -> None:
     """Batch correction (x) vs bio conservation (y), one point per run, coloured by model.
 
-    Runs of each model's best setting (``best_settings.tsv``) are drawn large with a black outline; dashed grey
+    Runs of each model's best setting (``best_settings.tsv``) are drawn large with a black outline, and (with
+    >= 2 seeds) their mean over seeds with ± sd bars: the seed-to-seed noise; dashed grey
     lines are iso-lines of the total score (``bio_weight * bio + (1 - bio_weight) * batch``).
     """
     ok = _ok(summary)
@@ -246,6 +264,7 @@ def batch_bio_scatter(
                    alpha=0.75, edgecolor="white", lw=0.5, zorder=2)
         ax.scatter(sub.loc[is_best, "batch"], sub.loc[is_best, "bio"], s=150, color=colours[str(model)],
                    edgecolor="black", lw=1.6, zorder=3)
+    with_bars = _seed_error_bars(ax, ok[ok["run_id"].isin(highlighted)], colours)
     lo_x, hi_x = ok["batch"].min(), ok["batch"].max()
     lo_y, hi_y = ok["bio"].min(), ok["bio"].max()
     pad_x, pad_y = max(0.05, 0.08 * (hi_x - lo_x)), max(0.05, 0.08 * (hi_y - lo_y))
@@ -259,6 +278,8 @@ def batch_bio_scatter(
     handles += [
         Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.6,
                markersize=11, label="best setting of the model"),
+        *([Line2D([], [], marker="+", ls="-", color="0.3", markersize=8, label="best setting: mean ± sd over seeds")]
+          if with_bars else []),
         Line2D([], [], color="0.7", ls="--", label=f"equal total ({bio_weight:g} bio + {1 - bio_weight:g} batch)"),
     ]
     ax.legend(handles=handles, title="model", fontsize=8, title_fontsize=9, loc="upper left",
@@ -491,17 +512,27 @@ def umap_grid(
 
 
 def training_curves(
-    histories: Mapping[str, pd.DataFrame], paths: list[Path | str], title: str = "", runs_per_row: int = 2
+    histories: Mapping[str, pd.DataFrame],
+    paths: list[Path | str],
+    title: str = "",
+    runs_per_row: int = 2,
+    convergence: pd.DataFrame | None = None,
 ) -> None:
     """Per-epoch losses of each run: reconstruction, KL and cycle-consistency (train solid, validation dashed).
 
     ``histories``: run id -> its ``history.tsv`` (runs without a history, e.g. PCA, are skipped).
+    ``convergence``: rows with ``run_id``, ``convergence``, ``converged`` (the summary, or
+    :func:`sysvi_bench.convergence.convergence_table`): unconverged runs are named in red with their relative
+    loss change over the last 10% of epochs.
     """
     histories = {k: v for k, v in histories.items() if v is not None and len(v) and "epoch" in v.columns}
     if not histories:
         _message_figure(paths, title, "No run has a training history (no neural model trained).")
         return
     losses = [(t, p) for t, p in LOSSES if any(any(c.startswith(p) for c in h.columns) for h in histories.values())]
+    unconverged = not_converged(convergence) if convergence is not None else set()
+    changes = dict(zip(convergence["run_id"].astype(str), pd.to_numeric(convergence["convergence"], errors="coerce"))) \
+        if convergence is not None and "convergence" in convergence.columns else {}
     names = list(histories)
     per_row = min(runs_per_row, len(names))
     n_rows = math.ceil(len(names) / per_row)
@@ -529,8 +560,12 @@ def training_curves(
             ax.set_xlabel("epoch", fontsize=7)
             if li == 0:
                 ax.set_ylabel("loss", fontsize=7)
-                ax.annotate(name, xy=(0, 1), xycoords="axes fraction", xytext=(0, 17), textcoords="offset points",
-                            fontsize=8, fontweight="bold", ha="left", va="bottom").set_in_layout(False)
+                late = name in unconverged
+                label = f"{name}: not converged (loss change {changes.get(name, float('nan')):+.1%} in the last 10%)" \
+                    if late else name
+                ax.annotate(label, xy=(0, 1), xycoords="axes fraction", xytext=(0, 17), textcoords="offset points",
+                            fontsize=8, fontweight="bold", ha="left", va="bottom",
+                            color="#c44e52" if late else "black").set_in_layout(False)
     for k in range(len(names), n_rows * per_row):
         r, c0 = divmod(k, per_row)
         for li in range(len(losses)):

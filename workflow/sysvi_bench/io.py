@@ -52,3 +52,12 @@ def sha256_of(path: Path | str, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_history(path: Path | str) -> pd.DataFrame | None:
+    """A run's ``history.tsv``; None when it holds no epochs (PCA, Harmony and controls write an empty one)."""
+    try:
+        history = pd.read_csv(path, sep="\t")
+    except pd.errors.EmptyDataError:
+        return None
+    return history if len(history) else None

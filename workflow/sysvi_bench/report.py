@@ -102,7 +102,11 @@ def results_page(
 ) -> str:
     """The dataset's tables: failed runs, best settings, every run's scores and parameters, raw metrics, and
     the cells and genes that preprocessing kept and removed (all checked against their contracts on reading)."""
-    sections = []
+    from sysvi_bench.aggregate import recommendation
+
+    sections = [("Recommendation", f"<p>{html.escape(recommendation(best, dataset))}</p>"
+                 '<p class="note">Beyond seed noise = the difference of means over seeds exceeds twice its sd '
+                 "(paired t-test p with 3 or more seeds); see best_settings.tsv for every model.</p>")]
     failed = failed_runs(summary)
     if len(failed):
         sections.append((f"Failed runs ({len(failed)})",

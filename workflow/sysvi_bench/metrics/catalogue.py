@@ -6,8 +6,11 @@ Two suites are reported for every run and embedding variant (the ``metric`` colu
 * ``scib``: scib-metrics' default suite with the system as the batch (:data:`SCIB_DESCRIPTIONS`);
 * ``paper``: the sysVI paper's metrics (:data:`PAPER_METRICS`, computed in :mod:`sysvi_bench.metrics.paper`).
 
-Three paper metrics have the same definition as a scib-metrics one (``scib_twin``); the twin is left out of the
-bio/batch aggregates (:data:`AGGREGATE_EXCLUDED`) so that no quantity is counted twice.
+Three paper metrics measure the same quantity as a scib-metrics one (``scib_twin``; the LISI twins differ only
+in whether a cell counts as its own neighbour); the twin is left out of the bio/batch aggregates so that no
+quantity is counted twice. Also left out (:func:`in_aggregate`): the sd over Leiden seeds (noise, not quality)
+and the per-system within-system sample iLISI (``ilisi_sample_within_system__<system>``, whose mean over
+systems is already in).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ class MetricSpec:
     description
         One line for tables and docs.
     scib_twin
-        Name of the scib-metrics metric with the same definition, if any.
+        Name of the scib-metrics metric measuring the same quantity, if any.
+    in_aggregate
+        Whether the metric enters the ``bio``/``batch`` means of the summary.
     """
 
     name: str
@@ -39,6 +44,16 @@ class MetricSpec:
     higher_is_better: bool
     description: str
     scib_twin: str | None = None
+    in_aggregate: bool = True
+
+
+ILISI_SAMPLE = "ilisi_sample_within_system"
+PER_SYSTEM_SEP = "__"  # per-system metric names: <metric>__<system>
+
+
+def per_system_name(metric: str, system: str) -> str:
+    """Name of a metric's value for one system, e.g. ``ilisi_sample_within_system__human``."""
+    return f"{metric}{PER_SYSTEM_SEP}{system}"
 
 
 PAPER_METRICS: tuple[MetricSpec, ...] = (
@@ -46,10 +61,16 @@ PAPER_METRICS: tuple[MetricSpec, ...] = (
                "iLISI of systems, scaled (LISI-1)/(n_systems-1), median over cells", scib_twin="ilisi_knn"),
     MetricSpec("ilisi_system_macro", "batch", True,
                "iLISI of systems, scaled, median per cell type then mean over cell types"),
-    MetricSpec("ilisi_sample_within_system", "batch", True,
+    MetricSpec(ILISI_SAMPLE, "batch", True,
                "iLISI of samples on each system's own k-NN graph, scaled, median; mean over systems"),
-    MetricSpec("nmi_leiden", "bio", True, "NMI of Leiden clusters vs cell types, best over resolutions 0.2-2.0"),
-    MetricSpec("ari_leiden", "bio", True, "ARI of Leiden clusters vs cell types, best over resolutions 0.2-2.0"),
+    MetricSpec("nmi_leiden", "bio", True,
+               "NMI of Leiden clusters vs cell types, best over resolutions 0.2-2.0; mean over Leiden seeds"),
+    MetricSpec("ari_leiden", "bio", True,
+               "ARI of Leiden clusters vs cell types, best over resolutions 0.2-2.0; mean over Leiden seeds"),
+    MetricSpec("nmi_leiden_sd", "bio", False, "sd over Leiden seeds of nmi_leiden (clustering noise; NA for one seed)",
+               in_aggregate=False),
+    MetricSpec("ari_leiden_sd", "bio", False, "sd over Leiden seeds of ari_leiden (clustering noise; NA for one seed)",
+               in_aggregate=False),
     MetricSpec("moransi_preservation", "bio", True,
                "within-cell-type gene programmes kept: Moran's I (I+1)/2 integrated / unintegrated, "
                "mean over genes, over the groups of a cell type, then over cell types"),
@@ -81,12 +102,45 @@ SCIB_DESCRIPTIONS: dict[str, str] = {
     "pcr_comparison": "drop in variance explained by the system, unintegrated PCA vs embedding",
 }
 
+
+
+def per_system_metrics(systems) -> tuple[MetricSpec, ...]:
+    """The per-system rows of a dataset with these systems (sorted): ``ilisi_sample_within_system__<system>``,
+    type ``batch``, not in the aggregates (their mean over systems is ``ilisi_sample_within_system``)."""
+    return tuple(
+        MetricSpec(per_system_name(ILISI_SAMPLE, str(system)), "batch", True,
+                   f"iLISI of samples on the k-NN graph of system {system} alone, scaled, median",
+                   in_aggregate=False)
+        for system in sorted({str(s) for s in systems})
+    )
+
+
+# Left out of the bio/batch aggregates: scib-metrics twins of paper metrics, and paper metrics marked so
+# (per-system rows are recognised by their name, see in_aggregate).
+AGGREGATE_EXCLUDED: frozenset[str] = frozenset(
+    [m.scib_twin for m in PAPER_METRICS if m.scib_twin] + [m.name for m in PAPER_METRICS if not m.in_aggregate])
+
+
+def is_auxiliary(metric: str) -> bool:
+    """A per-system row or a noise row (sd over Leiden seeds): reported, but neither a quality of its own nor
+    aggregated (scib-metrics twins are full metrics, only not counted twice)."""
+    return PER_SYSTEM_SEP in metric or metric in {m.name for m in PAPER_METRICS if not m.in_aggregate}
+
+
+def in_aggregate(metric: str) -> bool:
+    """Whether a metric enters the bio/batch aggregates (False for :data:`AGGREGATE_EXCLUDED` and per-system rows)."""
+    return metric not in AGGREGATE_EXCLUDED and PER_SYSTEM_SEP not in metric
+
+
 # Metrics that do not use cell types: with unlabelled cells they are computed on every cell, the rest on
 # the labelled cells only (scib-metrics' iLISI and PCR, the paper's system and within-system sample iLISI).
-LABEL_FREE: frozenset[str] = frozenset({"ilisi_knn", "pcr_comparison", "ilisi_system", "ilisi_sample_within_system"})
+LABEL_FREE: frozenset[str] = frozenset({"ilisi_knn", "pcr_comparison", "ilisi_system", ILISI_SAMPLE})
 
-# Left out of the bio/batch aggregates: scib-metrics twins of paper metrics (same definition).
-AGGREGATE_EXCLUDED: frozenset[str] = frozenset(m.scib_twin for m in PAPER_METRICS if m.scib_twin)
+
+def is_label_free(metric: str) -> bool:
+    """Whether a metric (or a scib-metrics function) is computed without cell types: :data:`LABEL_FREE` and the
+    per-system rows of the within-system sample iLISI."""
+    return metric in LABEL_FREE or metric.startswith(ILISI_SAMPLE + PER_SYSTEM_SEP)
 
 # The paper's model-selection score on min-max scaled values: 0.6 * mean(bio) + 0.4 * mean(batch) of these.
 SELECTION_BIO: tuple[str, ...] = ("nmi_leiden", "moransi_preservation")

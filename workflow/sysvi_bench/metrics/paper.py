@@ -6,18 +6,22 @@ in the style of scib-metrics. Neighbour graphs are passed in, so the caller buil
 embedding once and every graph metric reuses it. Conventions, all as in the paper's code
 (``theislab/cross_system_integration``, ``notebooks/eval/cleaned/metrics.py``):
 
-* LISI per cell comes from :func:`scib_metrics.lisi_knn` (perplexity = k / 3); iLISI is scaled to [0, 1] as
-  ``(LISI - 1) / (n_batches - 1)`` and cLISI as ``(n_labels - LISI) / (n_labels - 1)``; the score is the
-  median over cells, the *macro* variant the mean over cell types of the per-type median.
-* Leiden NMI/ARI: the best NMI and the best ARI over resolutions 0.2, 0.4, ..., 2.0 (seeded), clustering
-  the UMAP connectivities of the k-NN graph with igraph, as scanpy and scib-metrics do.
+* LISI per cell comes from :func:`scib_metrics.lisi_knn` on the k - 1 neighbours other than the cell (the
+  paper passes scanpy's ``obsp['distances']``, which omits self) with perplexity ``floor((k - 1) / 3)``
+  (29 at k = 90); iLISI is scaled to [0, 1] as ``(LISI - 1) / (n_batches - 1)`` and
+  cLISI as ``(n_labels - LISI) / (n_labels - 1)``; the score is the median over cells, the *macro* variant
+  the mean over cell types of the per-type median.
+* Leiden NMI/ARI: per Leiden seed, the best NMI and the best ARI over resolutions 0.2, 0.4, ..., 2.0,
+  clustering the UMAP connectivities of the k-NN graph with igraph; reported as the mean over seeds (the
+  paper: one seed, 0) with the sd over seeds beside it.
 * Moran's I preservation: :func:`moran_reference` selects, once per dataset, the genes with Moran's I
-  >= 0.2 within each cell type x system x sample group on the unintegrated data;
-  :func:`morans_i_preservation` scores an embedding relative to that reference. Moran's I itself is
-  :func:`scanpy.metrics.morans_i`.
+  >= 0.2 within each cell type x system x sample group on the unintegrated data (exact PCA, scanpy's
+  15-neighbour graph counting the cell itself); :func:`morans_i_preservation` scores an embedding relative
+  to that reference. Moran's I itself is :func:`scanpy.metrics.morans_i`.
 
-Every metric here is oriented so that higher is better; :data:`sysvi_bench.metrics.catalogue.PAPER_METRICS`
-gives each one's type (``bio`` = biological conservation, ``batch`` = system correction) and its meaning.
+Every metric here is oriented so that higher is better, except the sds over Leiden seeds (noise, lower =
+less); :data:`sysvi_bench.metrics.catalogue.PAPER_METRICS` gives each one's type (``bio`` = biological
+conservation, ``batch`` = system correction) and its meaning.
 """
 
 from __future__ import annotations
@@ -32,16 +36,19 @@ from numpy.typing import ArrayLike
 from scib_metrics.nearest_neighbors import NeighborsResults
 from scipy import sparse
 
-from sysvi_bench.metrics.catalogue import PAPER_METRIC_NAMES
+from sysvi_bench.metrics.catalogue import ILISI_SAMPLE, PAPER_METRIC_NAMES, per_system_name
 
 LEIDEN_RESOLUTIONS: tuple[float, ...] = tuple(round(0.2 * i, 1) for i in range(1, 11))
 MORAN_MIN_I = 0.2  # genes with Moran's I >= this on the unintegrated group graph are scored
-MORAN_N_NEIGHBORS = 15  # k of the within-group graphs (scanpy's default, as in the paper)
+MORAN_N_NEIGHBORS = 15  # k of the within-group graphs, the cell itself included (sc.pp.neighbors' default, paper)
 MORAN_N_PCS = 15  # PCs of the unintegrated within-group graph
 MORAN_MIN_EXPRESSED = 0.1  # a gene must be expressed in this fraction of a group's cells
 PURITY_N_NEIGHBORS = 30  # k of kNN purity (paper)
 JACCARD_N_NEIGHBORS = 15  # same-system neighbours compared by the Jaccard index
 POOLED = "pooled"  # sample name of a group pooling the samples too small on their own
+LEIDEN_SEEDS: tuple[int, ...] = (0, 1, 2)  # Leiden seeds averaged (the paper: 0 only)
+LeidenGraph = Literal["single", "both_directions"]
+LEIDEN_GRAPHS: tuple[str, ...] = ("single", "both_directions")
 
 NeighborFn = Callable[[np.ndarray, int], NeighborsResults]
 
@@ -58,10 +65,25 @@ def _per_label_mean(values: np.ndarray, labels: ArrayLike, how: Literal["mean", 
     return float(per_label.mean()) if per_label.notna().any() else float("nan")
 
 
+def lisi_perplexity(n_neighbors: int) -> float:
+    """The paper's LISI perplexity for a k-NN graph of ``n_neighbors`` that includes each cell itself.
+
+    scib-metrics' default ``floor(k / 3)`` applied to the ``k - 1`` neighbours other than the cell (what
+    scanpy's ``obsp['distances']`` holds, and what the paper passes to ``lisi_knn``): 29 at k = 90.
+    """
+    return float(max(1, (n_neighbors - 1) // 3))
+
+
 def _lisi(neighbors: NeighborsResults, codes: np.ndarray) -> np.ndarray:
+    """LISI per cell as in the paper: scib-metrics' ``lisi_knn`` at perplexity :func:`lisi_perplexity`.
+
+    scib-metrics (>= 0.4) gives a cell's own edge zero weight, so the ``k - 1`` other neighbours count, as on
+    the paper's self-less graph; its own ``ilisi_knn``/``clisi_knn`` differ only by their perplexity ``k // 3``.
+    """
     from scib_metrics import lisi_knn
 
-    return np.asarray(lisi_knn(neighbors, codes), dtype=float)
+    perplexity = lisi_perplexity(neighbors.n_neighbors)
+    return np.asarray(lisi_knn(neighbors, codes, perplexity=perplexity), dtype=float)
 
 
 def ilisi_system(neighbors: NeighborsResults, systems: ArrayLike, labels: ArrayLike) -> dict[str, float]:
@@ -91,7 +113,7 @@ def ilisi_system(neighbors: NeighborsResults, systems: ArrayLike, labels: ArrayL
 
 def ilisi_sample_within_system(
     x: np.ndarray, systems: ArrayLike, samples: ArrayLike, n_neighbors: int, neighbor_fn: NeighborFn | None = None
-) -> float:
+) -> dict[str, float]:
     """Mixing of samples within each system: scaled iLISI of samples on each system's own k-NN graph.
 
     Computed per system (so it is not confounded by how the systems mix), as the paper does.
@@ -103,28 +125,34 @@ def ilisi_sample_within_system(
     systems, samples
         System and sample of each cell.
     n_neighbors
-        k of the per-system graphs (capped at the system's size).
+        k of the per-system graphs, the cell itself included (capped at the system's size).
     neighbor_fn
         ``(x, k) -> NeighborsResults``; default exact neighbours.
 
     Returns
     -------
-    Mean over systems with >= 2 samples of the median scaled iLISI; NaN if no system has 2 samples.
+    ``{"ilisi_sample_within_system": mean over systems with >= 2 samples, and per system
+    ilisi_sample_within_system__<system>: its median scaled iLISI}`` (see :func:`per_system_name`);
+    NaN for a system with one sample, and for the mean if no system has two.
     """
     if neighbor_fn is None:
         from sysvi_bench.metrics.neighbors import compute_neighbors
 
         neighbor_fn = compute_neighbors
-    systems, samples = np.asarray(systems), np.asarray(samples)
-    scores = []
-    for system in pd.unique(systems):
+    systems, samples = np.asarray(systems).astype(str), np.asarray(samples)
+    per_system = {}
+    for system in sorted(pd.unique(systems)):
         mask = systems == system
         codes, n_samples = _codes(samples[mask])
         if n_samples < 2:
+            per_system[system] = float("nan")
             continue
         nn = neighbor_fn(np.asarray(x)[mask], min(n_neighbors, int(mask.sum())))
-        scores.append(np.nanmedian((_lisi(nn, codes) - 1.0) / (n_samples - 1)))
-    return float(np.mean(scores)) if scores else float("nan")
+        per_system[system] = float(np.nanmedian((_lisi(nn, codes) - 1.0) / (n_samples - 1)))
+    scored = [v for v in per_system.values() if not np.isnan(v)]
+    out = {ILISI_SAMPLE: float(np.mean(scored)) if scored else float("nan")}
+    out.update({per_system_name(ILISI_SAMPLE, system): v for system, v in per_system.items()})
+    return out
 
 
 def clisi(neighbors: NeighborsResults, labels: ArrayLike) -> float:
@@ -146,6 +174,8 @@ def asw_label(x: np.ndarray, labels: ArrayLike) -> float:
 
 
 def _leiden(graph, resolution: float, seed: int) -> np.ndarray:
+    """Leiden clusters of an igraph graph, igraph's random numbers drawn from ``random.Random(seed)``
+    (what the paper's ``random.seed(0)`` before each resolution does to igraph's default generator)."""
     import igraph
 
     igraph.set_random_number_generator(random.Random(seed))
@@ -156,13 +186,40 @@ def _leiden(graph, resolution: float, seed: int) -> np.ndarray:
     return np.asarray(clustering.membership)
 
 
+def _sd(values: np.ndarray) -> float:
+    """Sample sd (ddof 1); NaN for fewer than two values."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def leiden_igraph(connectivities: sparse.spmatrix, how: LeidenGraph = "single"):
+    """The weighted igraph graph that Leiden clusters.
+
+    ``single``: one undirected edge per connected pair (the connectivities are symmetric). ``both_directions``:
+    every nonzero entry as an edge, so each pair twice, as scanpy's ``get_igraph_from_adjacency`` builds it
+    (what the paper's scib-metrics 0.3.3 called). Both give the same modularity (all weights doubled); the
+    algorithm visits the edges differently, so clusters for a given seed differ; ``single`` is 2.5x faster. With
+    ``both_directions``, :func:`_leiden` gives exactly scib-metrics' ``_compute_clustering_leiden`` (tested),
+    which is not called itself because it rebuilds the graph for every resolution.
+    """
+    import igraph
+
+    if how not in LEIDEN_GRAPHS:
+        raise ValueError(f"evaluation.leiden_graph: unknown {how!r}; valid: {list(LEIDEN_GRAPHS)}")
+    conn = sparse.csr_matrix(connectivities)
+    edges = (sparse.triu(conn, k=1) if how == "single" else conn).tocoo()
+    graph = igraph.Graph(n=conn.shape[0], edges=list(zip(edges.row.tolist(), edges.col.tolist())))
+    graph.es["weight"] = edges.data.tolist()
+    return graph
+
+
 def nmi_ari_leiden(
     neighbors: NeighborsResults,
     labels: ArrayLike,
     resolutions: Sequence[float] = LEIDEN_RESOLUTIONS,
-    seed: int = 0,
+    seeds: Sequence[int] = LEIDEN_SEEDS,
+    graph: LeidenGraph = "single",
 ) -> dict[str, float]:
-    """Cell-type recovery by clustering: NMI and ARI of Leiden clusters vs labels, each its best over resolutions.
+    """Cell-type recovery by clustering: NMI and ARI of Leiden clusters vs labels, best over resolutions.
 
     Parameters
     ----------
@@ -172,28 +229,29 @@ def nmi_ari_leiden(
         Cell type of each cell.
     resolutions
         Leiden resolutions tried (paper: 0.2, 0.4, ..., 2.0).
-    seed
-        Seed of every Leiden run.
+    seeds
+        Leiden seeds; each gives its own best-over-resolutions NMI and ARI (the paper: seed 0 only).
+    graph
+        How the graph is built (:func:`leiden_igraph`; the paper: ``both_directions``).
 
     Returns
     -------
-    ``{"nmi_leiden": max NMI, "ari_leiden": max ARI}`` (maxima taken separately, as in the paper).
+    ``nmi_leiden``/``ari_leiden``: the mean over seeds of the per-seed maximum over resolutions (maxima of NMI
+    and ARI taken separately, as in the paper); ``nmi_leiden_sd``/``ari_leiden_sd``: their sd over seeds
+    (ddof 1; NaN for one seed).
     """
-    import igraph
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     labels = np.asarray(labels)
-    # The connectivities are symmetric: one undirected edge per pair. scanpy/scib-metrics keep both directed
-    # edges instead, which doubles every weight and leaves the modularity objective unchanged (2.5x slower).
-    upper = sparse.triu(sparse.csr_matrix(neighbors.knn_graph_connectivities), k=1).tocoo()
-    graph = igraph.Graph(n=neighbors.n_samples, edges=list(zip(upper.row.tolist(), upper.col.tolist())))
-    graph.es["weight"] = upper.data.tolist()
-    nmi, ari = [], []
-    for resolution in resolutions:
-        clusters = _leiden(graph, resolution, seed)
-        nmi.append(normalized_mutual_info_score(labels, clusters, average_method="arithmetic"))
-        ari.append(adjusted_rand_score(labels, clusters))
-    return {"nmi_leiden": float(max(nmi)), "ari_leiden": float(max(ari))}
+    g = leiden_igraph(neighbors.knn_graph_connectivities, graph)
+    best = []
+    for seed in seeds:
+        clusterings = [_leiden(g, resolution, seed) for resolution in resolutions]
+        best.append((max(normalized_mutual_info_score(labels, c, average_method="arithmetic") for c in clusterings),
+                     max(adjusted_rand_score(labels, c) for c in clusterings)))
+    nmi, ari = np.asarray(best, dtype=float).T
+    return {"nmi_leiden": float(nmi.mean()), "ari_leiden": float(ari.mean()),
+            "nmi_leiden_sd": _sd(nmi), "ari_leiden_sd": _sd(ari)}
 
 
 def _neighbors_without_self(indices: np.ndarray, k: int) -> np.ndarray:
@@ -290,12 +348,13 @@ class MoranGroup:
 
 
 def moran_groups(
-    labels: ArrayLike, systems: ArrayLike, samples: ArrayLike, min_cells: int
+    labels: ArrayLike, systems: ArrayLike, samples: ArrayLike, min_cells: int, pool_small: bool = True
 ) -> list[tuple[str, str, str, np.ndarray]]:
     """Cell type x system x sample groups with at least ``min_cells`` cells.
 
-    Samples with fewer cells of a cell type and system are pooled into one group (sample :data:`POOLED`)
-    when together they reach ``min_cells``. Returns ``(label, system, sample, positions)`` tuples.
+    With ``pool_small``, the samples with fewer cells of a cell type and system are pooled into one group
+    (sample :data:`POOLED`) when together they reach ``min_cells``; the paper drops them (``pool_small=False``).
+    Returns ``(label, system, sample, positions)`` tuples.
     """
     obs = pd.DataFrame({"label": np.asarray(labels).astype(str), "system": np.asarray(systems).astype(str),
                         "sample": np.asarray(samples).astype(str)})
@@ -308,7 +367,7 @@ def moran_groups(
                 groups.append((label, system, sample, positions))
             else:
                 pooled.append(positions)
-        if pooled and sum(map(len, pooled)) >= min_cells:
+        if pool_small and pooled and sum(map(len, pooled)) >= min_cells:
             groups.append((label, system, POOLED, np.sort(np.concatenate(pooled))))
     return groups
 
@@ -338,20 +397,22 @@ def group_connectivities(coords: Sequence[np.ndarray], n_neighbors: int = MORAN_
     Parameters
     ----------
     coords
-        One array (cells x dimensions) per group; every group needs more than ``n_neighbors`` cells.
+        One array (cells x dimensions) per group; every group needs at least ``n_neighbors`` cells.
     n_neighbors
-        Neighbours per cell, self excluded.
+        Neighbours per cell **including the cell itself**, scanpy's convention (``sc.pp.neighbors``'
+        default 15, as in the paper, links each cell to 14 others).
 
     Returns
     -------
     One cells x cells connectivity matrix per group. The groups' graphs are built in one UMAP call
-    (a block-diagonal graph), which is much faster than one call per group and gives the same result.
+    (a block-diagonal graph), which is much faster than one ``sc.pp.neighbors`` call per group and gives the
+    same result.
     """
     indices, distances, offsets = [], [], [0]
     for x in coords:
-        if x.shape[0] <= n_neighbors:
+        if x.shape[0] < n_neighbors:
             raise ValueError(f"a group of {x.shape[0]} cells is too small for {n_neighbors} neighbours")
-        idx, dist = _exact_knn(np.asarray(x, dtype=np.float64), n_neighbors + 1)
+        idx, dist = _exact_knn(np.asarray(x, dtype=np.float64), n_neighbors)
         indices.append(idx + offsets[-1])
         distances.append(dist)
         offsets.append(offsets[-1] + x.shape[0])
@@ -367,6 +428,19 @@ def _morans_i(graph: sparse.csr_matrix, values: np.ndarray) -> np.ndarray:
     return np.atleast_1d(np.asarray(sc.metrics.morans_i(graph, np.ascontiguousarray(values, dtype=np.float64))))
 
 
+def group_pca(expression: np.ndarray, n_comps: int, seed: int = 0) -> np.ndarray:
+    """A group's unintegrated PCA as the paper computes it: ``sc.pp.pca`` with an exact solver.
+
+    The paper calls ``sc.pp.pca(adata, n_comps=15)`` on dense data, which in the scanpy of its time (1.9)
+    resolves to ``svd_solver='arpack'`` (exact truncated SVD, zero-centred, ``random_state=0``); it is asked for
+    explicitly here because newer scanpy versions pick other defaults.
+    """
+    import scanpy as sc
+
+    return np.asarray(sc.pp.pca(np.asarray(expression, dtype=np.float64), n_comps=n_comps, zero_center=True,
+                                svd_solver="arpack", random_state=seed))
+
+
 def moran_reference(
     expression: np.ndarray | sparse.spmatrix,
     labels: ArrayLike,
@@ -374,6 +448,7 @@ def moran_reference(
     samples: ArrayLike,
     *,
     min_cells: int,
+    pool_small: bool = True,
     min_morans_i: float = MORAN_MIN_I,
     n_neighbors: int = MORAN_N_NEIGHBORS,
     n_pcs: int = MORAN_N_PCS,
@@ -383,8 +458,9 @@ def moran_reference(
     """Per-group gene selection and unintegrated Moran's I: computed once per dataset.
 
     For every group of :func:`moran_groups`, genes expressed in >= ``min_expressed_fraction`` of its cells
-    are kept, the group's unintegrated graph is the k-NN graph of its own PCA (``n_pcs`` components of the
-    expression), and genes with Moran's I >= ``min_morans_i`` on it are selected (the paper's procedure).
+    are kept, the group's unintegrated graph is the k-NN graph of its own PCA (:func:`group_pca`, ``n_pcs``
+    components of the expression), and genes with Moran's I >= ``min_morans_i`` on it are selected (the
+    paper's procedure).
 
     Parameters
     ----------
@@ -394,24 +470,27 @@ def moran_reference(
         Cell type, system and sample of each cell.
     min_cells
         Smallest group (the paper: 500; small data needs less).
+    pool_small
+        Pool a cell type's small samples of a system into one group (see :func:`moran_groups`; paper: False).
+    n_neighbors
+        k of the group graphs, the cell itself included (:func:`group_connectivities`).
 
     Returns
     -------
     The groups with at least one selected gene.
     """
-    from sklearn.decomposition import PCA
-
-    if min_cells <= n_neighbors:
-        raise ValueError(f"Moran's I: min_cells ({min_cells}) must exceed n_neighbors ({n_neighbors})")
+    if min_cells < max(n_neighbors, n_pcs + 1):
+        raise ValueError(f"Moran's I: min_cells ({min_cells}) must be at least n_neighbors ({n_neighbors}) "
+                         f"and exceed n_pcs ({n_pcs})")
     candidates = []
-    for label, system, sample, cells in moran_groups(labels, systems, samples, min_cells):
+    for label, system, sample, cells in moran_groups(labels, systems, samples, min_cells, pool_small):
         sub = expression[cells]
         sub = np.asarray(sub.toarray() if sparse.issparse(sub) else sub, dtype=np.float64)
         genes = np.flatnonzero(((sub > 0).mean(axis=0) >= min_expressed_fraction) & (sub.std(axis=0) > 0))
         if genes.size < 2:
             continue
         n_comps = min(n_pcs, len(cells) - 1, genes.size - 1)
-        pcs = PCA(n_components=n_comps, svd_solver="randomized", random_state=seed).fit_transform(sub[:, genes])
+        pcs = group_pca(sub[:, genes], n_comps, seed)
         candidates.append((label, system, sample, cells, genes, np.ascontiguousarray(sub[:, genes].T), pcs))
     graphs = group_connectivities([c[-1] for c in candidates], n_neighbors)
     out = []
@@ -429,7 +508,8 @@ def morans_i_preservation(
 ) -> float:
     """Within-cell-type variation kept by an embedding, relative to the unintegrated data.
 
-    For every reference group, the integrated graph is the k-NN graph of the group's cells on ``x``;
+    For every reference group, the integrated graph is the k-NN graph of the group's cells on ``x`` (``k``
+    including the cell itself, as for the reference);
     the group's score is the mean over its selected genes of ``(I + 1) / 2`` on that graph divided by the
     unintegrated value. Scores are averaged over the groups of a cell type, then over cell types.
 
@@ -462,26 +542,34 @@ def paper_metrics(
     unintegrated: NeighborsResults,
     moran: Sequence[MoranGroup],
     neighbor_fn: NeighborFn | None = None,
-    seed: int = 0,
+    leiden_seeds: Sequence[int] = LEIDEN_SEEDS,
+    leiden_graph: LeidenGraph = "single",
     silhouette_label: float | None = None,
     reasons: dict[str, str] | None = None,
-    only: Collection[str] | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> dict[str, float]:
     """Every metric of :data:`PAPER_METRICS` for one embedding, all on its one k-NN graph ``neighbors``.
 
     ``unintegrated`` (the k-NN graph of the unintegrated PCA) and ``moran`` (:func:`moran_reference`) are
     per-dataset references computed once. The within-system sample iLISI builds each system's graph with
     ``neighbor_fn`` (same k as ``neighbors``); Moran's I uses small within-group graphs (see
-    :func:`morans_i_preservation`): both are defined on subsets of cells. ``silhouette_label``: scib-metrics'
-    value of ``x`` if already computed; ``asw_label`` is that value, and its O(n²) silhouette is not redone.
+    :func:`morans_i_preservation`): both are defined on subsets of cells. ``leiden_seeds``, ``leiden_graph``:
+    see :func:`nmi_ari_leiden`. ``silhouette_label``: scib-metrics' value of ``x`` if already computed;
+    ``asw_label`` is that value, and its O(n²) silhouette is not redone.
+
     ``reasons``: when given, a metric that raises is NaN and its error is recorded there (metric -> reason)
-    instead of stopping the others. ``only``: compute just these metrics (e.g. the label-free ones).
+    instead of stopping the others. ``only``: compute just the metrics it accepts (e.g. the label-free ones).
+
+    Returns
+    -------
+    :data:`PAPER_METRIC_NAMES` in order, then ``ilisi_sample_within_system__<system>`` for each system (sorted).
     """
     computations: dict[tuple[str, ...], Callable[[], float | dict[str, float]]] = {
         ("ilisi_system", "ilisi_system_macro"): lambda: ilisi_system(neighbors, systems, labels),
         ("ilisi_sample_within_system",): lambda: ilisi_sample_within_system(
             x, systems, samples, neighbors.n_neighbors, neighbor_fn),
-        ("nmi_leiden", "ari_leiden"): lambda: nmi_ari_leiden(neighbors, labels, seed=seed),
+        ("nmi_leiden", "ari_leiden", "nmi_leiden_sd", "ari_leiden_sd"): lambda: nmi_ari_leiden(
+            neighbors, labels, seeds=leiden_seeds, graph=leiden_graph),
         ("moransi_preservation",): lambda: morans_i_preservation(x, moran),
         ("clisi",): lambda: clisi(neighbors, labels),
         ("asw_label",): lambda: asw_label(x, labels) if silhouette_label is None else float(silhouette_label),
@@ -490,7 +578,7 @@ def paper_metrics(
     }
     out: dict[str, float] = {}
     for names, compute in computations.items():
-        if only is not None and not set(names) & set(only):
+        if only is not None and not any(only(name) for name in names):
             continue
         try:
             value = compute()
@@ -500,4 +588,6 @@ def paper_metrics(
             value = dict.fromkeys(names, float("nan"))
             reasons.update(dict.fromkeys(names, f"{type(exc).__name__}: {exc}"))
         out.update(value if isinstance(value, dict) else {names[0]: value})
-    return {name: out[name] for name in PAPER_METRIC_NAMES if name in out and (only is None or name in only)}
+    if only is not None:
+        out = {name: value for name, value in out.items() if only(name)}
+    return {**{name: out.pop(name) for name in PAPER_METRIC_NAMES if name in out}, **out}

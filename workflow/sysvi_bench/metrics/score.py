@@ -24,7 +24,7 @@ from sysvi_bench import contracts as C
 from sysvi_bench.config import with_defaults
 from sysvi_bench.grid import Run
 from sysvi_bench.metrics import paper
-from sysvi_bench.metrics.catalogue import AGGREGATE_EXCLUDED, LABEL_FREE, PAPER_METRICS, SCIB_DESCRIPTIONS
+from sysvi_bench.metrics.catalogue import PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, is_label_free, per_system_metrics
 from sysvi_bench.metrics.neighbors import compute_neighbors
 from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long, scib_suite
 
@@ -56,32 +56,42 @@ def embedding_variants(emb: np.ndarray, variants: list[str]) -> dict[str, np.nda
     return out
 
 
-def metric_catalogue(skip: Collection[str] = ()) -> pd.DataFrame:
-    """Every reported metric: ``metric, type, higher_is_better, suite, in_aggregate, description``."""
+def metric_catalogue(skip: Collection[str] = (), systems: Collection[str] = ()) -> pd.DataFrame:
+    """Every reported metric: ``metric, type, higher_is_better, suite, in_aggregate, description``.
+
+    ``systems``: the dataset's systems, for the per-system rows
+    (:func:`sysvi_bench.metrics.catalogue.per_system_metrics`); without them those rows are not listed.
+    """
     rows = [{"metric": m, "type": t, "higher_is_better": True, "suite": "scib",
-             "in_aggregate": m not in AGGREGATE_EXCLUDED, "description": SCIB_DESCRIPTIONS.get(m, "")}
+             "in_aggregate": in_aggregate(m), "description": SCIB_DESCRIPTIONS.get(m, "")}
             for m, t in scib_metric_names(skip)]
     rows += [{"metric": m.name, "type": m.type, "higher_is_better": m.higher_is_better, "suite": "paper",
-              "in_aggregate": True, "description": m.description} for m in PAPER_METRICS]
+              "in_aggregate": in_aggregate(m.name), "description": m.description}
+             for m in (*PAPER_METRICS, *per_system_metrics(systems))]
     return pd.DataFrame(rows)
 
 
-def expected_metrics(variants: list[str], skip: Collection[str] = ()) -> pd.DataFrame:
-    """Every (variant, metric, type, higher_is_better) a run reports: also the NA rows of failed runs."""
-    catalogue = metric_catalogue(skip)[["metric", "type", "higher_is_better"]]
+def expected_metrics(variants: list[str], skip: Collection[str] = (), systems: Collection[str] = ()) -> pd.DataFrame:
+    """Every (variant, metric, type, higher_is_better) a run reports: also the NA rows of failed runs.
+
+    ``systems``: the dataset's systems (per-system metric rows), see :func:`metric_catalogue`.
+    """
+    catalogue = metric_catalogue(skip, systems)[["metric", "type", "higher_is_better"]]
     return pd.concat([catalogue.assign(embedding_variant=v) for v in variants], ignore_index=True)[
         ["embedding_variant", "metric", "type", "higher_is_better"]
     ]
 
 
-def metrics_info(evaluation: Mapping[str, Any]) -> dict[str, Any]:
-    """What a metrics table was computed with: package versions, the evaluation settings, the metric list."""
+def metrics_info(evaluation: Mapping[str, Any], systems: Collection[str] = ()) -> dict[str, Any]:
+    """What a metrics table was computed with: package versions, the evaluation settings, the metric list
+    (with the per-system rows of ``systems``, the dataset's systems)."""
     packages = ("scib-metrics", "scanpy", "scikit-learn", "igraph", "jax", "pynndescent", "umap-learn")
     return {
         "versions": {p: version(p) for p in packages},
         "evaluation": resolve_evaluation(evaluation),
         "leiden_resolutions": list(paper.LEIDEN_RESOLUTIONS),
-        "metrics": metric_catalogue(resolve_evaluation(evaluation)["skip_scib_metrics"]).to_dict(orient="records"),
+        "metrics": metric_catalogue(resolve_evaluation(evaluation)["skip_scib_metrics"], systems).to_dict(
+            orient="records"),
     }
 
 
@@ -116,6 +126,11 @@ class DatasetReference:
     unintegrated: NeighborsResults
     moran: list[paper.MoranGroup]
 
+    @property
+    def systems(self) -> list[str]:
+        """The dataset's systems (for the per-system metric rows)."""
+        return sorted(self.obs[C.SYSTEM].astype(str).unique())
+
 
 def dataset_reference(preprocessed: ad.AnnData, evaluation: Mapping[str, Any]) -> DatasetReference:
     """The evaluation subsample, the unintegrated k-NN graph and the Moran's I reference of a dataset."""
@@ -128,7 +143,8 @@ def dataset_reference(preprocessed: ad.AnnData, evaluation: Mapping[str, Any]) -
     scored = obs[labelled]
     moran = paper.moran_reference(
         preprocessed.X[cells[labelled]], scored[C.LABEL], scored[C.SYSTEM], scored[C.SAMPLE],
-        min_cells=cfg["moran_min_cells"], min_morans_i=cfg["moran_min_i"], seed=cfg["seed"],
+        min_cells=cfg["moran_min_cells"], pool_small=cfg["moran_pool_small"], min_morans_i=cfg["moran_min_i"],
+        seed=cfg["seed"],
     )
     return DatasetReference(preprocessed.n_obs, cells, obs, labelled, pca, unintegrated, moran)
 
@@ -180,7 +196,7 @@ def _suite_values(
     neighbors = {v: neighbor_fn(x, cfg["n_neighbors"]) for v, x in variants.items()}
     skip = set(cfg["skip_scib_metrics"])
     if label_free:
-        skip |= {name for name, _, _ in scib_suite()} - LABEL_FREE
+        skip |= {name for name, _, _ in scib_suite() if not is_label_free(name)}
     scib = scib_metrics_long(
         variants, pca, obs[C.SYSTEM], obs[C.LABEL],
         neighbor_backend=cfg["neighbor_backend"], seed=cfg["seed"],
@@ -194,9 +210,10 @@ def _suite_values(
         reasons: dict[str, str] = {}
         values = paper.paper_metrics(
             x, neighbors[v], systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
-            unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn, seed=cfg["seed"],
+            unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn,
+            leiden_seeds=cfg["leiden_seeds"], leiden_graph=cfg["leiden_graph"],
             silhouette_label=scib_values.get((v, "silhouette_label")), reasons=reasons,
-            only=LABEL_FREE if label_free else None,
+            only=is_label_free if label_free else None,
         )
         rows += [{"embedding_variant": v, "metric": m, "value": value, "reason": reasons.get(m, "")}
                  for m, value in values.items()]
@@ -208,9 +225,10 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
     """All metrics of one embedding (rows = the reference's evaluation cells), for every variant.
 
     Label-based metrics are computed on the labelled cells; when some cells are unlabelled, the label-free
-    metrics (:data:`~sysvi_bench.metrics.catalogue.LABEL_FREE`) are computed on every evaluation cell.
+    metrics (:func:`~sysvi_bench.metrics.catalogue.is_label_free`) are computed on every evaluation cell.
     Returns columns ``embedding_variant, metric, type, higher_is_better, value, reason`` in
-    :func:`expected_metrics` order; ``reason`` says why a value is NA.
+    :func:`expected_metrics` order (with the per-system rows of the reference's systems); ``reason`` says why
+    a value is NA.
     """
     cfg = resolve_evaluation(evaluation)
     variants = {
@@ -219,8 +237,8 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
     values = _suite_values(variants, reference, cfg, label_free=False)
     if not reference.labelled.all():
         free = _suite_values(variants, reference, cfg, label_free=True)
-        values = pd.concat([values[~values["metric"].isin(LABEL_FREE)], free], ignore_index=True)
-    table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).merge(
+        values = pd.concat([values[~values["metric"].map(is_label_free)], free], ignore_index=True)
+    table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"], reference.systems).merge(
         values, on=["embedding_variant", "metric"], how="left")
     table["reason"] = table["reason"].fillna("").where(table["value"].isna(), "")
     table.loc[table["value"].isna() & (table["reason"] == ""), "reason"] = "metric not defined on these data"
@@ -270,7 +288,8 @@ def score_run(
     """
     cfg = resolve_evaluation(evaluation)
     if info["status"] != C.STATUS_OK:
-        table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"]).assign(
+        systems = reference.systems if reference is not None else ()
+        table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"], systems).assign(
             value=np.nan, reason=f"run failed: {info['reason']}")
     else:
         if reference is None:

@@ -1,0 +1,87 @@
+"""Has a run's training converged? A measure from its loss history (``history.tsv``), as pure functions.
+
+Only numpy/pandas (the aggregate step's environment). The measure is the **relative change of the training
+loss over the last** ``tail_fraction`` **of the epochs** (10% by default, at least one epoch):
+
+``convergence = (loss[n - 1 - w] - loss[n - 1]) / |loss[n - 1]|``, with ``w = ceil(tail_fraction * n)``,
+
+positive while the loss still falls, negative when it rises. A run is ``converged`` when
+``|convergence| <= tolerance`` (``evaluation.convergence_tolerance``). No library computes this: scvi-tools'
+early stopping watches a validation metric during training, not a finished history.
+
+The loss is the first of :data:`LOSS_COLUMNS` that the history has: scvi-tools' total training objective
+(``train_loss_epoch``), else the ELBO, else the reconstruction loss. Models without a history (PCA, Harmony,
+controls, external embeddings) get NA: convergence does not apply to them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+# per-epoch training losses, in order of preference (scvi-tools' history names)
+LOSS_COLUMNS: tuple[str, ...] = ("train_loss_epoch", "train_loss", "elbo_train", "reconstruction_loss_train")
+TAIL_FRACTION = 0.1
+DEFAULT_TOLERANCE = 0.01
+CONVERGENCE_COLUMNS = ["dataset", "run_id", "convergence", "converged"]
+
+
+def training_loss(history: pd.DataFrame | None) -> pd.Series | None:
+    """The per-epoch training loss of a history (first of :data:`LOSS_COLUMNS` present), NaN epochs dropped;
+    None without a history or without such a column."""
+    if history is None or not len(history):
+        return None
+    column = next((c for c in LOSS_COLUMNS if c in history.columns), None)
+    if column is None:
+        return None
+    loss = pd.to_numeric(history[column], errors="coerce")
+    if "epoch" in history.columns:
+        loss.index = history["epoch"]
+    return loss.dropna()
+
+
+def relative_change(loss: pd.Series | np.ndarray, tail_fraction: float = TAIL_FRACTION) -> float:
+    """Relative decrease of ``loss`` over its last ``ceil(tail_fraction * n)`` epochs (NaN for < 2 epochs).
+
+    Positive: the loss still falls; negative: it rises; relative to the last epoch's loss.
+    """
+    values = np.asarray(loss, dtype=float)
+    n = values.size
+    if n < 2:
+        return float("nan")
+    window = min(n - 1, max(1, math.ceil(tail_fraction * n)))
+    last = values[-1]
+    if last == 0:
+        return 0.0 if values[-1 - window] == 0 else float("inf")
+    return float((values[-1 - window] - last) / abs(last))
+
+
+def run_convergence(
+    history: pd.DataFrame | None, tolerance: float = DEFAULT_TOLERANCE, tail_fraction: float = TAIL_FRACTION
+) -> tuple[float, bool | None]:
+    """``(convergence, converged)`` of one run's history; ``(NaN, None)`` when it does not apply."""
+    loss = training_loss(history)
+    change = relative_change(loss, tail_fraction) if loss is not None else float("nan")
+    if np.isnan(change):
+        return float("nan"), None
+    return change, bool(abs(change) <= tolerance)
+
+
+def convergence_table(
+    histories: Mapping[tuple[str, str], pd.DataFrame | None],
+    tolerance: float = DEFAULT_TOLERANCE,
+    tail_fraction: float = TAIL_FRACTION,
+) -> pd.DataFrame:
+    """One row per run: :data:`CONVERGENCE_COLUMNS` from ``(dataset, run_id) -> history`` (None: no history).
+
+    ``converged`` is a nullable boolean (NA where convergence does not apply).
+    """
+    rows = [(dataset, run_id, *run_convergence(history, tolerance, tail_fraction))
+            for (dataset, run_id), history in histories.items()]
+    table = pd.DataFrame(rows, columns=CONVERGENCE_COLUMNS)
+    table["convergence"] = table["convergence"].astype(float)
+    table["converged"] = table["converged"].astype("boolean")
+    return table
