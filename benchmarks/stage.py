@@ -4,12 +4,13 @@
     python benchmarks/stage.py preprocess IN.h5ad OUT.h5ad
     python benchmarks/stage.py train-pipeline PRE.h5ad EPOCHS RUN_DIR THREADS
     python benchmarks/stage.py train-plain PRE.h5ad EPOCHS THREADS
-    python benchmarks/stage.py metrics PRE.h5ad VARIANTS WORKERS CACHE_DIR RUN_DIR [RUN_DIR ...]
+    python benchmarks/stage.py score PRE.h5ad VARIANTS CACHE_DIR RUN_DIR
     python benchmarks/stage.py scib-suite PRE.h5ad RUN_DIR
     python benchmarks/stage.py benchmarker PRE.h5ad RUN_DIR
 
-``metrics`` uses the demo's evaluation settings (config/config.yaml, schema defaults filled in) with the
-given comma-separated embedding variants; ``scib-suite`` is the scib-metrics part of it alone (the raw
+``score`` is what the workflow's ``evaluation_reference`` and ``score`` jobs do for one run (the reference and
+the run's scores timed apart: ``reference_s``, ``score_s``), with the demo's evaluation settings
+(config/config.yaml, schema defaults filled in) and the given comma-separated embedding variants; ``scib-suite`` is the scib-metrics part of it alone (the raw
 embedding, its kNN graph computed once); ``benchmarker`` is a plain scib-metrics ``Benchmarker`` call on
 the run's raw embedding, on the same kNN graph (same suite: the demo's skipped functions left out).
 """
@@ -87,14 +88,19 @@ def main(argv: list[str]) -> dict:
                     plan_kwargs={"z_distance_cycle_weight": 2.0})
         model.get_latent_representation()
         out.update(fit_s=time.perf_counter() - fit_start, n_cells=adata.n_obs, epochs=int(args[1]), device=str(model.device))
-    elif stage == "metrics":
-        from sysvi_bench.metrics.score import score_dataset
+    elif stage == "score":
+        from sysvi_bench.io import read_json
+        from sysvi_bench.metrics.score import dataset_reference, enable_compile_cache, score_run
 
+        enable_compile_cache(args[2])
         pre = ad.read_h5ad(args[0])
         evaluation = demo_evaluation(args[1].split(","))
-        run_dirs = [Path(d) for d in args[4:]]
-        runs = expand_model("bench", "sysvi", {"params": SYSVI}, [0]) * len(run_dirs)
-        table = score_dataset(runs, pre, run_dirs, evaluation, workers=int(args[2]), cache_dir=args[3])
+        reference = dataset_reference(pre, evaluation)
+        out["reference_s"] = round(time.perf_counter() - start, 2)
+        run_dir = Path(args[3])
+        run = expand_model("bench", "sysvi", {"params": SYSVI}, [0])[0]
+        table = score_run(run, read_json(run_dir / "run_info.json"), run_dir / "embedding.h5ad", reference, evaluation)
+        out["score_s"] = round(time.perf_counter() - start - out["reference_s"], 2)
         out["n_values"] = int(table["value"].notna().sum())
         raw = table[table["embedding_variant"] == "raw"]
         out["values"] = {m: v for m, v in zip(raw["metric"], raw["value"]) if isinstance(v, float)}

@@ -90,15 +90,11 @@ def model_colours(models: Sequence[str]) -> dict[str, tuple]:
 
 
 def _ok(summary: pd.DataFrame) -> pd.DataFrame:
-    if "status" not in summary.columns:
-        return summary
-    return summary[summary["status"].astype(str) == C.STATUS_OK]
+    return summary[summary["status"] == C.STATUS_OK]
 
 
 def not_converged(summary: pd.DataFrame) -> set[str]:
     """Run ids whose training did not converge (summary column ``converged`` False; NA = not applicable)."""
-    if "converged" not in summary.columns:
-        return set()
     flags = summary["converged"].astype(str).str.strip().str.lower()
     return set(summary.loc[flags.isin(["false", "0", "0.0"]), "run_id"].astype(str))
 
@@ -129,7 +125,7 @@ def best_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dic
     """model -> the run representing its best setting: best_settings' median run, else the best-total run,
     else (nothing scored) the model's first successful run."""
     chosen: dict[str, str] = {}
-    if best is not None and {"model", "median_run_id"} <= set(best.columns):
+    if best is not None:
         for _, row in best.iterrows():
             if isinstance(row["median_run_id"], str) and row["median_run_id"]:
                 chosen[str(row["model"])] = row["median_run_id"]
@@ -137,7 +133,7 @@ def best_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dic
     for model, sub in ok.groupby("model", sort=False):
         if model in chosen:
             continue
-        if "total" in sub.columns and sub["total"].notna().any():
+        if sub["total"].notna().any():
             chosen[str(model)] = sub.loc[sub["total"].idxmax(), "run_id"]
         elif len(sub):
             chosen[str(model)] = sub["run_id"].iloc[0]
@@ -147,7 +143,7 @@ def best_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dic
 
 def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> set[str]:
     """Every run (all seeds) of each model's best setting."""
-    if best is not None and {"model", "setting"} <= set(best.columns) and "setting" in summary.columns:
+    if best is not None:
         keys = set(zip(best["model"].astype(str), best["setting"].astype(str)))
         mask = [(str(m), str(s)) in keys for m, s in zip(summary["model"], summary["setting"])]
         return set(summary.loc[mask, "run_id"])
@@ -174,12 +170,11 @@ def results_table(
     if summary.empty or not cols:
         _message_figure(paths, title, "No scored run to tabulate.")
         return
-    order = summary.assign(_total=summary["total"] if "total" in summary.columns else np.nan)
-    order = order.sort_values("_total", ascending=False, na_position="last")
+    order = summary.sort_values("total", ascending=False, na_position="last")
     unconverged = not_converged(order)
     labels = [
         f"{r} (failed)" if str(s) == C.STATUS_FAILED else f"{r} (not converged)" if str(r) in unconverged else str(r)
-        for r, s in zip(order["run_id"], order.get("status", pd.Series("", index=order.index)))
+        for r, s in zip(order["run_id"], order["status"])
     ]
     values = order[cols].to_numpy(dtype=float)
     # colour: the summary's direction-aware scaled value where it exists, else min-max of the raw column
@@ -222,7 +217,7 @@ def results_table(
 
 def _seed_error_bars(ax, ok: pd.DataFrame, colours: Mapping[str, tuple]) -> bool:
     """Mean ± sd over seeds of batch (x) and bio (y) for each setting of ``ok`` with >= 2 scored seeds."""
-    if "setting" not in ok.columns or ok.empty:
+    if ok.empty:
         return False
     stats = ok.groupby(["model", "setting"], sort=False)[["batch", "bio"]].agg(["mean", "std", "count"])
     stats = stats[stats[("bio", "count")] >= 2]
@@ -294,7 +289,7 @@ def batch_bio_scatter(
 def swept_axes(summary: pd.DataFrame) -> list[str]:
     """The :data:`SWEEP_AXES` that take more than one value among the successful SysVI runs."""
     sysvi = _ok(summary)
-    sysvi = sysvi[sysvi["kind"].astype(str) == "sysvi"] if "kind" in sysvi.columns else sysvi
+    sysvi = sysvi[sysvi["kind"] == "sysvi"]
     return [a for a in SWEEP_AXES if f"param_{a}" in sysvi.columns and sysvi[f"param_{a}"].dropna().nunique() > 1]
 
 
@@ -305,8 +300,7 @@ def sweep_table(summary: pd.DataFrame, quantities: Sequence[str]) -> pd.DataFram
     values of the best SysVI setting (highest mean total), so that a line only varies its own axis.
     """
     sysvi = _ok(summary)
-    if "kind" in sysvi.columns:
-        sysvi = sysvi[sysvi["kind"].astype(str) == "sysvi"]
+    sysvi = sysvi[sysvi["kind"] == "sysvi"]
     axes = swept_axes(summary) or [a for a in SWEEP_AXES if f"param_{a}" in sysvi.columns][:1]
     quantities = [q for q in quantities if q in sysvi.columns and sysvi[q].notna().any()]
     if sysvi.empty or not axes or not quantities:
@@ -315,7 +309,7 @@ def sweep_table(summary: pd.DataFrame, quantities: Sequence[str]) -> pd.DataFram
         _prior=_as_label(sysvi[f"param_{HUE}"]) if f"param_{HUE}" in sysvi.columns else "all",
         _facet=_as_label(sysvi[f"param_{FACET}"]) if f"param_{FACET}" in sysvi.columns else "all",
     )
-    score = "total" if "total" in sysvi.columns and sysvi["total"].notna().any() else None
+    score = "total" if sysvi["total"].notna().any() else None
     if score:
         by_setting = sysvi.groupby("setting")[score].mean()
         anchor = sysvi[sysvi["setting"] == by_setting.idxmax()].iloc[0]
@@ -368,11 +362,9 @@ def parameter_sweep(
     n_cols = per_row * block
     fig, grid = plt.subplots(n_rows, n_cols, figsize=(2.55 * n_cols + 1.6, 2.35 * n_rows + 0.9), squeeze=False)
     prior_colours = dict(zip(priors, ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3"]))
-    reference = None
-    if "kind" in summary.columns:
-        ref = _ok(summary)
-        ref = ref[ref["kind"].astype(str) == "pca"]
-        reference = ref[[q for q in quantities if q in ref.columns]].mean() if len(ref) else None
+    ref = _ok(summary)
+    ref = ref[ref["kind"] == "pca"]
+    reference = ref[[q for q in quantities if q in ref.columns]].mean() if len(ref) else None
     for qi, quantity in enumerate(quantities):
         r, c0 = divmod(qi, per_row)
         panels = [grid[r, c0 * block + j] for j in range(block)]
@@ -532,7 +524,7 @@ def training_curves(
     losses = [(t, p) for t, p in LOSSES if any(any(c.startswith(p) for c in h.columns) for h in histories.values())]
     unconverged = not_converged(convergence) if convergence is not None else set()
     changes = dict(zip(convergence["run_id"].astype(str), pd.to_numeric(convergence["convergence"], errors="coerce"))) \
-        if convergence is not None and "convergence" in convergence.columns else {}
+        if convergence is not None else {}
     names = list(histories)
     per_row = min(runs_per_row, len(names))
     n_rows = math.ceil(len(names) / per_row)
@@ -584,13 +576,13 @@ def training_curves(
 
 def runtime_memory(summary: pd.DataFrame, paths: list[Path | str], title: str = "") -> None:
     """Wall time and peak memory of every run (horizontal bars, coloured by model; failed runs marked)."""
-    cols = [c for c in ("wall_time_s", "peak_memory_mb") if c in summary.columns]
-    if summary.empty or not cols:
+    cols = ["wall_time_s", "peak_memory_mb"]
+    if summary.empty:
         _message_figure(paths, title, "No run timing recorded.")
         return
     table = summary.reset_index(drop=True)
     colours = model_colours(table["model"].astype(str))
-    failed = table["status"].astype(str) == C.STATUS_FAILED if "status" in table.columns else pd.Series(False, index=table.index)
+    failed = table["status"] == C.STATUS_FAILED
     labels = [f"{r} (failed)" if f else str(r) for r, f in zip(table["run_id"], failed)]
     fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols) + 0.07 * max(map(len, labels)),
                                                     1.3 + 0.27 * len(table)), sharey=True, squeeze=False)
