@@ -6,6 +6,7 @@ rule evaluation_reference:
         info="results/{dataset}/metrics_info.json",
     params:
         evaluation=config["evaluation"],
+    threads: config["threads"]["score"]
     resources:
         mem_mb=score_mem_mb,
         runtime=score_runtime,

@@ -1,10 +1,14 @@
+from sysvi_bench.smk import limit_threads
+
+limit_threads(snakemake.threads)  # before JAX, numba and BLAS start their thread pools
+
 import time
 
 from sysvi_bench import contracts as C
 from sysvi_bench.grid import runs_from_manifest
 from sysvi_bench.io import read_json
 from sysvi_bench.metrics.score import enable_compile_cache, reference_from_adata, score_run
-from sysvi_bench.smk import logged
+from sysvi_bench.smk import logged  # noqa: E402
 
 with logged(snakemake.log[0]):
     start = time.perf_counter()
