@@ -64,6 +64,19 @@ def test_a_nan_loss_is_recorded_as_failed(pre_path, tmp_path, monkeypatch):
     assert info["status"] == C.STATUS_FAILED and "NaN" in info["reason"]
 
 
+@pytest.mark.parametrize("epochs, dims, reason", [(0, 3, "zero epochs"), (2, 0, "no dimensions")])
+def test_zero_epochs_or_a_zero_width_embedding_is_failed_not_ok(pre_path, tmp_path, monkeypatch, epochs, dims, reason):
+    import sysvi_bench.models as models
+
+    def empty_fit(adata, params, seed, context):
+        history = pd.DataFrame({"epoch": range(epochs), "reconstruction_loss_train": [1.0] * epochs})
+        return FitResult(np.ones((adata.n_obs, dims), dtype=np.float32), history)
+
+    monkeypatch.setattr(models, "get_fitter", lambda kind: empty_fit)
+    info = execute_run(_run(), pre_path, tmp_path, KEYS, accelerator="cpu")
+    assert info["status"] == C.STATUS_FAILED and reason in info["reason"]
+
+
 def test_nothing_is_written_outside_results_resources_and_logs(tiny_run):
     allowed = {"results", "resources", "logs", ".snakemake", "config.yaml"}
     assert {p.name for p in tiny_run.iterdir()} <= allowed
@@ -72,7 +85,9 @@ def test_nothing_is_written_outside_results_resources_and_logs(tiny_run):
 def test_sigkill_mid_training_then_rerun_completes_with_identical_metrics(tiny_run, tmp_path):
     """Kill the whole workflow while a training job runs; the rerun finishes and matches a clean run exactly."""
     config = load_yaml(TINY_CONFIG)
-    config["models"]["sysvi"]["params"]["max_epochs"] = 3
+    # one run of the tiny config (the same run id as in the clean run): killed while it trains
+    config["models"] = {"sysvi": config["models"]["sysvi"]}
+    config["models"]["sysvi"]["grid"]["prior"] = ["vamp"]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(tmp_path / "config.yaml"), "--cores", "1"]
@@ -92,7 +107,8 @@ def test_sigkill_mid_training_then_rerun_completes_with_identical_metrics(tiny_r
     assert run_snakemake(tmp_path, "--unlock", config=config).returncode == 0
     resumed = run_snakemake(tmp_path, "results/metrics.tsv", "--cores", "2", "--rerun-incomplete", config=config)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    # same config and seeds on CPU: metric tables identical to the clean run
-    clean = pd.read_csv(tiny_run / "results" / "metrics.tsv", sep="\t")
-    again = pd.read_csv(tmp_path / "results" / "metrics.tsv", sep="\t")
-    pd.testing.assert_frame_equal(clean, again)
+    # same settings and seed on CPU: the run's metrics identical to the clean run's
+    clean = C.read_table(tiny_run / "results" / "metrics.tsv", C.METRICS)
+    again = C.read_table(tmp_path / "results" / "metrics.tsv", C.METRICS)
+    assert set(again["run_id"]) == {"sysvi__prior=vamp__seed=0"}
+    pd.testing.assert_frame_equal(clean[clean["run_id"] == "sysvi__prior=vamp__seed=0"].reset_index(drop=True), again)

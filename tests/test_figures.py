@@ -92,7 +92,10 @@ def test_unconverged_runs_are_found_in_memory_and_from_tsv(tmp_path):
     assert F.not_converged(summary) == late
     summary.to_csv(tmp_path / "summary.tsv", sep="\t", index=False)
     assert F.not_converged(F.read_summary(tmp_path / "summary.tsv")) == late  # NA rows are not flagged
-    assert F.not_converged(summary.drop(columns="converged")) == set()
+    # a summary without the column is refused on reading, naming the file and the column
+    summary.drop(columns="converged").to_csv(tmp_path / "old_summary.tsv", sep="\t", index=False)
+    with pytest.raises(C.ContractError, match=r"old_summary.tsv: summary lacks column\(s\) \['converged'\]"):
+        F.read_summary(tmp_path / "old_summary.tsv")
 
 
 @pytest.mark.parametrize("with_best", [True, False], ids=["best_settings", "no_best_settings_file"])

@@ -63,7 +63,7 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``selection_score`` (the paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled ``moransi_preservation``) +
     0.4 * scaled ``ilisi_system``, scaled across runs or within the model: ``evaluation.selection_scaling``),
     over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>`` for ``s`` in bio, batch,
-    total, selection_score, and ``convergence`` (relative change of the training loss over the last 10% of
+    total, selection_score, and ``convergence`` (fall of the training loss over the last 10% of
     epochs) and ``converged`` (NA for models without a loss history; :mod:`sysvi_bench.convergence`).
     Failed runs have NA metrics and scores.
 ``results/{dataset}/completeness.tsv`` (:data:`COMPLETENESS`)

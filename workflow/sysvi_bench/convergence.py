@@ -1,11 +1,13 @@
 """Has a run's training converged? A measure from its loss history (``history.tsv``), as pure functions.
 
-Only numpy/pandas (the aggregate step's environment). The measure is the **relative change of the training
-loss over the last** ``tail_fraction`` **of the epochs** (10% by default, at least one epoch):
+Only numpy/pandas (the aggregate step's environment). The measure is the **change of the training loss over
+the last** ``tail_fraction`` **of the epochs** (10% by default, at least one epoch), **relative to the loss's
+range over training**:
 
-``convergence = (loss[n - 1 - w] - loss[n - 1]) / |loss[n - 1]|``, with ``w = ceil(tail_fraction * n)``,
+``convergence = (loss[n - 1 - w] - loss[n - 1]) / (max(loss) - min(loss))``, with ``w = ceil(tail_fraction * n)``,
 
-positive while the loss still falls, negative when it rises. A run is ``converged`` when
+i.e. the share of the whole fall of the loss that happened in the last epochs: positive while the loss still
+falls, negative when it rises. A run is ``converged`` when
 ``|convergence| <= tolerance`` (``evaluation.convergence_tolerance``). No library computes this: scvi-tools'
 early stopping watches a validation metric during training, not a finished history.
 
@@ -44,19 +46,22 @@ def training_loss(history: pd.DataFrame | None) -> pd.Series | None:
 
 
 def relative_change(loss: pd.Series | np.ndarray, tail_fraction: float = TAIL_FRACTION) -> float:
-    """Relative decrease of ``loss`` over its last ``ceil(tail_fraction * n)`` epochs (NaN for < 2 epochs).
+    """Decrease of ``loss`` over its last ``ceil(tail_fraction * n)`` epochs, as a fraction of the loss's whole
+    range over training (max - min); NaN for < 2 epochs, 0 for a constant loss.
 
-    Positive: the loss still falls; negative: it rises; relative to the last epoch's loss.
+    Positive: the loss still falls; negative: it rises. Relative to the range, not to the last value: SysVI's
+    Gaussian reconstruction loss crosses zero during training (the demo's runs go from +270 to -48), where a
+    change relative to the last value is meaningless.
     """
     values = np.asarray(loss, dtype=float)
     n = values.size
     if n < 2:
         return float("nan")
     window = min(n - 1, max(1, math.ceil(tail_fraction * n)))
-    last = values[-1]
-    if last == 0:
-        return 0.0 if values[-1 - window] == 0 else float("inf")
-    return float((values[-1 - window] - last) / abs(last))
+    span = values.max() - values.min()
+    if span == 0:
+        return 0.0
+    return float((values[-1 - window] - values[-1]) / span)
 
 
 def run_convergence(

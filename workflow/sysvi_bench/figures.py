@@ -553,7 +553,7 @@ def training_curves(
             if li == 0:
                 ax.set_ylabel("loss", fontsize=7)
                 late = name in unconverged
-                label = f"{name}: not converged (loss change {changes.get(name, float('nan')):+.1%} in the last 10%)" \
+                label = f"{name}: not converged (last 10% of epochs: {changes.get(name, float('nan')):+.1%} of the loss range)" \
                     if late else name
                 ax.annotate(label, xy=(0, 1), xycoords="axes fraction", xytext=(0, 17), textcoords="offset points",
                             fontsize=8, fontweight="bold", ha="left", va="bottom",
