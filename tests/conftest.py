@@ -6,6 +6,7 @@ import copy
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,16 @@ def validated():
     return _validate
 
 
+# One JAX/numba compile cache for every workflow run of the tests (values do not depend on it): each scoring
+# process would otherwise compile scib-metrics' and umap's kernels anew in every fresh working directory.
+COMPILE_CACHE = Path(tempfile.gettempdir()) / "sysvi-bench-tests-compile-cache"
+
+
+def with_test_cache(config: dict) -> dict:
+    """``config`` with the tests' shared compile cache (unless it names its own)."""
+    return {"compile_cache": str(COMPILE_CACHE), **config}
+
+
 def run_snakemake(
     workdir: Path, *args: str, config: dict | None = None, config_path: str | Path = "config.yaml", timeout: int = 900
 ) -> subprocess.CompletedProcess:
@@ -50,7 +61,7 @@ def run_snakemake(
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     if config is not None:
         cfg = workdir / config_path
-        cfg.write_text(yaml.safe_dump(config))
+        cfg.write_text(yaml.safe_dump(with_test_cache(config)))
         cmd += ["--configfile", str(cfg)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY_CONFIG, load_yaml, run_snakemake
+from conftest import ROOT, TINY_CONFIG, load_yaml, run_snakemake, with_test_cache
 from sysvi_bench import contracts as C
 from sysvi_bench.config import DatasetKeys
 from sysvi_bench.grid import expand_model
@@ -88,7 +88,7 @@ def test_sigkill_mid_training_then_rerun_completes_with_identical_metrics(tiny_r
     # one run of the tiny config (the same run id as in the clean run): killed while it trains
     config["models"] = {"sysvi": config["models"]["sysvi"]}
     config["models"]["sysvi"]["grid"]["prior"] = ["vamp"]
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(with_test_cache(config)))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(tmp_path / "config.yaml"), "--cores", "1"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY_CONFIG, load_yaml
+from conftest import ROOT, TINY_CONFIG, load_yaml, with_test_cache
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,7 @@ class Run:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         cfg = workdir / "config.yaml"
-        cfg.write_text(yaml.safe_dump(config))
+        cfg.write_text(yaml.safe_dump(with_test_cache(config)))
         cmd = ["timeout", "-k", "10", str(timeout_s), sys.executable, "-m", "snakemake",
                "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(cfg), *args]
         self.stderr_path = workdir / "snakemake.err"
