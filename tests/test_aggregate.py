@@ -232,3 +232,15 @@ def test_completeness_reports_missing_and_na_values():
         ("partial", "b"): "missing row",
     }
     assert completeness(metrics[metrics["run_id"] == "ok"], runs[runs["run_id"] == "ok"], info).empty
+
+
+def test_a_contract_violation_is_caught_at_write_time_naming_the_file_and_field(tmp_path):
+    table = pd.DataFrame({"dataset": ["d"], "status": ["complete"], "n_runs": ["four"], "n_failed_runs": [0],
+                          "reason": [""]})
+    with pytest.raises(C.ContractError, match=r"datasets.tsv: column 'n_runs' of the dataset status table must be numeric"):
+        C.write_table(table, tmp_path / "datasets.tsv", C.DATASETS)
+    with pytest.raises(C.ContractError, match=r"datasets.tsv: dataset status table lacks column\(s\) \['reason'\]"):
+        C.write_table(table.drop(columns="reason").assign(n_runs=4), tmp_path / "datasets.tsv", C.DATASETS)
+    assert not list(tmp_path.iterdir())  # nothing written
+    C.write_table(table.assign(n_runs=4), tmp_path / "datasets.tsv", C.DATASETS)
+    assert C.read_table(tmp_path / "datasets.tsv", C.DATASETS)["n_runs"].tolist() == [4]
