@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from sysvi_bench import contracts as C
+from sysvi_bench.aggregate import recommendation
 from sysvi_bench.io import atomic_path
 
 # packages whose versions the report lists (those not installed in the report's environment say so)
@@ -102,8 +103,6 @@ def results_page(
 ) -> str:
     """The dataset's tables: failed runs, best settings, every run's scores and parameters, raw metrics, and
     the cells and genes that preprocessing kept and removed (all checked against their contracts on reading)."""
-    from sysvi_bench.aggregate import recommendation
-
     sections = [("Recommendation", f"<p>{html.escape(recommendation(best, dataset))}</p>"
                  '<p class="note">Beyond seed noise = the difference of means over seeds exceeds twice its sd '
                  "(paired t-test p with 3 or more seeds); see best_settings.tsv for every model.</p>")]
