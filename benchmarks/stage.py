@@ -90,7 +90,8 @@ def main(argv: list[str]) -> dict:
         out.update(fit_s=time.perf_counter() - fit_start, n_cells=adata.n_obs, epochs=int(args[1]), device=str(model.device))
     elif stage == "score":
         from sysvi_bench.io import read_json
-        from sysvi_bench.metrics.score import dataset_reference, enable_compile_cache, score_run
+        from sysvi_bench.jit_cache import enable_compile_cache
+        from sysvi_bench.metrics.score import dataset_reference, score_run
 
         enable_compile_cache(args[2])
         pre = ad.read_h5ad(args[0])

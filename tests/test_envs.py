@@ -32,6 +32,7 @@ FAMILIES = {
     "diagnostic": "report",
     "batch_vs_bio": "report",
     "parameter_sweep": "report",
+    "umap": "report",  # and umap_unintegrated, its `use rule` twin
     "umap_best_runs": "report",
     "training_curves": "report",
     "runtime_memory": "report",
@@ -74,12 +75,13 @@ def env_pins(path: Path) -> list[tuple[str, str, str]]:
 
 
 def rules_in(path: Path) -> dict[str, str]:
-    """rule name -> its text (rule files are snakefmt-formatted: a rule ends at the next top-level line)."""
+    """rule (or checkpoint) name -> its text (rule files are snakefmt-formatted: a rule ends at the next
+    top-level line; ``use rule`` twins inherit their rule's directives)."""
     text = path.read_text()
-    blocks = re.split(r"^(?=rule \w+:)", text, flags=re.M)
+    blocks = re.split(r"^(?=(?:rule|checkpoint) \w+:)", text, flags=re.M)
     rules = {}
     for block in blocks:
-        match = re.match(r"rule (\w+):\n((?:[ \t]+.*\n|\n)*)", block)
+        match = re.match(r"(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", block)
         if match:
             rules[match.group(1)] = match.group(2)
     return rules

@@ -21,6 +21,7 @@ from sysvi_bench import contracts as C
 from sysvi_bench.metrics import paper
 from sysvi_bench.metrics.catalogue import PAPER_METRIC_NAMES, PAPER_METRICS
 from sysvi_bench.metrics.neighbors import compute_neighbors
+from sysvi_bench.metrics.leiden import leiden_igraph, leiden_membership, leiden_memberships
 
 N_TYPES, N_SYSTEMS, N_SAMPLES, PER_GROUP = 4, 2, 2, 30
 K = 30  # neighbours of the test graphs (the workflow uses 90)
@@ -180,14 +181,25 @@ def test_leiden_is_seeded_and_averaged_over_seeds(cells, embeddings):
     assert both["nmi_leiden_sd"] > 0  # the seeds do differ here
 
 
+def test_leiden_runs_spread_over_processes_give_the_same_clusters(embeddings):
+    conn = embeddings["shuffled"][1].knn_graph_connectivities
+    runs = [(0.6, 0), (1.4, 0), (0.6, 1), (2.0, 2), (1.0, 1)]
+    serial = leiden_memberships(conn, runs, "single", n_jobs=1)
+    parallel = leiden_memberships(conn, runs, "single", n_jobs=2)
+    assert len(parallel) == len(runs)
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(serial[0], serial[2])  # another seed: other clusters, so order is checked
+
+
 def test_leiden_graph_keeps_one_or_both_edge_directions():
     conn = np.array([[0, 0.5, 0], [0.5, 0, 1.0], [0, 1.0, 0]])
-    single = paper.leiden_igraph(conn, "single")
-    both = paper.leiden_igraph(conn, "both_directions")
+    single = leiden_igraph(conn, "single")
+    both = leiden_igraph(conn, "both_directions")
     assert sorted(single.get_edgelist()) == [(0, 1), (1, 2)] and sorted(single.es["weight"]) == [0.5, 1.0]
     assert single.ecount() == 2 and both.ecount() == 4 and not both.is_directed()
     with pytest.raises(ValueError, match="leiden_graph"):
-        paper.leiden_igraph(conn, "scanpy")
+        leiden_igraph(conn, "scanpy")
 
 
 def test_leiden_on_both_directions_is_scib_metrics_clustering(embeddings):
@@ -195,9 +207,9 @@ def test_leiden_on_both_directions_is_scib_metrics_clustering(embeddings):
     from scib_metrics.metrics._nmi_ari import _compute_clustering_leiden
 
     conn = sparse.csr_matrix(embeddings["mixed"][1].knn_graph_connectivities)
-    graph = paper.leiden_igraph(conn, "both_directions")
+    graph = leiden_igraph(conn, "both_directions")
     for resolution, seed in [(1.0, 0), (2.0, 1)]:
-        np.testing.assert_array_equal(paper._leiden(graph, resolution, seed),
+        np.testing.assert_array_equal(leiden_membership(graph, resolution, seed),
                                       _compute_clustering_leiden(conn, resolution, seed))
 
 

@@ -1,4 +1,5 @@
-rule aggregate:
+# a checkpoint: the UMAP figure's inputs (the best runs) are known from its tables
+checkpoint aggregate:
     input:
         manifest="results/{dataset}/runs.tsv",
         metrics_info="results/{dataset}/metrics_info.json",

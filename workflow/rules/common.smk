@@ -72,6 +72,23 @@ def run_files(dataset, name):
     ]
 
 
+def umap_tables(wildcards):
+    """The UMAP tables of the UMAP figure's panels (sysvi_bench.figures.umap_panels), in panel order: read
+    from the dataset's aggregated tables once the aggregate checkpoint has run."""
+    from sysvi_bench.figures import read_best_settings, read_summary, umap_panels
+
+    tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
+    panels = umap_panels(
+        read_summary(tables.summary), read_best_settings(tables.best_settings)
+    )
+    return [
+        f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/umap.tsv"
+        if run_id
+        else f"results/{wildcards.dataset}/umap_unintegrated.tsv"
+        for run_id in panels.values()
+    ]
+
+
 def train_gpus(wildcards):
     """GPUs one training job asks for: 1 for neural models unless the config forces the CPU.
 

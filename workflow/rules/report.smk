@@ -15,6 +15,8 @@ BENCHMARK_CATEGORY = "Benchmark"
 SUMMARY = "results/{dataset}/summary.tsv"
 BEST_SETTINGS = "results/{dataset}/best_settings.tsv"
 METRICS_INFO = "results/{dataset}/metrics_info.json"
+# The UMAP figure's subsample and seed (every drawn run and the unintegrated PCA alike)
+UMAP_PARAMS = {"max_cells": 5000, "seed": 0}
 
 
 # Every output of this file (all_outputs() in common.smk includes them)
@@ -140,12 +142,44 @@ rule parameter_sweep:
         "../scripts/figure_parameter_sweep.py"
 
 
+rule umap:
+    input:
+        f"{RUN_DIR}/embedding.h5ad",
+    output:
+        f"{RUN_DIR}/umap.tsv",
+    params:
+        obsm="X_emb",
+        **UMAP_PARAMS,
+    resources:
+        mem_mb=lambda wc, input, attempt: int((1000 + 5 * input.size_mb) * attempt),
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/umap/{run_id}.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/umap.py"
+
+
+use rule umap as umap_unintegrated with:
+    input:
+        "results/{dataset}/preprocessed.h5ad",
+    output:
+        "results/{dataset}/umap_unintegrated.tsv",
+    params:
+        obsm="X_pca",
+        **UMAP_PARAMS,
+    log:
+        "logs/{dataset}/umap/unintegrated.log",
+
+
 rule umap_best_runs:
     input:
         preprocessed="results/{dataset}/preprocessed.h5ad",
         summary=SUMMARY,
         best_settings=BEST_SETTINGS,
-        embeddings=lambda wc: run_files(wc.dataset, "embedding.h5ad"),
+        # known once the dataset is aggregated (checkpoint): only the drawn runs get a UMAP
+        umaps=umap_tables,
     output:
         png=report(
             f"{FIGURES}/umap_best_runs.png",
@@ -155,11 +189,8 @@ rule umap_best_runs:
             labels={"entry": "figure: UMAP of the best run per model"},
         ),
         pdf=f"{FIGURES}/umap_best_runs.pdf",
-    params:
-        max_cells=5000,
-        seed=0,
     resources:
-        mem_mb=lambda wc, input, attempt: int((1000 + 5 * input.size_mb) * attempt),
+        mem_mb=small_mem_mb,
         runtime=small_runtime,
     log:
         "logs/{dataset}/figures/umap_best_runs.log",

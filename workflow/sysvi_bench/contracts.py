@@ -40,6 +40,10 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``ilisi_sample_within_system__<system>`` per system and ``nmi_leiden_sd``/``ari_leiden_sd``); ``type`` is ``bio`` or
     ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite and the paper's metrics
     (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
+``results/{dataset}/runs/{run_id}/umap.tsv``, ``results/{dataset}/umap_unintegrated.tsv`` (:data:`UMAP`)
+    2-D UMAP of a run's embedding (of the preprocessed PCA), written by the ``umap`` (``umap_unintegrated``)
+    step for the runs the UMAP figure shows: one row per drawn cell (``cell``: its name; at most 5,000 cells,
+    the same seeded subsample for every run of the dataset), ``umap1``, ``umap2``.
 ``results/{dataset}/evaluation_reference.h5ad`` (:data:`REFERENCE`)
     What every run of the dataset is scored against, written by the ``evaluation_reference`` step: obs = the
     evaluation cells (the fixed subsample; ``SYSTEM``, ``LABEL``, ``SAMPLE``, ``obs["position"]``: row in the
@@ -198,6 +202,8 @@ PREPROCESS_REPORT_COLUMNS = PREPROCESS_REPORT.columns
 DATASETS = TableContract("dataset status table", {
     "dataset": "str", "status": "str", "n_runs": "int", "n_failed_runs": "int", "reason": "str",
 })
+
+UMAP = TableContract("UMAP coordinates", {"cell": "str", "umap1": "float", "umap2": "float"})
 
 RUN_INFO_KEYS = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs", "n_cells")
 

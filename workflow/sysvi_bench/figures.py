@@ -141,6 +141,18 @@ def best_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dic
     return {m: chosen[m] for m in order if m in chosen}
 
 
+UNINTEGRATED_PANEL = "unintegrated PCA"
+
+
+def umap_panels(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dict[str, str | None]:
+    """Panels of the UMAP figure: name -> the run drawn (:func:`best_run_ids`), led by the preprocessed data's
+    PCA (``None``: no run) when no PCA run is among them."""
+    chosen = best_run_ids(summary, best)
+    kinds = summary.set_index("run_id")["kind"].to_dict()
+    reference = {} if "pca" in {kinds.get(r) for r in chosen.values()} else {UNINTEGRATED_PANEL: None}
+    return {**reference, **chosen}
+
+
 def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> set[str]:
     """Every run (all seeds) of each model's best setting."""
     if best is not None:
@@ -418,27 +430,26 @@ def parameter_sweep(
 # -------------------------------------------------------------------------------------------- UMAP grid
 
 
-def compute_umaps(
-    embeddings: Mapping[str, np.ndarray], max_cells: int = 5000, seed: int = 0, n_neighbors: int = 15
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """2-D UMAP of each embedding (rows = the same cells), on a seeded subsample of at most ``max_cells``.
+def umap_cells(n_cells: int, max_cells: int = 5000, seed: int = 0) -> np.ndarray:
+    """Positions of the cells a UMAP is drawn on: all, or a seeded subsample of ``max_cells`` (sorted).
 
-    Returns the subsample's row indices and name -> (cells x 2) coordinates. scanpy: kNN graph on the
-    embedding, then ``sc.tl.umap`` with ``random_state=seed``.
+    Depends only on the number of cells and the seed, so every run of a dataset (its embeddings share the
+    preprocessed cells and their order) is drawn on the same cells.
     """
+    if n_cells <= max_cells:
+        return np.arange(n_cells)
+    return np.sort(np.random.default_rng(seed).choice(n_cells, max_cells, replace=False))
+
+
+def umap_coordinates(emb: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
+    """2-D UMAP of one embedding (cells x 2): scanpy's k-NN graph on it, then ``sc.tl.umap`` seeded."""
     import anndata as ad
     import scanpy as sc
 
-    n = len(next(iter(embeddings.values()))) if embeddings else 0
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(n, max_cells, replace=False)) if n > max_cells else np.arange(n)
-    coords = {}
-    for name, emb in embeddings.items():
-        adata = ad.AnnData(obsm={"X_emb": np.asarray(emb, dtype=np.float32)[idx]}, shape=(len(idx), 0))
-        sc.pp.neighbors(adata, use_rep="X_emb", n_neighbors=min(n_neighbors, len(idx) - 1), random_state=seed)
-        sc.tl.umap(adata, random_state=seed)
-        coords[name] = np.asarray(adata.obsm["X_umap"])
-    return idx, coords
+    adata = ad.AnnData(obsm={"X_emb": np.asarray(emb, dtype=np.float32)}, shape=(len(emb), 0))
+    sc.pp.neighbors(adata, use_rep="X_emb", n_neighbors=min(n_neighbors, len(emb) - 1), random_state=seed)
+    sc.tl.umap(adata, random_state=seed)
+    return np.asarray(adata.obsm["X_umap"])
 
 
 def umap_grid(

@@ -26,7 +26,6 @@ conservation, ``batch`` = system correction) and its meaning.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Callable, Collection, Literal, Sequence
 
@@ -37,6 +36,7 @@ from scib_metrics.nearest_neighbors import NeighborsResults
 from scipy import sparse
 
 from sysvi_bench.metrics.catalogue import ILISI_SAMPLE, PAPER_METRIC_NAMES, per_system_name
+from sysvi_bench.metrics.leiden import LeidenGraph, leiden_memberships
 
 LEIDEN_RESOLUTIONS: tuple[float, ...] = tuple(round(0.2 * i, 1) for i in range(1, 11))
 MORAN_MIN_I = 0.2  # genes with Moran's I >= this on the unintegrated group graph are scored
@@ -47,8 +47,6 @@ PURITY_N_NEIGHBORS = 30  # k of kNN purity (paper)
 JACCARD_N_NEIGHBORS = 15  # same-system neighbours compared by the Jaccard index
 POOLED = "pooled"  # sample name of a group pooling the samples too small on their own
 LEIDEN_SEEDS: tuple[int, ...] = (0, 1, 2)  # Leiden seeds averaged (the paper: 0 only)
-LeidenGraph = Literal["single", "both_directions"]
-LEIDEN_GRAPHS: tuple[str, ...] = ("single", "both_directions")
 
 NeighborFn = Callable[[np.ndarray, int], NeighborsResults]
 
@@ -173,43 +171,9 @@ def asw_label(x: np.ndarray, labels: ArrayLike) -> float:
     return float(silhouette_label(np.asarray(x, dtype=np.float32), codes, rescale=True))
 
 
-def _leiden(graph, resolution: float, seed: int) -> np.ndarray:
-    """Leiden clusters of an igraph graph, igraph's random numbers drawn from ``random.Random(seed)``
-    (what the paper's ``random.seed(0)`` before each resolution does to igraph's default generator)."""
-    import igraph
-
-    igraph.set_random_number_generator(random.Random(seed))
-    try:
-        clustering = graph.community_leiden(objective_function="modularity", weights="weight", resolution=resolution)
-    finally:
-        igraph.set_random_number_generator(random)
-    return np.asarray(clustering.membership)
-
-
 def _sd(values: np.ndarray) -> float:
     """Sample sd (ddof 1); NaN for fewer than two values."""
     return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
-
-
-def leiden_igraph(connectivities: sparse.spmatrix, how: LeidenGraph = "single"):
-    """The weighted igraph graph that Leiden clusters.
-
-    ``single``: one undirected edge per connected pair (the connectivities are symmetric). ``both_directions``:
-    every nonzero entry as an edge, so each pair twice, as scanpy's ``get_igraph_from_adjacency`` builds it
-    (what the paper's scib-metrics 0.3.3 called). Both give the same modularity (all weights doubled); the
-    algorithm visits the edges differently, so clusters for a given seed differ; ``single`` is 2.5x faster. With
-    ``both_directions``, :func:`_leiden` gives exactly scib-metrics' ``_compute_clustering_leiden`` (tested),
-    which is not called itself because it rebuilds the graph for every resolution.
-    """
-    import igraph
-
-    if how not in LEIDEN_GRAPHS:
-        raise ValueError(f"evaluation.leiden_graph: unknown {how!r}; valid: {list(LEIDEN_GRAPHS)}")
-    conn = sparse.csr_matrix(connectivities)
-    edges = (sparse.triu(conn, k=1) if how == "single" else conn).tocoo()
-    graph = igraph.Graph(n=conn.shape[0], edges=list(zip(edges.row.tolist(), edges.col.tolist())))
-    graph.es["weight"] = edges.data.tolist()
-    return graph
 
 
 def nmi_ari_leiden(
@@ -218,6 +182,7 @@ def nmi_ari_leiden(
     resolutions: Sequence[float] = LEIDEN_RESOLUTIONS,
     seeds: Sequence[int] = LEIDEN_SEEDS,
     graph: LeidenGraph = "single",
+    n_jobs: int = 1,
 ) -> dict[str, float]:
     """Cell-type recovery by clustering: NMI and ARI of Leiden clusters vs labels, best over resolutions.
 
@@ -232,7 +197,10 @@ def nmi_ari_leiden(
     seeds
         Leiden seeds; each gives its own best-over-resolutions NMI and ARI (the paper: seed 0 only).
     graph
-        How the graph is built (:func:`leiden_igraph`; the paper: ``both_directions``).
+        How the graph is built (:func:`sysvi_bench.metrics.leiden.leiden_igraph`; the paper:
+        ``both_directions``).
+    n_jobs
+        Processes the clusterings are spread over (values do not depend on it).
 
     Returns
     -------
@@ -243,12 +211,13 @@ def nmi_ari_leiden(
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     labels = np.asarray(labels)
-    g = leiden_igraph(neighbors.knn_graph_connectivities, graph)
+    runs = [(resolution, seed) for seed in seeds for resolution in resolutions]
+    clusterings = dict(zip(runs, leiden_memberships(neighbors.knn_graph_connectivities, runs, graph, n_jobs)))
     best = []
     for seed in seeds:
-        clusterings = [_leiden(g, resolution, seed) for resolution in resolutions]
-        best.append((max(normalized_mutual_info_score(labels, c, average_method="arithmetic") for c in clusterings),
-                     max(adjusted_rand_score(labels, c) for c in clusterings)))
+        per_resolution = [clusterings[resolution, seed] for resolution in resolutions]
+        best.append((max(normalized_mutual_info_score(labels, c, average_method="arithmetic") for c in per_resolution),
+                     max(adjusted_rand_score(labels, c) for c in per_resolution)))
     nmi, ari = np.asarray(best, dtype=float).T
     return {"nmi_leiden": float(nmi.mean()), "ari_leiden": float(ari.mean()),
             "nmi_leiden_sd": _sd(nmi), "ari_leiden_sd": _sd(ari)}
@@ -544,6 +513,7 @@ def paper_metrics(
     neighbor_fn: NeighborFn | None = None,
     leiden_seeds: Sequence[int] = LEIDEN_SEEDS,
     leiden_graph: LeidenGraph = "single",
+    n_jobs: int = 1,
     silhouette_label: float | None = None,
     reasons: dict[str, str] | None = None,
     only: Callable[[str], bool] | None = None,
@@ -554,7 +524,7 @@ def paper_metrics(
     per-dataset references computed once. The within-system sample iLISI builds each system's graph with
     ``neighbor_fn`` (same k as ``neighbors``); Moran's I uses small within-group graphs (see
     :func:`morans_i_preservation`): both are defined on subsets of cells. ``leiden_seeds``, ``leiden_graph``:
-    see :func:`nmi_ari_leiden`. ``silhouette_label``: scib-metrics' value of ``x`` if already computed;
+    see :func:`nmi_ari_leiden`; ``n_jobs``: its processes. ``silhouette_label``: scib-metrics' value of ``x`` if already computed;
     ``asw_label`` is that value, and its O(n²) silhouette is not redone.
 
     ``reasons``: when given, a metric that raises is NaN and its error is recorded there (metric -> reason)
@@ -569,7 +539,7 @@ def paper_metrics(
         ("ilisi_sample_within_system",): lambda: ilisi_sample_within_system(
             x, systems, samples, neighbors.n_neighbors, neighbor_fn),
         ("nmi_leiden", "ari_leiden", "nmi_leiden_sd", "ari_leiden_sd"): lambda: nmi_ari_leiden(
-            neighbors, labels, seeds=leiden_seeds, graph=leiden_graph),
+            neighbors, labels, seeds=leiden_seeds, graph=leiden_graph, n_jobs=n_jobs),
         ("moransi_preservation",): lambda: morans_i_preservation(x, moran),
         ("clisi",): lambda: clisi(neighbors, labels),
         ("asw_label",): lambda: asw_label(x, labels) if silhouette_label is None else float(silhouette_label),

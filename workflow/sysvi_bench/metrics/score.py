@@ -181,13 +181,14 @@ def reference_from_adata(adata: ad.AnnData) -> DatasetReference:
 
 
 def _suite_values(
-    variants: dict[str, np.ndarray], reference: DatasetReference, cfg: Mapping[str, Any], *, label_free: bool
+    variants: dict[str, np.ndarray], reference: DatasetReference, cfg: Mapping[str, Any], *, label_free: bool,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Both suites on the labelled evaluation cells, or (``label_free``) only the label-free metrics on all.
 
     Rows of every variant: ``embedding_variant, metric, value, reason``. Each variant's k-NN graph is computed
     once and shared by scib-metrics and the paper's metrics. A metric that cannot be computed is NA with its
-    reason; the others are kept.
+    reason; the others are kept. ``n_jobs``: processes for the Leiden clusterings.
     """
     cells = np.ones(len(reference.obs), dtype=bool) if label_free else reference.labelled
     obs, pca = reference.obs[cells], reference.pca[cells]
@@ -211,7 +212,7 @@ def _suite_values(
         values = paper.paper_metrics(
             x, neighbors[v], systems=obs[C.SYSTEM], samples=obs[C.SAMPLE], labels=obs[C.LABEL],
             unintegrated=reference.unintegrated, moran=reference.moran, neighbor_fn=neighbor_fn,
-            leiden_seeds=cfg["leiden_seeds"], leiden_graph=cfg["leiden_graph"],
+            leiden_seeds=cfg["leiden_seeds"], leiden_graph=cfg["leiden_graph"], n_jobs=n_jobs,
             silhouette_label=scib_values.get((v, "silhouette_label")), reasons=reasons,
             only=is_label_free if label_free else None,
         )
@@ -221,22 +222,24 @@ def _suite_values(
     return pd.concat([p for p in parts if len(p)], ignore_index=True)
 
 
-def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Mapping[str, Any]) -> pd.DataFrame:
+def score_embedding(
+    emb: np.ndarray, reference: DatasetReference, evaluation: Mapping[str, Any], n_jobs: int = 1
+) -> pd.DataFrame:
     """All metrics of one embedding (rows = the reference's evaluation cells), for every variant.
 
     Label-based metrics are computed on the labelled cells; when some cells are unlabelled, the label-free
     metrics (:func:`~sysvi_bench.metrics.catalogue.is_label_free`) are computed on every evaluation cell.
     Returns columns ``embedding_variant, metric, type, higher_is_better, value, reason`` in
     :func:`expected_metrics` order (with the per-system rows of the reference's systems); ``reason`` says why
-    a value is NA.
+    a value is NA. ``n_jobs``: processes for the Leiden clusterings (values do not depend on it).
     """
     cfg = resolve_evaluation(evaluation)
     variants = {
         v: np.ascontiguousarray(x, dtype=np.float32) for v, x in embedding_variants(emb, cfg["variants"]).items()
     }
-    values = _suite_values(variants, reference, cfg, label_free=False)
+    values = _suite_values(variants, reference, cfg, label_free=False, n_jobs=n_jobs)
     if not reference.labelled.all():
-        free = _suite_values(variants, reference, cfg, label_free=True)
+        free = _suite_values(variants, reference, cfg, label_free=True, n_jobs=n_jobs)
         values = pd.concat([values[~values["metric"].map(is_label_free)], free], ignore_index=True)
     table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"], reference.systems).merge(
         values, on=["embedding_variant", "metric"], how="left")
@@ -245,46 +248,18 @@ def score_embedding(emb: np.ndarray, reference: DatasetReference, evaluation: Ma
     return table
 
 
-def enable_compile_cache(cache_dir: str | Path | None) -> None:
-    """Keep the metrics' compiled kernels on disk, shared by every scoring job and later invocations.
-
-    Two JIT compilers run in a scoring process. JAX compiles a few hundred small XLA programs of
-    scib-metrics (one per array shape: about 15 s on 2 cores at demo scale), each below JAX's default
-    one-second threshold for persistent caching, so the threshold is lifted. numba compiles umap-learn's
-    kernels of the fuzzy k-NN graph that Leiden clusters (10-30 s per process): umap-learn declares them
-    without ``cache=True``, so they are re-declared here with numba's on-disk cache (same functions and
-    options). Compiled code is the same either way: values do not change.
-    """
-    if cache_dir is None:
-        return
-    import jax
-    import numba
-    import umap.umap_ as umap_kernels
-
-    cache = Path(cache_dir).resolve()
-    (cache / "numba").mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(cache))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    numba.config.CACHE_DIR = str(cache / "numba")
-    for name in ("smooth_knn_dist", "compute_membership_strengths"):
-        kernel = getattr(umap_kernels, name)
-        if not kernel.targetoptions.get("cache"):
-            options = {k: v for k, v in kernel.targetoptions.items() if k != "nopython"}
-            setattr(umap_kernels, name, numba.njit(cache=True, **options)(kernel.py_func))
-
-
 def score_run(
     run: Run,
     info: Mapping[str, Any],
     embedding: Path | str,
     reference: DatasetReference | None,
     evaluation: Mapping[str, Any],
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Metrics table of one run (:data:`contracts.METRICS`); NA values, with the reason, if the run failed.
 
     ``info`` is the run's ``run_info.json``; ``reference`` the dataset's :func:`dataset_reference` (not
-    needed for a failed run).
+    needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads).
     """
     cfg = resolve_evaluation(evaluation)
     if info["status"] != C.STATUS_OK:
@@ -298,7 +273,7 @@ def score_run(
         if emb_adata.n_obs != reference.n_cells_total or not emb_adata.obs_names[reference.cells].equals(
                 reference.obs.index):
             raise C.ContractError(f"{embedding}: cell names do not match the preprocessed dataset")
-        table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg)
+        table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg, n_jobs)
     for col in C.RUN_COLUMNS:
         table[col] = getattr(run, col)
     return table[C.METRIC_COLUMNS]
