@@ -4,13 +4,14 @@
     python benchmarks/stage.py preprocess IN.h5ad OUT.h5ad
     python benchmarks/stage.py train-pipeline PRE.h5ad EPOCHS RUN_DIR THREADS
     python benchmarks/stage.py train-plain PRE.h5ad EPOCHS THREADS
-    python benchmarks/stage.py score PRE.h5ad VARIANTS CACHE_DIR RUN_DIR
+    python benchmarks/stage.py score PRE.h5ad VARIANTS CACHE_DIR RUN_DIR [THREADS]
     python benchmarks/stage.py scib-suite PRE.h5ad RUN_DIR
     python benchmarks/stage.py benchmarker PRE.h5ad RUN_DIR
 
 ``score`` is what the workflow's ``evaluation_reference`` and ``score`` jobs do for one run (the reference and
 the run's scores timed apart: ``reference_s``, ``score_s``), with the demo's evaluation settings
-(config/config.yaml, schema defaults filled in) and the given comma-separated embedding variants; ``scib-suite`` is the scib-metrics part of it alone (the raw
+(config/config.yaml, schema defaults filled in) and the given comma-separated embedding variants, on THREADS threads (default 1: XLA, BLAS and the Leiden
+processes, as a ``score`` job with that many threads); ``scib-suite`` is the scib-metrics part of it alone (the raw
 embedding, its kNN graph computed once); ``benchmarker`` is a plain scib-metrics ``Benchmarker`` call on
 the run's raw embedding, on the same kNN graph (same suite: the demo's skipped functions left out).
 """
@@ -89,6 +90,10 @@ def main(argv: list[str]) -> dict:
         model.get_latent_representation()
         out.update(fit_s=time.perf_counter() - fit_start, n_cells=adata.n_obs, epochs=int(args[1]), device=str(model.device))
     elif stage == "score":
+        from sysvi_bench.smk import limit_threads
+
+        threads = int(args[4]) if len(args) > 4 else 1
+        limit_threads(threads)  # before JAX starts (its import is below)
         from sysvi_bench.io import read_json
         from sysvi_bench.jit_cache import enable_compile_cache
         from sysvi_bench.metrics.score import dataset_reference, score_run
@@ -100,7 +105,9 @@ def main(argv: list[str]) -> dict:
         out["reference_s"] = round(time.perf_counter() - start, 2)
         run_dir = Path(args[3])
         run = expand_model("bench", "sysvi", {"params": SYSVI}, [0])[0]
-        table = score_run(run, read_json(run_dir / "run_info.json"), run_dir / "embedding.h5ad", reference, evaluation)
+        table = score_run(run, read_json(run_dir / "run_info.json"), run_dir / "embedding.h5ad", reference, evaluation,
+                          n_jobs=threads)
+        out["threads"] = threads
         out["score_s"] = round(time.perf_counter() - start - out["reference_s"], 2)
         out["n_values"] = int(table["value"].notna().sum())
         raw = table[table["embedding_variant"] == "raw"]

@@ -149,6 +149,19 @@ def test_umap_grid(tmp_path):
     _assert_written(tmp_path, "umap")
 
 
+def test_umap_draws_the_same_seeded_cells_and_the_pca_only_without_a_pca_run():
+    assert np.array_equal(F.umap_cells(300, 5000), np.arange(300))
+    cells = F.umap_cells(10_000, 500, seed=3)
+    assert len(cells) == 500 and np.all(np.diff(cells) > 0) and np.array_equal(cells, F.umap_cells(10_000, 500, 3))
+    assert not np.array_equal(cells, F.umap_cells(10_000, 500, seed=4))
+    summary = pd.DataFrame({"model": ["sysvi", "sysvi", "pca"], "kind": ["sysvi", "sysvi", "pca"],
+                            "run_id": ["sysvi__a__seed=0", "sysvi__b__seed=0", "pca"], "status": "ok",
+                            "total": [0.4, 0.6, 0.2]})
+    assert F.umap_panels(summary) == {"sysvi": "sysvi__b__seed=0", "pca": "pca"}
+    without_pca = summary.iloc[:2]
+    assert F.umap_panels(without_pca) == {F.UNINTEGRATED_PANEL: None, "sysvi": "sysvi__b__seed=0"}
+
+
 def test_training_curves(tmp_path):
     epochs = np.arange(20)
     sysvi = pd.DataFrame({"epoch": epochs, "reconstruction_loss_train": 100 / (epochs + 1),

@@ -26,6 +26,13 @@ def test_every_expected_output_exists(tiny_run):
         for name in ["embedding.h5ad", "history.tsv", "run_info.json", "metrics.tsv"]:
             assert (results / "sim" / "runs" / run_id / name).exists(), (run_id, name)
     assert (tiny_run / "resources" / "sim" / "raw.h5ad").exists()
+    # a UMAP only for the runs the figure draws: each model's best run (the failed model has none)
+    best = C.read_table(results / "sim" / "best_settings.tsv", C.BEST_SETTINGS)
+    drawn = {p.parent.name for p in (results / "sim" / "runs").glob("*/umap.tsv")}
+    assert drawn == set(best["median_run_id"]) and len(drawn) == 2, drawn
+    umap = C.read_table(results / "sim" / "runs" / "unintegrated" / "umap.tsv", C.UMAP)
+    assert len(umap) == ad.read_h5ad(results / "sim" / "preprocessed.h5ad", backed="r").n_obs  # < 5,000 cells: all
+    assert (results / "figures" / "sim" / "umap_best_runs.png").stat().st_size > 0
     report = pd.read_csv(results / "sim" / "preprocess_report.tsv", sep="\t")
     assert list(report.columns) == C.PREPROCESS_REPORT_COLUMNS
     assert (report["step"].iloc[0], report["step"].iloc[-1], report["system"].iloc[-1]) == ("input", "output", "all")

@@ -14,7 +14,8 @@ with logged(snakemake.log[0]):
     contract = C.EMBEDDING if snakemake.params.obsm == C.EMBEDDING_KEY else C.PREPROCESSED
     adata = C.read_h5ad_checked(snakemake.input[0], contract)
     cells = umap_cells(adata.n_obs, snakemake.params.max_cells, snakemake.params.seed)
-    coords = umap_coordinates(adata.obsm[snakemake.params.obsm][cells], seed=snakemake.params.seed)
+    # float64: the text round trip is then exact (float32 digits read back as float64 are not)
+    coords = umap_coordinates(adata.obsm[snakemake.params.obsm][cells], seed=snakemake.params.seed).astype(float)
     table = pd.DataFrame({"cell": adata.obs_names[cells], "umap1": coords[:, 0], "umap2": coords[:, 1]})
     C.write_table(table, snakemake.output[0], C.UMAP)
     print(f"UMAP of {len(cells):,} of {adata.n_obs:,} cells")
