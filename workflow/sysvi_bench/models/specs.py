@@ -52,12 +52,15 @@ class ModelSpec:
     """Parameters a model kind accepts (with defaults and numeric ranges), and whether its output depends on a seed.
 
     ``reads_pca``: the kind starts from the preprocessing PCA, so its ``n_comps`` may not exceed ``preprocess.n_pcs``.
+    ``uses_accelerator``: it trains on a GPU when one is available. ``trains_over_epochs``: it learns over epochs,
+    so a fit that logged no epoch failed.
     """
 
     kind: str
     defaults: dict[str, Any]
     seeded: bool = True
     uses_accelerator: bool = False
+    trains_over_epochs: bool = False
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     ranges: dict[str, Range] = field(default_factory=dict)
     reads_pca: bool = False
@@ -139,9 +142,10 @@ SCVI_RANGES: dict[str, Range] = {**NEURAL_RANGES, "n_epochs_kl_warmup": Range(0,
 N_COMPS_RANGE = {"n_comps": POSITIVE_INT}
 
 MODEL_SPECS: dict[str, ModelSpec] = {
-    "sysvi": ModelSpec("sysvi", SYSVI_DEFAULTS, seeded=True, uses_accelerator=True, presets=SYSVI_PRESETS,
-                       ranges=SYSVI_RANGES),
-    "scvi": ModelSpec("scvi", SCVI_DEFAULTS, seeded=True, uses_accelerator=True, ranges=SCVI_RANGES),
+    "sysvi": ModelSpec("sysvi", SYSVI_DEFAULTS, seeded=True, uses_accelerator=True, trains_over_epochs=True,
+                       presets=SYSVI_PRESETS, ranges=SYSVI_RANGES),
+    "scvi": ModelSpec("scvi", SCVI_DEFAULTS, seeded=True, uses_accelerator=True, trains_over_epochs=True,
+                      ranges=SCVI_RANGES),
     "pca": ModelSpec("pca", {"n_comps": 15}, seeded=False, ranges=N_COMPS_RANGE, reads_pca=True),
     "harmony": ModelSpec("harmony", {"n_comps": 15, "theta": 2.0, "max_iter_harmony": 20}, seeded=True,
                          ranges={**N_COMPS_RANGE, "theta": NON_NEGATIVE, "max_iter_harmony": POSITIVE_INT},
