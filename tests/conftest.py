@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,23 @@ def with_test_cache(config: dict) -> dict:
     return {"compile_cache": str(COMPILE_CACHE), **config}
 
 
+def local_env() -> dict[str, str]:
+    """The environment of a Snakemake run that executes locally (every test run but the SLURM test's).
+
+    When Snakemake starts, snakemake-executor-plugin-slurm asks ``scontrol show config`` for MinJobAge
+    (only for its help text): with SLURM installed but no controller running (as after the SLURM test tears
+    its loopback cluster down), that is a 10 s timeout in every start. An ``scontrol`` that fails at once,
+    first on the PATH, answers it; local runs use no other SLURM command.
+    """
+    shim = Path(tempfile.gettempdir()) / "sysvi-bench-tests-no-slurm"
+    scontrol = shim / "scontrol"
+    if not scontrol.exists():
+        shim.mkdir(exist_ok=True)
+        scontrol.write_text("#!/bin/sh\nexit 1\n")
+        scontrol.chmod(0o755)
+    return {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def run_snakemake(
     workdir: Path, *args: str, config: dict | None = None, config_path: str | Path = "config.yaml", timeout: int = 900
 ) -> subprocess.CompletedProcess:
@@ -63,7 +81,7 @@ def run_snakemake(
         cfg = workdir / config_path
         cfg.write_text(yaml.safe_dump(with_test_cache(config)))
         cmd += ["--configfile", str(cfg)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=local_env())
 
 
 @pytest.fixture(scope="session")

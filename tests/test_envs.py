@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, TINY_CONFIG
+from conftest import ROOT, TINY_CONFIG, local_env
 
 ENVS = sorted((ROOT / "envs").glob("*.yaml"))
 RULE_FILES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
@@ -142,7 +142,7 @@ def test_snakemake_lint_reports_nothing(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(ROOT / "Snakefile"),
          "--directory", str(tmp_path), "--configfile", str(TINY_CONFIG)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=local_env(),
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]

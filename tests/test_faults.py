@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY_CONFIG, load_yaml, run_snakemake, with_test_cache
+from conftest import ROOT, TINY_CONFIG, load_yaml, local_env, run_snakemake, with_test_cache
 from sysvi_bench import contracts as C
 from sysvi_bench.config import DatasetKeys
 from sysvi_bench.grid import expand_model
@@ -91,7 +91,8 @@ def test_sigkill_mid_training_then_rerun_completes_with_identical_metrics(tiny_r
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(with_test_cache(config)))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(tmp_path / "config.yaml"), "--cores", "1"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=local_env())
     train_logs = tmp_path / "logs" / "sim" / "train"
     deadline = time.time() + 300
     while time.time() < deadline and not any(p.stat().st_size > 0 for p in train_logs.glob("sysvi*.log")):

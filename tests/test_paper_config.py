@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, load_yaml
+from conftest import ROOT, load_yaml, local_env
 from sysvi_bench.data import load_source
 from sysvi_bench.data.validate import DataError
 from sysvi_bench.grid import expand_runs
@@ -45,7 +45,8 @@ def test_paper_config_expands_to_the_papers_grids(validated):
 
 def test_paper_config_dry_run_plans_every_job():
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--configfile", str(PAPER)], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", str(PAPER)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=local_env(),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     # the planned jobs are the expanded grid (checked above); rule names belong to the workflow
