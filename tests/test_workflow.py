@@ -167,3 +167,20 @@ def test_a_broken_dataset_leaves_the_others_complete_and_is_listed_with_its_reas
     assert set(summary["dataset"]) == {"sim"} and len(summary) == 4
     for rel in ["sim/summary.tsv", "figures/sim/batch_vs_bio.png", "report/sim/tables.html"]:
         assert (results / rel).stat().st_size > 0, rel
+
+
+def test_without_a_pca_run_the_umap_figure_draws_the_preprocessed_pca(tiny_run, tmp_path):
+    import shutil
+
+    workdir = tmp_path / "work"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    config = load_yaml(TINY_CONFIG)
+    del config["models"]["unintegrated"]
+    proc = run_snakemake(workdir, "results/figures/sim/umap_best_runs.png", "--cores", "2", config=config)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", proc.stderr + proc.stdout, flags=re.M))
+    assert {"aggregate", "umap_unintegrated", "umap_best_runs"} <= ran and not ran & {"train", "score", "umap"}, ran
+    pca = C.read_table(workdir / "results" / "sim" / "umap_unintegrated.tsv", C.UMAP)
+    (drawn,) = (workdir / "results" / "sim" / "runs").glob("sysvi*/umap.tsv")  # the best SysVI run's
+    assert pca["cell"].equals(C.read_table(drawn, C.UMAP)["cell"])  # the same cells in every panel
+    assert np.isfinite(pca[["umap1", "umap2"]].to_numpy()).all()
