@@ -85,18 +85,6 @@ def test_dataset_keys_defaults_and_required():
         dataset_keys({"source": {"kind": "h5ad", "path": "x.h5ad"}, "label_key": "ct"})
 
 
-def test_dataset_keys_survive_a_trip_through_json():
-    import json
-    from dataclasses import asdict
-
-    from sysvi_bench.config import DatasetKeys
-
-    keys = dataset_keys({"source": {"kind": "h5ad", "path": "x.h5ad"}, "system_key": ["species", "tech"],
-                         "covariate_keys": ["donor"], "label_key": "ct", "unlabeled": ["unknown"]})
-    again = DatasetKeys.from_dict(json.loads(json.dumps(asdict(keys))))
-    assert again == keys and again.system_columns == ("species", "tech") and hash(again) == hash(keys)
-
-
 def test_workflow_refuses_bad_config_at_startup(tmp_path, tiny_config):
     from conftest import run_snakemake
 

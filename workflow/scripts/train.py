@@ -8,11 +8,12 @@ from sysvi_bench.train import execute_run
 
 with logged(snakemake.log[0]):
     run = runs_from_manifest(C.read_table(snakemake.input.manifest, C.MANIFEST))[snakemake.wildcards.run_id]
+    keys = snakemake.params.obs_keys
     info = execute_run(
         run,
         Path(snakemake.input.preprocessed),
         Path(snakemake.output.info).parent,
-        DatasetKeys.from_dict(snakemake.params.obs_keys),
+        DatasetKeys(**{**keys, "covariate_keys": tuple(keys["covariate_keys"])}),
         accelerator=snakemake.params.accelerator,
         threads=snakemake.threads,
     )

@@ -77,14 +77,6 @@ class DatasetKeys:
     sample_key: str | None
     unlabeled: tuple[str, ...] = ()
 
-    @classmethod
-    def from_dict(cls, keys: Mapping[str, Any]) -> "DatasetKeys":
-        """Inverse of :func:`dataclasses.asdict` after a trip through JSON/YAML (lists back to tuples)."""
-        def as_tuple(value):
-            return tuple(value) if isinstance(value, (list, tuple)) else value
-
-        return cls(**{name: as_tuple(value) for name, value in keys.items()})
-
     @property
     def system_columns(self) -> tuple[str, ...]:
         """The obs column(s) the system label is made of."""
