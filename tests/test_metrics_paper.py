@@ -8,7 +8,6 @@ gradient kept or shuffled within each group (destroyed).
 
 from __future__ import annotations
 
-import json
 import types
 
 import anndata as ad

@@ -27,7 +27,7 @@ conservation, ``batch`` = system correction) and its meaning.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Collection, Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -523,9 +523,9 @@ def paper_metrics(
     ``unintegrated`` (the k-NN graph of the unintegrated PCA) and ``moran`` (:func:`moran_reference`) are
     per-dataset references computed once. The within-system sample iLISI builds each system's graph with
     ``neighbor_fn`` (same k as ``neighbors``); Moran's I uses small within-group graphs (see
-    :func:`morans_i_preservation`): both are defined on subsets of cells. ``leiden_seeds``, ``leiden_graph``:
-    see :func:`nmi_ari_leiden`; ``n_jobs``: its processes. ``silhouette_label``: scib-metrics' value of ``x`` if already computed;
-    ``asw_label`` is that value, and its O(n²) silhouette is not redone.
+    :func:`morans_i_preservation`): both are defined on subsets of cells. ``leiden_seeds``, ``leiden_graph``,
+    ``n_jobs``: see :func:`nmi_ari_leiden`. ``silhouette_label``: scib-metrics' value of ``x`` if already
+    computed; ``asw_label`` is that value, and its O(n²) silhouette is not redone.
 
     ``reasons``: when given, a metric that raises is NaN and its error is recorded there (metric -> reason)
     instead of stopping the others. ``only``: compute just the metrics it accepts (e.g. the label-free ones).
