@@ -32,7 +32,7 @@ def _with_x(adata, fn):
         (lambda a: a, DatasetKeys("system", ("donor",), "cell_type", None), "covariate_keys 'donor' is not a column"),
         (lambda a: a, DatasetKeys("system", (), "celltype", None), "label_key 'celltype' is not a column"),
         (lambda a: a[a.obs["system"] == "system_0"].copy(), KEYS, "single system"),
-        (lambda a: a[(a.obs["system"] == "system_0") | (np.arange(a.n_obs) < 40)].copy(), KEYS, "fewer than 50 cells"),
+        (lambda a: a[(a.obs["system"] == "system_0") | (np.arange(a.n_obs) < 40)].copy(), KEYS, "fewer than min_cells_per_system=50 cells"),
         (lambda a: _with_x(a, lambda x: x.__setitem__((0, 0), np.nan)), KEYS, "NaN or infinite"),
         (lambda a: _with_x(a, lambda x: x.__setitem__((0, 0), np.inf)), KEYS, "NaN or infinite"),
         (lambda a: _with_x(a, lambda x: x.__setitem__((0, 0), -1)), KEYS, "negative values"),
@@ -91,7 +91,9 @@ def test_h5ad_with_wrong_key_fails_before_training_and_writes_nothing(tmp_path, 
     assert not (tmp_path / "resources" / "mine" / "raw.h5ad").exists()
     assert not (tmp_path / "results" / "mine" / "preprocessed.h5ad").exists()
     assert not (tmp_path / "results" / "mine" / "runs").exists()  # nothing trained or scored
-    status = C.read_table(tmp_path / "results" / "datasets.tsv", C.DATASETS)  # the failure is on record
+    # the failure is on record, in the failure path's own file (results/datasets.tsv belongs to a rule)
+    assert not (tmp_path / "results" / "datasets.tsv").exists()
+    status = C.read_table(tmp_path / "results" / "partial" / "datasets.tsv", C.DATASETS)
     assert status[["dataset", "status"]].values.tolist() == [["mine", C.DATASET_FAILED]]
     assert "system_key 'tech' is not a column of obs" in status["reason"].item()
     assert path.read_bytes() == before  # input untouched

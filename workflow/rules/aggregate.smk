@@ -6,12 +6,16 @@ checkpoint aggregate:
         # in manifest order (the script checks that each file belongs to its run)
         metrics=lambda wc: run_files(wc.dataset, "metrics.tsv"),
         infos=lambda wc: run_files(wc.dataset, "run_info.json"),
+        score_infos=lambda wc: run_files(wc.dataset, "score_info.json"),
         histories=lambda wc: run_files(wc.dataset, "history.tsv"),
     output:
         metrics="results/{dataset}/metrics.tsv",
         summary="results/{dataset}/summary.tsv",
         best_settings="results/{dataset}/best_settings.tsv",
         completeness="results/{dataset}/completeness.tsv",
+    params:
+        # aggregation-only evaluation settings: changing one re-aggregates without rescoring
+        aggregation=aggregation_config(),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,

@@ -1,5 +1,6 @@
 # Config validation, the run grid and input functions. Everything else calls the sysvi_bench package.
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,10 +20,15 @@ os.environ.update(
     )
 )
 
-from dataclasses import asdict
-
 from sysvi_bench.config_check import check_config
-from sysvi_bench.config import ConfigError, dataset_keys
+from sysvi_bench.config import (
+    ConfigError,
+    aggregation_settings,
+    dataset_keys,
+    download_filename,
+    scoring_settings,
+    source_files,
+)
 from sysvi_bench.grid import canonical_json, manifest_table, runs_by_id
 
 validate(config, "../schemas/config.schema.yaml")
@@ -49,19 +55,86 @@ def runs_of(dataset):
     return [run for (d, _), run in RUNS.items() if d == dataset]
 
 
+# Every param is canonical JSON text (sorted keys): Snakemake reruns a job when a param's text changes, so
+# re-saving or reordering the config must not change it. Scripts read them back with json.loads.
+
+
 def manifest_rows(dataset):
     """The dataset's runs as the rows of its manifest (the plan_runs step writes them to runs.tsv)."""
-    return manifest_table(runs_of(dataset)).to_dict(orient="records")
+    return canonical_json(manifest_table(runs_of(dataset)).to_dict(orient="records"))
 
 
-def fit_of(wildcards):
-    """What a run's fit depends on (model kind and parameters): a change retrains that run only."""
-    run = run_of(wildcards)
-    return canonical_json({"kind": run.kind, "seed": run.seed, "params": run.params})
+def run_param(wildcards):
+    """The run (identity, model kind, seed and parameters): a change retrains and rescores that run only.
+
+    A param, not the manifest: Snakemake does not check the params of jobs below one that must run (here
+    plan_runs, whenever the grid changes) when the file between them is ancient, so a run whose parameters
+    changed would retrain one invocation late.
+    """
+    return run_of(wildcards).to_json()
 
 
 def dataset_keys_of(dataset):
-    return asdict(dataset_keys(config["datasets"][dataset]))
+    return dataset_keys(config["datasets"][dataset]).to_json()
+
+
+def dataset_config(dataset):
+    """The dataset's whole entry (what preprocessing reads)."""
+    return canonical_json(config["datasets"][dataset])
+
+
+def scoring_config():
+    """The evaluation settings that change scores (the evaluation_reference job's; metrics_info.json)."""
+    return canonical_json(scoring_settings(config["evaluation"]))
+
+
+def aggregation_config():
+    """The evaluation settings that only change aggregation (the aggregate job's)."""
+    return canonical_json(aggregation_settings(config["evaluation"]))
+
+
+def source_inputs(wildcards):
+    """The files a dataset's source reads: the user's files (a manual source's once it is in place) and
+    the downloads (jobs of their own). Replacing one re-prepares the dataset and reruns what follows."""
+    source = config["datasets"][wildcards.dataset]["source"]
+    if source["kind"] == "url":
+        return [f"resources/downloads/{download_filename(source)}"]
+    if source["kind"] == "came_pancreas":
+        return [came_wheel()]
+    files = list(source_files(source).values())
+    if source["kind"] == "manual":
+        return [f for f in files if os.path.isfile(f)]
+    return files
+
+
+def came_wheel():
+    from sysvi_bench.data.came import CAME_WHEEL
+
+    return f"resources/came/{CAME_WHEEL}"
+
+
+def url_source(filename):
+    """The url source whose download is ``resources/downloads/{filename}``."""
+    for dataset_cfg in config["datasets"].values():
+        source = dataset_cfg["source"]
+        if source["kind"] == "url" and download_filename(source) == filename:
+            return source
+    raise WorkflowError(f"no url source downloads {filename!r}")
+
+
+URL_FILENAMES = sorted(
+    {
+        download_filename(d["source"])
+        for d in config["datasets"].values()
+        if d["source"]["kind"] == "url"
+    }
+)
+
+
+def external_inputs(wildcards):
+    """An external embedding's file (the ``external`` model kind): replacing it rescores that run."""
+    run = run_of(wildcards)
+    return [run.params["path"]] if run.kind == "external" else []
 
 
 def run_files(dataset, name):
@@ -118,7 +191,10 @@ resource_scopes:
 
 def fetch_config(dataset):
     """What fetching a dataset depends on: its entry less what only preprocessing reads (must not refetch)."""
-    return {k: v for k, v in config["datasets"][dataset].items() if k not in ("preprocess", "unlabeled")}
+    entry = config["datasets"][dataset]
+    return canonical_json(
+        {k: v for k, v in entry.items() if k not in ("preprocess", "unlabeled")}
+    )
 
 
 def raw_size_mb(dataset):
@@ -199,13 +275,27 @@ BENCHMARK_TABLES = ("metrics", "summary", "best_settings", "completeness", "data
 
 
 # With --keep-going, a dataset that failed does not hold up the others: their tables, figures and report
-# pages complete, but benchmark_tables (which needs every dataset) cannot run. The global tables are then
-# written here, from the datasets that completed, with the failed ones and their reasons in datasets.tsv.
+# pages complete, but benchmark_tables (which needs every dataset) cannot run. The failure path then writes
+# files of its own (no rule owns them): results/partial/ holds the benchmark-wide tables of the datasets that
+# completed and datasets.tsv with every dataset's status, judged from the dataset's own files (chain_status).
+PARTIAL = "results/partial"
+
+
 onerror:
-    from sysvi_bench.aggregate import TABLE_CONTRACTS, write_benchmark_tables
+    from sysvi_bench.aggregate import TABLE_CONTRACTS, chain_status, dataset_chain, write_benchmark_tables
 
     write_benchmark_tables(
         {d: {t: f"results/{d}/{t}.tsv" for t in TABLE_CONTRACTS} for d in DATASETS},
-        {t: f"results/{t}.tsv" for t in BENCHMARK_TABLES},
-        logs=Path("logs"),
+        {t: f"{PARTIAL}/{t}.tsv" for t in BENCHMARK_TABLES},
+        problems={
+            d: chain_status(dataset_chain(d, [r.run_id for r in runs_of(d)]))
+            for d in DATASETS
+        },
     )
+    print(f"Some jobs failed: the status of every dataset is in {PARTIAL}/datasets.tsv")
+
+
+onsuccess:
+    import shutil
+
+    shutil.rmtree(PARTIAL, ignore_errors=True)  # the failure path's files are stale once everything ran

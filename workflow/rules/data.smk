@@ -1,4 +1,42 @@
+# Downloads are jobs of their own (declared outputs), so prepare_dataset's inputs are files on disk.
+rule download_came:
+    output:
+        "resources/came/{wheel}",
+    wildcard_constraints:
+        wheel=r"came-[^/]+\.whl",
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/downloads/{wheel}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/download_came.py"
+
+
+rule download_url:
+    output:
+        "resources/downloads/{filename}",
+    wildcard_constraints:
+        filename="|".join(map(re.escape, URL_FILENAMES)) or "(?!)",
+    params:
+        source=lambda wc: canonical_json(url_source(wc.filename)),
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=lambda wc, attempt: 120 * attempt,
+    log:
+        "logs/downloads/{filename}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/download_url.py"
+
+
 rule prepare_dataset:
+    input:
+        # the user's files (or the downloads) the source reads: replacing one re-prepares the dataset
+        source_inputs,
     output:
         "resources/{dataset}/raw.h5ad",
     params:
@@ -21,7 +59,7 @@ rule preprocess:
         h5ad="results/{dataset}/preprocessed.h5ad",
         report="results/{dataset}/preprocess_report.tsv",
     params:
-        dataset_cfg=lambda wc: config["datasets"][wc.dataset],
+        dataset_cfg=lambda wc: dataset_config(wc.dataset),
     threads: config["threads"]["preprocess"]
     resources:
         mem_mb=preprocess_mem_mb,

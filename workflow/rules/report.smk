@@ -318,7 +318,7 @@ rule report_config:
             labels={"entry": "datasets.tsv"},
         ),
     params:
-        config=config,
+        config=canonical_json(config),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,

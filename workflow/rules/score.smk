@@ -5,7 +5,8 @@ rule evaluation_reference:
         reference="results/{dataset}/evaluation_reference.h5ad",
         info="results/{dataset}/metrics_info.json",
     params:
-        evaluation=config["evaluation"],
+        # the settings that change scores (aggregation-only ones go to the aggregate job)
+        evaluation=scoring_config(),
     threads: config["threads"]["score"]
     resources:
         mem_mb=score_mem_mb,
@@ -26,10 +27,11 @@ rule score:
         info=f"{RUN_DIR}/run_info.json",
         reference="results/{dataset}/evaluation_reference.h5ad",
         metrics_info="results/{dataset}/metrics_info.json",
-        # ancient: adding a run rewrites the manifest, which must not rescore the others
-        manifest=ancient("results/{dataset}/runs.tsv"),
     output:
-        f"{RUN_DIR}/metrics.tsv",
+        metrics=f"{RUN_DIR}/metrics.tsv",
+        info=f"{RUN_DIR}/score_info.json",
+    params:
+        run=run_param,
     threads: config["threads"]["score"]
     resources:
         mem_mb=score_mem_mb,

@@ -17,15 +17,15 @@ rule plan_runs:
 rule train:
     input:
         preprocessed="results/{dataset}/preprocessed.h5ad",
-        # ancient: adding a run rewrites the manifest, which must not retrain the others
-        manifest=ancient("results/{dataset}/runs.tsv"),
+        # an external embedding's file (none for other kinds)
+        external=external_inputs,
     output:
         embedding=f"{RUN_DIR}/embedding.h5ad",
         history=f"{RUN_DIR}/history.tsv",
         info=f"{RUN_DIR}/run_info.json",
     params:
-        # rerun trigger: the run's model and parameters (the script reads them from the manifest)
-        fit=fit_of,
+        # the run (kind, seed, parameters) as canonical JSON: a change retrains exactly this run
+        run=run_param,
         obs_keys=lambda wc: dataset_keys_of(wc.dataset),
         accelerator=config["accelerator"],
     threads: config["threads"]["train"]

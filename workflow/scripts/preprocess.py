@@ -1,3 +1,5 @@
+import json
+
 import anndata as ad
 
 from sysvi_bench.config import dataset_keys
@@ -6,7 +8,7 @@ from sysvi_bench.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, prep
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
-    cfg = snakemake.params.dataset_cfg
+    cfg = json.loads(snakemake.params.dataset_cfg)
     adata = preprocess(
         ad.read_h5ad(snakemake.input[0]),
         dataset_keys(cfg),

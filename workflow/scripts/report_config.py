@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import yaml
@@ -8,11 +9,12 @@ from sysvi_bench.report import config_page, plain, versions_table, write_text
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
+    config = json.loads(snakemake.params.config)
     infos = {Path(p).parent.name: read_json(p) for p in snakemake.input.metrics_infos}
     versions = versions_table(infos)
     write_tsv(versions, snakemake.output.versions)
-    write_text(yaml.safe_dump(plain(snakemake.params.config), sort_keys=False), snakemake.output.config)
+    write_text(yaml.safe_dump(plain(config), sort_keys=False), snakemake.output.config)
     datasets = C.read_table(snakemake.input.datasets, C.DATASETS)
-    write_text(config_page(snakemake.params.config, versions, datasets), snakemake.output.page)
+    write_text(config_page(config, versions, datasets), snakemake.output.page)
     for name in ("summary", "best_settings", "completeness", "datasets"):
         write_text(Path(snakemake.input[name]).read_text(), snakemake.output[name])

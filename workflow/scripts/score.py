@@ -5,21 +5,22 @@ limit_threads(snakemake.threads)  # before JAX, numba and BLAS start their threa
 import time
 
 from sysvi_bench import contracts as C
-from sysvi_bench.grid import runs_from_manifest
-from sysvi_bench.io import read_json
+from sysvi_bench.grid import Run
+from sysvi_bench.io import read_json, write_json
 from sysvi_bench.jit_cache import enable_compile_cache
-from sysvi_bench.metrics.score import reference_from_adata, score_run
+from sysvi_bench.metrics.score import reference_from_adata, score_run, scoring_versions
 from sysvi_bench.smk import logged  # noqa: E402
 
 with logged(snakemake.log[0]):
     start = time.perf_counter()
     # not a param: a new cache folder must not make the runs rescore
     enable_compile_cache(snakemake.config["compile_cache"])
-    run = runs_from_manifest(C.read_table(snakemake.input.manifest, C.MANIFEST))[snakemake.wildcards.run_id]
+    run = Run.from_json(snakemake.params.run)
     info = read_json(snakemake.input.info)
     C.check_run_info(info, snakemake.input.info)
     evaluation = read_json(snakemake.input.metrics_info)["evaluation"]
     reference = reference_from_adata(C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE))
     table = score_run(run, info, snakemake.input.embedding, reference, evaluation, n_jobs=snakemake.threads)
-    C.write_table(table, snakemake.output[0], C.METRICS)
+    C.write_table(table, snakemake.output.metrics, C.METRICS)
+    write_json({"versions": scoring_versions()}, snakemake.output.info)
     print(f"{table['value'].notna().sum()} of {len(table)} values in {time.perf_counter() - start:.1f} s")

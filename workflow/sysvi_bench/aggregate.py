@@ -24,6 +24,7 @@ import pandas as pd
 
 from sysvi_bench import contracts as C
 from sysvi_bench.convergence import CONVERGENCE_COLUMNS, convergence_table
+from sysvi_bench.provenance import versions_text
 from sysvi_bench.metrics.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, in_aggregate
 
 SCORES = ("bio", "batch", "total", "selection_score")
@@ -40,15 +41,24 @@ KEY_PARAMS = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates"
 OUTCOME = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs")
 
 
-def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping]) -> pd.DataFrame:
-    """One row per run: identity (the manifest), outcome (``run_info.json``, in manifest order) and the
-    parameters that define the setting (``param_*`` columns: every grid axis, plus the :data:`KEY_PARAMS` the
-    model has)."""
+# summary columns recording the versions that trained and scored each run -> what they record
+VERSION_COLUMNS = {"train_versions": "trained", "score_versions": "scored"}
+
+
+def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping],
+              score_infos: Sequence[Mapping] | None = None) -> pd.DataFrame:
+    """One row per run: identity (the manifest), outcome (``run_info.json``, in manifest order), the versions
+    that trained and scored it (``train_versions``, ``score_versions``: ``run_info.json``, ``score_info.json``)
+    and the parameters that define the setting (``param_*`` columns: every grid axis, plus the
+    :data:`KEY_PARAMS` the model has)."""
     rows = []
-    for run, info in zip(manifest.itertuples(index=False), infos, strict=True):
+    score_infos = score_infos if score_infos is not None else [{}] * len(manifest)
+    for run, info, scored in zip(manifest.itertuples(index=False), infos, score_infos, strict=True):
         params, grid_values = json.loads(run.params), json.loads(run.grid_values)
         row = {col: getattr(run, col) for col in C.RUN_COLUMNS}
         row.update({k: info[k] for k in OUTCOME})
+        row["train_versions"] = versions_text(info.get("versions"))
+        row["score_versions"] = versions_text(scored.get("versions"))
         row.update({f"param_{k}": params[k] for k in KEY_PARAMS if k in params})
         row.update({f"param_{k}": v for k, v in grid_values.items()})
         row["setting"] = run.setting
@@ -320,15 +330,18 @@ def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, metrics_info: Mappin
 
 def dataset_tables(
     manifest: pd.DataFrame, infos: Sequence[Mapping], histories: Sequence[pd.DataFrame | None],
-    metrics: pd.DataFrame, metrics_info: Mapping,
+    metrics: pd.DataFrame, metrics_info: Mapping, aggregation: Mapping,
+    score_infos: Sequence[Mapping] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One dataset's ``metrics``, ``summary``, ``best_settings`` and ``completeness`` tables.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
-    manifest order; ``metrics_info`` the dataset's evaluation settings and metric list.
+    manifest order; ``metrics_info`` the dataset's scoring settings and metric list; ``aggregation`` the
+    aggregation-only evaluation settings (:func:`sysvi_bench.config.aggregation_settings`); ``score_infos``
+    the runs' ``score_info.json`` (manifest order).
     """
-    evaluation = metrics_info["evaluation"]
-    runs = run_table(manifest, infos)
+    evaluation = aggregation
+    runs = run_table(manifest, infos, score_infos)
     convergence = convergence_table(
         {(r.dataset, r.run_id): h for r, h in zip(manifest.itertuples(index=False), histories, strict=True)},
         evaluation["convergence_tolerance"])
@@ -342,44 +355,63 @@ TABLE_CONTRACTS = {"metrics": C.METRICS, "summary": C.SUMMARY, "best_settings": 
                    "completeness": C.COMPLETENESS}
 
 
-def _failed_logs(dataset: str, logs: Path) -> list[Path]:
-    return [p for p in Path(logs, dataset).rglob("*.log") if "Traceback" in p.read_text(errors="replace")]
+def dataset_chain(dataset: str, run_ids: Sequence[str]) -> list[tuple[Path, Path]]:
+    """Every file a dataset's tables are made from, in the order the workflow makes them, each with the log of
+    the job that writes it; the dataset's own tables last."""
+    d, runs = Path("results") / dataset, [Path("results") / dataset / "runs" / r for r in run_ids]
+    logs = Path("logs") / dataset
+    chain = [(Path("resources") / dataset / "raw.h5ad", logs / "prepare_dataset.log"),
+             (d / "preprocessed.h5ad", logs / "preprocess.log"), (d / "runs.tsv", logs / "plan_runs.log"),
+             (d / "evaluation_reference.h5ad", logs / "evaluation_reference.log")]
+    chain += [(run / "run_info.json", logs / "train" / f"{run.name}.log") for run in runs]
+    chain += [(run / "metrics.tsv", logs / "score" / f"{run.name}.log") for run in runs]
+    chain += [(d / f"{name}.tsv", logs / "aggregate.log") for name in TABLE_CONTRACTS]
+    return chain
 
 
-def failure_reason(dataset: str, logs: Path) -> str:
-    """Why a dataset did not complete: the last line of its newest log that holds a traceback."""
-    failed = _failed_logs(dataset, logs)
-    if not failed:
-        return "did not complete (no job of the dataset left a traceback: see Snakemake's own log)"
-    newest = max(failed, key=lambda p: p.stat().st_mtime)
-    lines = [line for line in newest.read_text(errors="replace").splitlines() if line.strip()]
-    return f"{lines[-1].strip()} (log: {newest})"
+def _last_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.is_file() else []
+    return f": {lines[-1]}" if lines else ""
+
+
+def chain_status(chain: Sequence[tuple[Path, Path]], n_tables: int = len(TABLE_CONTRACTS)) -> str:
+    """"" when every file of ``chain`` (:func:`dataset_chain`) exists and the dataset's tables (its last
+    ``n_tables`` files) are newer than every other file; otherwise why not, naming the first missing (or newer)
+    file and the log of the job that writes it. The status follows from the files alone: a job that failed
+    leaves its output missing (Snakemake removes it), whatever other jobs (figures, the report) did."""
+    for path, log in chain:
+        if not path.is_file():
+            return f"{path} is missing: the job that writes it failed or did not run (log: {log}{_last_line(log)})"
+    oldest_table = min(path.stat().st_mtime for path, _ in chain[-n_tables:])
+    for path, log in chain[:-n_tables]:
+        if path.stat().st_mtime > oldest_table:
+            return f"{path} is newer than the dataset's tables: they were not remade after it changed ({log})"
+    return ""
 
 
 def write_benchmark_tables(
     dataset_files: Mapping[str, Mapping[str, Path | str]], outputs: Mapping[str, Path | str],
-    logs: Path | None = None,
+    problems: Mapping[str, str] | None = None,
 ) -> None:
     """The benchmark-wide tables: each dataset's own concatenated, and ``datasets`` with every dataset's
     status (:data:`contracts.DATASETS`).
 
     ``dataset_files``: dataset -> table name -> its file; ``outputs``: table name -> the benchmark-wide file.
-    Without ``logs`` every dataset must have its tables (the ``benchmark_tables`` rule). With ``logs`` (after
-    a failure, with ``--keep-going``) a dataset whose summary is missing, or older than one of its failed job
-    logs, is listed as failed with :func:`failure_reason`, and the tables hold the others.
+    ``problems``: dataset -> why it did not complete (:func:`chain_status`; "" = complete): such a dataset is
+    listed as failed with that reason and left out of the tables. Without it (the ``benchmark_tables`` rule,
+    whose inputs are every dataset's tables) every dataset is complete.
     """
+    problems = problems or {}
     complete, status = [], []
     for dataset, files in dataset_files.items():
-        summary = Path(files["summary"])
-        if logs is None or (summary.is_file() and all(
-                p.stat().st_mtime < summary.stat().st_mtime for p in _failed_logs(dataset, logs))):
-            runs = C.read_table(summary, C.SUMMARY)
+        if not problems.get(dataset):
+            runs = C.read_table(files["summary"], C.SUMMARY)
             status.append({"dataset": dataset, "status": C.DATASET_COMPLETE, "n_runs": len(runs),
                            "n_failed_runs": int((runs["status"] == C.STATUS_FAILED).sum()), "reason": ""})
             complete.append(dataset)
         else:
             status.append({"dataset": dataset, "status": C.DATASET_FAILED, "n_runs": 0, "n_failed_runs": 0,
-                           "reason": failure_reason(dataset, logs)})
+                           "reason": problems[dataset]})
     for name, contract in TABLE_CONTRACTS.items():
         table = C.read_tables([dataset_files[d][name] for d in complete], contract)
         C.write_table(table, outputs[name], contract)

@@ -8,7 +8,8 @@ Imported when Snakemake parses the workflow: light (no scvi/torch/scanpy imports
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -43,6 +44,29 @@ def with_defaults(section: str, values: Mapping[str, Any] | None) -> dict[str, A
     return {**schema_defaults(section), **(values or {})}
 
 
+# Evaluation settings that only change how scores are aggregated (marked ``stage: aggregate`` in the schema).
+AGGREGATION_STAGE = "aggregate"
+
+
+@lru_cache(maxsize=1)
+def aggregation_keys() -> frozenset[str]:
+    """The ``evaluation`` settings marked ``stage: aggregate`` in the schema: they reach the ``aggregate`` job
+    only, so changing one re-aggregates without rescoring."""
+    props = schema()["properties"]["evaluation"]["properties"]
+    return frozenset(name for name, prop in props.items() if prop.get("stage") == AGGREGATION_STAGE)
+
+
+def scoring_settings(evaluation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The evaluation settings that change scores (defaults filled in): the ``evaluation_reference`` job's
+    param, recorded in ``metrics_info.json``."""
+    return {k: v for k, v in with_defaults("evaluation", evaluation).items() if k not in aggregation_keys()}
+
+
+def aggregation_settings(evaluation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The evaluation settings that only change aggregation (defaults filled in): the ``aggregate`` job's param."""
+    return {k: v for k, v in with_defaults("evaluation", evaluation).items() if k in aggregation_keys()}
+
+
 # Default obs keys per source kind; an h5ad source must name its own keys.
 SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
     "came_pancreas": {"system_key": "species", "covariate_keys": ["donor"], "label_key": "cell_type"},
@@ -53,6 +77,27 @@ SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
     "per_system": {"covariate_keys": []},
 }
 SOURCE_KINDS = tuple(SOURCE_KEY_DEFAULTS)
+
+
+def source_files(source: Mapping[str, Any]) -> dict[str, str]:
+    """The user's files a source reads, by the config field that names each (``h5ad``, ``manual`` and
+    ``per_system`` sources; ``url``, ``came_pancreas`` and ``simulate`` read no file of the user's). They are
+    the declared inputs of the dataset's ``prepare_dataset`` job: replacing one re-prepares the dataset."""
+    kind = source["kind"]
+    if kind in ("h5ad", "manual"):
+        return {"path": str(source["path"])}
+    if kind != "per_system":
+        return {}
+    files = {f"system_files.{system}": str(entry if isinstance(entry, str) else entry["path"])
+             for system, entry in source["system_files"].items()}
+    if source.get("orthologs"):
+        files["orthologs.path"] = str(source["orthologs"]["path"])
+    return files
+
+
+def download_filename(source: Mapping[str, Any]) -> str:
+    """Name of a ``url`` source's file under ``resources/downloads/`` (``filename``, or the URL's last part)."""
+    return source.get("filename") or source["url"].rstrip("/").rsplit("/", 1)[-1]
 
 
 def model_specs() -> Mapping[str, Any]:
@@ -76,6 +121,16 @@ class DatasetKeys:
     label_key: str
     sample_key: str | None
     unlabeled: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, text: str) -> "DatasetKeys":
+        """The keys from their JSON form (the ``train`` job's param), lists back to tuples."""
+        values = json.loads(text)
+        as_tuple = {k: tuple(v) for k, v in values.items() if isinstance(v, list)}
+        return cls(**{**values, **as_tuple})
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
 
     @property
     def system_columns(self) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from sysvi_bench.config import ConfigError, dataset_keys
+from sysvi_bench import contracts as C
+from sysvi_bench.config import ConfigError, DatasetKeys, dataset_keys, source_files
 from sysvi_bench.grid import expand_runs
 from sysvi_bench.models.specs import MODEL_SPECS
 from sysvi_bench.preprocess import PreprocessParams  # light: scanpy is imported when preprocessing runs
@@ -17,15 +18,15 @@ def _check_file(path: str, where: str) -> None:
 
 
 def check_source(name: str, source: Mapping[str, Any]) -> None:
-    """Files a source reads exist; a ``per_system`` ortholog table names a column for every system."""
+    """Files a source reads exist (a ``manual`` source's file may be placed later: preparing the dataset says
+    where and how); a ``per_system`` ortholog table names a column for every system."""
     where = f"datasets.{name}.source"
-    if source["kind"] == "h5ad":
-        _check_file(source["path"], f"{where}.path")
+    if source["kind"] != "manual":
+        for field_name, path in source_files(source).items():
+            _check_file(path, f"{where}.{field_name}")
     if source["kind"] != "per_system":
         return
     systems = sorted(map(str, source["system_files"]))
-    for system, entry in source["system_files"].items():
-        _check_file(entry if isinstance(entry, str) else entry["path"], f"{where}.system_files.{system}")
     orthologs = source.get("orthologs")
     if orthologs:
         _check_file(orthologs["path"], f"{where}.orthologs.path")
@@ -36,9 +37,26 @@ def check_source(name: str, source: Mapping[str, Any]) -> None:
             raise ConfigError(f"{where}.orthologs.keep: {orthologs['keep']!r} is not one of the systems {systems}")
 
 
+def check_key_collisions(name: str, keys: DatasetKeys) -> None:
+    """No configured obs key has the name of a column that preprocessing writes for another role
+    (:data:`sysvi_bench.contracts.PIPELINE_OBS`): it would be overwritten, and a covariate or label of that name
+    would silently become the system or the cell type."""
+    same_role = {C.SYSTEM: keys.system_columns == (C.SYSTEM,), C.LABEL: keys.label_key == C.LABEL}
+    roles = [("system_key", k) for k in keys.system_columns] + [("label_key", keys.label_key)]
+    roles += [("covariate_keys", k) for k in keys.covariate_keys]
+    roles += [("sample_key", keys.sample_key)] if keys.sample_key and keys.sample_key not in keys.covariate_keys else []
+    for field_name, key in roles:
+        if key in C.PIPELINE_OBS and not same_role.get(key, False):
+            raise ConfigError(
+                f"datasets.{name}.{field_name}: obs column {key!r} has the name of the column in which the pipeline "
+                f"writes {C.PIPELINE_OBS[key]} (system_key {keys.system_key!r}, label_key {keys.label_key!r}); it "
+                f"would be overwritten. Rename the column in your data (and here)")
+
+
 def check_keys(name: str, dataset: Mapping[str, Any]) -> None:
-    """The label and the covariates are obs columns other than the system's."""
+    """The label and the covariates are obs columns other than the system's, and none is overwritten."""
     keys = dataset_keys(dataset)
+    check_key_collisions(name, keys)
     systems = set(keys.system_columns)
     if keys.label_key in systems:
         raise ConfigError(f"datasets.{name}.label_key: {keys.label_key!r} is also the system_key; the label must "

@@ -96,10 +96,17 @@ from typing import Any, Iterable, Literal, Mapping
 
 import pandas as pd
 
-# obs keys written by preprocessing (fixed names; the configured keys are copied there)
+# obs keys written by preprocessing (fixed names; the configured keys are copied there). SAMPLE is the
+# sample within its system ("{system}:{sample}"), named apart from the usual user column "sample" (often a
+# covariate, which models must read as the user gave it).
 SYSTEM = "system"
 LABEL = "cell_type"
-SAMPLE = "sample"
+SAMPLE = "system_sample"
+# every obs column that preprocessing writes, with what it holds (a configured key of another role that has
+# one of these names is refused at start-up; an unconfigured user column is kept as USER_COLUMN_PREFIX + name)
+PIPELINE_OBS = {SYSTEM: "the system label", LABEL: "the cell-type label", SAMPLE: "the sample within its system",
+                "n_genes": "genes detected per cell (QC)"}
+USER_COLUMN_PREFIX = "user_"
 COUNTS_LAYER = "counts"
 # Several system_key columns are combined into one system label: "human+10x" for [species, technology].
 SYSTEM_SEPARATOR = "+"
@@ -176,7 +183,7 @@ METRICS = TableContract("metrics table", {
 METRIC_COLUMNS = METRICS.columns
 SUMMARY = TableContract("summary", {
     **_RUN_KINDS, "status": "str", "reason": "str", "wall_time_s": "float", "peak_memory_mb": "float",
-    "device": "str", "n_epochs": "int", "setting": "str",
+    "device": "str", "n_epochs": "int", "setting": "str", "train_versions": "str", "score_versions": "str",
     "bio": "float", "batch": "float", "total": "float", "selection_score": "float", "n_seeds": "int",
     "convergence": "float", "converged": "bool",
 })

@@ -30,6 +30,8 @@ AXIS_ABBREVIATIONS = {
     "max_epochs": "ep",
 }
 MAX_RUN_ID_LENGTH = 120
+# a setting's name leaves room for "__seed=" and the seed within MAX_RUN_ID_LENGTH
+MAX_SETTING_ID_LENGTH = MAX_RUN_ID_LENGTH - 16
 
 @dataclass(frozen=True)
 class Run:
@@ -40,11 +42,17 @@ class Run:
     kind: str
     seed: int
     run_id: str
+    setting: str
     params: dict[str, Any] = field(hash=False)
     grid_values: dict[str, Any] = field(hash=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> str:
+        """The run as canonical JSON (what the ``train`` and ``score`` jobs are given as their ``run`` param)."""
+        return canonical_json(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Run":
+        return cls(**json.loads(text))
 
 
 def format_value(value: Any) -> str:
@@ -62,20 +70,25 @@ def format_value(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
-def make_run_id(model: str, grid_values: Mapping[str, Any], seed: int | None) -> str:
-    """Readable run id, e.g. ``sysvi__prior=vamp__cyc=2__embed=false__seed=0``.
+def make_setting_id(model: str, grid_values: Mapping[str, Any]) -> str:
+    """Readable name of a setting (a model entry and its grid values), e.g. ``sysvi__prior=vamp__cyc=2``.
 
-    Ids longer than :data:`MAX_RUN_ID_LENGTH` are truncated and suffixed with a hash of the
-    full id, so they stay unique and stable.
+    Names longer than :data:`MAX_SETTING_ID_LENGTH` are truncated and suffixed with a hash of the full name,
+    so they stay unique and stable.
     """
-    parts = [model] + [f"{AXIS_ABBREVIATIONS.get(k, k)}={format_value(v)}" for k, v in grid_values.items()]
-    if seed is not None:
-        parts.append(f"seed={seed}")
-    run_id = "__".join(parts)
-    if len(run_id) > MAX_RUN_ID_LENGTH:
-        digest = hashlib.sha1(run_id.encode()).hexdigest()[:8]
-        run_id = f"{run_id[: MAX_RUN_ID_LENGTH - 10]}__{digest}"
-    return run_id
+    setting = "__".join([model] + [f"{AXIS_ABBREVIATIONS.get(k, k)}={format_value(v)}" for k, v in grid_values.items()])
+    if len(setting) > MAX_SETTING_ID_LENGTH:
+        digest = hashlib.sha1(setting.encode()).hexdigest()[:8]
+        setting = f"{setting[: MAX_SETTING_ID_LENGTH - 10]}__{digest}"
+    return setting
+
+
+def make_run_id(model: str, grid_values: Mapping[str, Any], seed: int | None) -> str:
+    """Readable run id: the setting's name (:func:`make_setting_id`) and the seed, e.g.
+    ``sysvi__prior=vamp__cyc=2__embed=false__seed=0``. Only ids; a run's setting is never parsed back from its
+    id (the manifest's ``setting`` column says it)."""
+    setting = make_setting_id(model, grid_values)
+    return setting if seed is None else f"{setting}__seed={seed}"
 
 
 def expand_model(dataset: str, model: str, model_cfg: Mapping[str, Any], seeds: list[int]) -> list[Run]:
@@ -97,9 +110,10 @@ def expand_model(dataset: str, model: str, model_cfg: Mapping[str, Any], seeds: 
     for combo in itertools.product(*grid.values()):
         grid_values = dict(zip(grid, combo))
         params = resolve_params(kind, {**fixed, **grid_values}, where=f"models.{model}", preset=model_cfg.get("preset"))
+        setting = make_setting_id(model, grid_values)
         for seed in run_seeds:
             run_id = make_run_id(model, grid_values, seed)
-            runs.append(Run(dataset, model, kind, seed if seed is not None else 0, run_id, params, grid_values))
+            runs.append(Run(dataset, model, kind, seed if seed is not None else 0, run_id, setting, params, grid_values))
     return runs
 
 
@@ -139,15 +153,10 @@ def runs_by_id(config: Mapping[str, Any]) -> dict[tuple[str, str], Run]:
     return {(r.dataset, r.run_id): r for r in expand_runs(config)}
 
 
-def setting_of(run_id: str) -> str:
-    """The setting a run belongs to: its id without the seed (runs of one setting differ only by seed)."""
-    return run_id.rsplit("__seed=", 1)[0]
-
-
 def manifest_table(runs: list[Run]) -> pd.DataFrame:
     """The run manifest (``results/{dataset}/runs.tsv``, :data:`contracts.MANIFEST`) of ``runs``."""
     rows = [{"dataset": r.dataset, "run_id": r.run_id, "model": r.model, "kind": r.kind, "seed": r.seed,
-             "setting": setting_of(r.run_id), "params": canonical_json(r.params),
+             "setting": r.setting, "params": canonical_json(r.params),
              "grid_values": canonical_json(r.grid_values)} for r in runs]
     return pd.DataFrame(rows, columns=C.MANIFEST.columns)
 
@@ -156,7 +165,7 @@ def runs_from_manifest(manifest: pd.DataFrame) -> dict[str, Run]:
     """run_id -> :class:`Run`, from a checked manifest table."""
     return {
         row.run_id: Run(str(row.dataset), str(row.model), str(row.kind), int(row.seed), str(row.run_id),
-                        json.loads(row.params), json.loads(row.grid_values))
+                        str(row.setting), json.loads(row.params), json.loads(row.grid_values))
         for row in manifest.itertuples(index=False)
     }
 

@@ -110,6 +110,32 @@ def check_labels(labels: pd.Series, systems: pd.Series, keys: DatasetKeys, param
         )
 
 
+def keep_user_columns(adata: AnnData, keys: DatasetKeys) -> dict[str, str]:
+    """Rename the user's obs columns that preprocessing would overwrite (:data:`contracts.PIPELINE_OBS`; not the
+    configured system or label column, which the pipeline's own copy replaces in the same role) to
+    ``user_<name>``; returns old -> new names. Configured keys of such names are refused at start-up."""
+    same_role = {C.SYSTEM} if keys.system_columns == (C.SYSTEM,) else set()
+    same_role |= {C.LABEL} if keys.label_key == C.LABEL else set()
+    kept = {col: C.USER_COLUMN_PREFIX + col for col in C.PIPELINE_OBS if col in adata.obs and col not in same_role}
+    if kept:
+        adata.obs = adata.obs.rename(columns=kept)
+    return kept
+
+
+def label_spelling_note(labels: pd.Series, systems: pd.Series) -> str:
+    """A warning about labels of different systems that differ only by case or spaces (``Beta`` and ``beta ``),
+    or "" if none do: they are scored as different cell types."""
+    spellings = pd.DataFrame({"label": labels.astype(str), "system": systems.astype(str)})[labels.notna().to_numpy()]
+    spellings = spellings.drop_duplicates()
+    spellings["key"] = spellings["label"].str.casefold().str.replace(r"\s+", "", regex=True)
+    clashes = [sorted(set(group["label"])) for _, group in spellings.groupby("key")
+               if group["label"].nunique() > 1 and group["system"].nunique() > 1]
+    if not clashes:
+        return ""
+    return (f"{len(clashes)} cell-type label(s) differ across systems only by case or spaces, e.g. {clashes[:3]}: they "
+            "are scored as different cell types; harmonise them if they are the same")
+
+
 def preprocess(
     adata: AnnData, keys: DatasetKeys, params: PreprocessParams, *, where: str, copy: bool = True,
     min_cells_per_system: int = 1,
@@ -130,6 +156,7 @@ def preprocess(
 
     if copy:
         adata = adata.copy()
+    kept = keep_user_columns(adata, keys)
     adata.obs[C.SYSTEM] = system_labels(adata.obs, keys).astype("category")
     adata.obs[C.LABEL] = cell_labels(adata.obs, keys)
     sample = adata.obs[keys.sample_key].astype(str) if keys.sample_key else adata.obs[C.SYSTEM].astype(str)
@@ -144,6 +171,14 @@ def preprocess(
         report.add_dataset("input", adata, adata.obs[C.SYSTEM])
     if collisions:
         report.add("gene_names", C.REPORT_ALL_SYSTEMS, adata.n_obs, adata.n_vars, f"warning: {collisions}")
+    if kept:
+        note = "; ".join(f"obs column {old!r} kept as {new!r}" for old, new in kept.items())
+        report.add("obs_columns", C.REPORT_ALL_SYSTEMS, adata.n_obs, adata.n_vars,
+                   f"{note} (its name is one the pipeline writes)")
+    labels_note = label_spelling_note(adata.obs[C.LABEL], adata.obs[C.SYSTEM])
+    if labels_note:
+        print(f"WARNING {where}: {labels_note}")
+        report.add("label_names", C.REPORT_ALL_SYSTEMS, adata.n_obs, adata.n_vars, f"warning: {labels_note}")
 
     before = adata.obs[C.SYSTEM].value_counts()
     sc.pp.filter_cells(adata, min_genes=params.min_genes_per_cell)

@@ -18,7 +18,8 @@ import pandas as pd
 import yaml
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate import recommendation
+from sysvi_bench.aggregate import VERSION_COLUMNS, recommendation
+from sysvi_bench.provenance import version_mix
 from sysvi_bench.io import atomic_path
 
 # packages whose versions the report lists (those not installed in the report's environment say so)
@@ -106,6 +107,12 @@ def results_page(
     sections = [("Recommendation", f"<p>{html.escape(recommendation(best, dataset))}</p>"
                  '<p class="note">Beyond seed noise = the difference of means over seeds exceeds twice its sd '
                  "(paired t-test p with 3 or more seeds); see best_settings.tsv for every model.</p>")]
+    mixed = version_mix(summary, VERSION_COLUMNS)
+    if mixed:
+        sections.append(("Versions differ between runs",
+                         '<p class="verdict strong">' + "<br>".join(html.escape(n) for n in mixed)
+                         + '</p><p class="note">Runs made by different code are not comparable. Retrain or rescore '
+                         "the older runs (README: Reruns and provenance).</p>"))
     failed = failed_runs(summary)
     if len(failed):
         sections.append((f"Failed runs ({len(failed)})",

@@ -24,6 +24,7 @@ from sysvi_bench.io import write_json, write_tsv
 from sysvi_bench import models
 from sysvi_bench.models import FitContext
 from sysvi_bench.models.specs import MODEL_SPECS
+from sysvi_bench.provenance import versions
 
 
 class TrainingDiverged(RuntimeError):
@@ -76,7 +77,8 @@ def execute_run(
     out_dir = Path(out_dir)
     adata = ad.read_h5ad(preprocessed)
     context = FitContext(keys=keys, accelerator=accelerator, model_dir=out_dir / "model")
-    info: dict = {"threads": threads, "host": platform.node()}  # the outcome only: identity is in runs.tsv
+    # the outcome and what made it (identity is in runs.tsv)
+    info: dict = {"threads": threads, "host": platform.node(), "versions": versions()}
     embedding = np.zeros((adata.n_obs, 0), dtype=np.float32)
     history = pd.DataFrame()
     start = time.perf_counter()

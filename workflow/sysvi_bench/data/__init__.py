@@ -11,7 +11,7 @@ from sysvi_bench import accounting as acc
 from sysvi_bench import contracts as C
 from sysvi_bench.data.sources import MatrixOptions, counts_matrix, load_per_system, read_h5ad_checked
 from sysvi_bench.data.validate import DataError, system_labels, validate_raw
-from sysvi_bench.config import dataset_keys, with_defaults
+from sysvi_bench.config import dataset_keys, download_filename, with_defaults
 
 __all__ = ["load_source", "read_h5ad_checked"]
 
@@ -21,8 +21,8 @@ def _source_path(kind: str, source: Mapping[str, Any], resources: Path, where: s
     if kind == "url":
         from sysvi_bench.data.download import download
 
-        filename = source.get("filename") or source["url"].rstrip("/").rsplit("/", 1)[-1]
-        return download(source["url"], Path(resources) / "downloads" / filename, source["sha256"]), f"{where}.source.url"
+        dest = Path(resources) / "downloads" / download_filename(source)
+        return download(source["url"], dest, source["sha256"]), f"{where}.source.url"
     path = Path(source["path"])
     if kind == "manual" and not path.is_file():
         raise DataError(f"{where}.source.path: {str(path)!r} is missing. {source['instructions']}")
@@ -52,7 +52,9 @@ def load_source(name: str, dataset_cfg: Mapping[str, Any], resources: Path) -> a
 
         adata = simulate(SimulationParams(**source))
     elif kind == "per_system":
-        adata = load_per_system(source, keys.system_columns[0], where=f"{where}.source", accounting=accounting)
+        required = {k: "covariate_keys" for k in keys.covariate_keys} | {keys.label_key: "label_key"}
+        adata = load_per_system(source, keys.system_columns[0], where=f"{where}.source", accounting=accounting,
+                                obs_keys=required)
     elif kind in ("h5ad", "url", "manual"):
         path, where_file = _source_path(kind, source, resources, where)
         adata = counts_matrix(read_h5ad_checked(path, where=where_file), MatrixOptions.from_config(source),

@@ -20,8 +20,11 @@ from scipy import sparse
 
 from sysvi_bench import contracts as C
 from sysvi_bench.accounting import Accounting
-from sysvi_bench.data.validate import DataError, case_collision_note, check_unique_names, count_problem
+from sysvi_bench.data.validate import DataError, case_collision_note, check_unique_names, count_problem, unnamed_genes
 
+# counts: round refuses data where at least this fraction of the non-zero values are not integers: they look
+# normalised (log1p or CPM), not like counts that only need rounding (e.g. ambient-corrected counts)
+ROUND_MAX_CHANGED = 0.9
 COUNTS_INTEGER = "integer"
 COUNTS_ROUND = "round"
 MATRIX_OPTION_NAMES = ("layer", "counts", "gene_key")
@@ -112,9 +115,21 @@ def _counts_error(adata: AnnData, where_matrix: str, problem: str, options: Matr
         hints.append(f"integer-valued layer(s) in this file: {candidates} (set source.layer to one of them)")
     if problem == "has non-integer values":
         hints.append("or set source.counts: round to round the values to integers")
+    raw = raw_counts_hint(adata)
+    if raw:
+        hints.insert(0, raw)
     hint = "; ".join(hints) if hints else "put raw counts in X or in a layer (source.layer)"
     normalised = " (is it normalised?)" if problem == "has non-integer values" else ""
     return DataError(f"{where}: {where_matrix} {problem}; raw counts are required{normalised}. {hint}")
+
+
+def raw_counts_hint(adata: AnnData) -> str:
+    """Where ``adata.raw`` holds integer counts, a sentence saying so and how to use them; "" otherwise."""
+    if adata.raw is None or count_problem(adata.raw.X) is not None:
+        return ""
+    return (f"adata.raw.X holds integer counts ({adata.raw.n_vars} genes): store them in a layer, e.g. "
+            "adata.layers['counts'] = adata.raw[:, adata.var_names].X (or the whole adata.raw.to_adata()), "
+            "and set source.layer")
 
 
 def rename_genes(adata: AnnData, gene_key: str, *, where: str) -> tuple[AnnData, str]:
@@ -176,6 +191,13 @@ def counts_matrix(adata: AnnData, options: MatrixOptions, *, where: str, system:
     uns = dict(adata.uns)
     if problem == "has non-integer values" and options.counts == COUNTS_ROUND:
         x, fraction = round_counts(x)
+        if fraction >= ROUND_MAX_CHANGED:
+            places = "; ".join(filter(None, [raw_counts_hint(adata), (
+                f"integer-valued layer(s): {integer_layers(adata)}" if integer_layers(adata) else "")]))
+            raise DataError(
+                f"{where}: counts: round would change {fraction:.0%} of the non-zero values of {where_matrix}: these "
+                "look normalised (e.g. log1p), not counts that only need rounding. "
+                + (places if places else "Give the raw counts (X, a layer via source.layer, or adata.raw)"))
         uns["count_rounding"] = {system: fraction}
         note += f"; rounded to integers: {fraction:.2%} of the non-zero values changed (counts: round)"
         print(f"{where}: {system}: rounded {where_matrix} to integers, {fraction:.2%} of the non-zero values changed")
@@ -183,10 +205,20 @@ def counts_matrix(adata: AnnData, options: MatrixOptions, *, where: str, system:
     if problem:
         raise _counts_error(adata, where_matrix, problem, options, where)
     out = AnnData(x.astype(np.float32) if x.dtype != np.float32 else x, obs=adata.obs, var=adata.var, uns=uns)
+    if out.n_obs == 0:
+        raise DataError(f"{where}: {where_matrix} has 0 cells")
     accounting.add("counts", system, out.n_obs, out.n_vars, note)
     if options.gene_key is not None:
         out, gene_note = rename_genes(out, options.gene_key, where=where)
         accounting.add("gene_key", system, out.n_obs, out.n_vars, gene_note)
+    unnamed = unnamed_genes(out.var_names)
+    if unnamed.any():
+        examples = sorted(set(out.var_names[unnamed].astype(str)))[:3]
+        out = out[:, ~unnamed].copy()
+        accounting.add("gene_names", system, out.n_obs, out.n_vars,
+                       f"dropped {int(unnamed.sum())} gene(s) whose name is empty or missing ({examples}); "
+                       "source.gene_key can take names from a var column")
+        print(f"WARNING {where}: dropped {int(unnamed.sum())} gene(s) named {examples}")
     if not out.var_names.is_unique:  # a per-system file's genes are matched by name: refuse ambiguity here
         check_unique_names(out, where=where)
     collisions = case_collision_note(out.var_names)
@@ -295,13 +327,22 @@ def per_system_options(source: Mapping[str, Any]) -> dict[str, tuple[str, Matrix
     return files
 
 
-def load_per_system(source: Mapping[str, Any], system_column: str, *, where: str, accounting: Accounting) -> AnnData:
-    """The ``per_system`` source: read each system's file, then :func:`combine_systems`."""
-    parts = {
-        system: counts_matrix(read_h5ad_checked(path, where=f"{where}.system_files.{system}"), options,
-                              where=f"{where}.system_files.{system}", system=system, accounting=accounting)
-        for system, (path, options) in per_system_options(source).items()
-    }
+def load_per_system(source: Mapping[str, Any], system_column: str, *, where: str, accounting: Accounting,
+                    obs_keys: Mapping[str, str] | None = None) -> AnnData:
+    """The ``per_system`` source: read each system's file, then :func:`combine_systems`.
+
+    ``obs_keys``: obs column -> the config field that names it (label, covariates): every file must have them
+    (a file without its label column would otherwise join as unlabelled cells).
+    """
+    parts = {}
+    for system, (path, options) in per_system_options(source).items():
+        where_file = f"{where}.system_files.{system} ({path})"
+        adata = read_h5ad_checked(path, where=f"{where}.system_files.{system}")
+        missing = {key: field for key, field in (obs_keys or {}).items() if key not in adata.obs}
+        if missing:
+            detail = ", ".join(f"{field} {key!r}" for key, field in missing.items())
+            raise DataError(f"{where_file}: obs has no column {detail} (columns: {list(adata.obs.columns)})")
+        parts[system] = counts_matrix(adata, options, where=where_file, system=system, accounting=accounting)
     spec = None
     if source.get("orthologs"):
         cfg = source["orthologs"]

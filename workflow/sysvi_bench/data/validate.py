@@ -91,6 +91,15 @@ def check_obs_keys(adata: AnnData, keys: DatasetKeys, *, where: str) -> None:
             raise DataError(f"{where}: obs[{key!r}] ({field_name}) has missing values")
 
 
+# gene names that mean "no name" (what pandas and R write for a missing value)
+MISSING_NAMES = ("", "nan", "none", "null", "na")
+
+
+def unnamed_genes(names: pd.Index) -> np.ndarray:
+    """Genes whose name is empty or a missing-value marker (``"nan"``, ``"None"``, ...)."""
+    return names.astype(str).str.strip().str.lower().isin(MISSING_NAMES)
+
+
 def check_unique_names(adata: AnnData, *, where: str) -> None:
     """Raise :class:`DataError` if two cells or two genes share a name (a few examples named)."""
     if not adata.obs_names.is_unique:
@@ -109,6 +118,8 @@ def validate_raw(adata: AnnData, keys: DatasetKeys, *, where: str, min_cells_per
     with ``min_cells_per_system`` cells, unique cell and gene names, and counts that are finite,
     non-negative integers.
     """
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        raise DataError(f"{where}: the data have {adata.n_obs} cells and {adata.n_vars} genes; nothing to benchmark")
     check_obs_keys(adata, keys, where=where)
     check_unique_names(adata, where=where)
     sizes = system_labels(adata.obs, keys).value_counts()
@@ -116,7 +127,8 @@ def validate_raw(adata: AnnData, keys: DatasetKeys, *, where: str, min_cells_per
         raise DataError(f"{where}: system_key {keys.system_key!r} has a single system {sizes.index.tolist()}; need at least 2")
     small = sizes[sizes < min_cells_per_system]
     if len(small):
-        raise DataError(f"{where}: system(s) {small.to_dict()} have fewer than {min_cells_per_system} cells")
+        raise DataError(f"{where}: system(s) {small.to_dict()} have fewer than min_cells_per_system="
+                        f"{min_cells_per_system} cells (lower {where}.min_cells_per_system to keep them)")
     problem = count_problem(adata.X)
     if problem:
         hint = " (is it normalised?)" if problem == "has non-integer values" else ""

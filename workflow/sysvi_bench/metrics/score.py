@@ -21,7 +21,8 @@ import pandas as pd
 from scib_metrics.nearest_neighbors import NeighborsResults
 
 from sysvi_bench import contracts as C
-from sysvi_bench.config import with_defaults
+from sysvi_bench.config import scoring_settings
+from sysvi_bench.provenance import versions
 from sysvi_bench.grid import Run
 from sysvi_bench.metrics import paper
 from sysvi_bench.metrics.catalogue import PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, is_label_free, per_system_metrics
@@ -29,8 +30,9 @@ from sysvi_bench.metrics.neighbors import compute_neighbors
 from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long, scib_suite
 
 def resolve_evaluation(evaluation: Mapping[str, Any]) -> dict[str, Any]:
-    """The evaluation config with the schema's defaults filled in (the workflow's config has them already)."""
-    return with_defaults("evaluation", evaluation)
+    """The evaluation settings that change scores, the schema's defaults filled in (aggregation-only settings
+    are left out: they never reach a scoring job)."""
+    return scoring_settings(evaluation)
 
 
 def evaluation_cells(obs_names: pd.Index, size: int | None, seed: int) -> np.ndarray:
@@ -82,12 +84,20 @@ def expected_metrics(variants: list[str], skip: Collection[str] = (), systems: C
     ]
 
 
+# libraries that scoring uses beyond those every step records (sysvi_bench.provenance.LIBRARIES)
+SCORING_PACKAGES = ("scikit-learn", "igraph", "leidenalg", "jax", "pynndescent", "umap-learn")
+
+
+def scoring_versions() -> dict[str, str]:
+    """The pipeline's and the scoring libraries' versions (``metrics_info.json``, each run's ``score_info.json``)."""
+    return {**versions(), **{p: version(p) for p in SCORING_PACKAGES}}
+
+
 def metrics_info(evaluation: Mapping[str, Any], systems: Collection[str] = ()) -> dict[str, Any]:
     """What a metrics table was computed with: package versions, the evaluation settings, the metric list
     (with the per-system rows of ``systems``, the dataset's systems)."""
-    packages = ("scib-metrics", "scanpy", "scikit-learn", "igraph", "jax", "pynndescent", "umap-learn")
     return {
-        "versions": {p: version(p) for p in packages},
+        "versions": scoring_versions(),
         "evaluation": resolve_evaluation(evaluation),
         "leiden_resolutions": list(paper.LEIDEN_RESOLUTIONS),
         "metrics": metric_catalogue(resolve_evaluation(evaluation)["skip_scib_metrics"], systems).to_dict(
