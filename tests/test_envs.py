@@ -19,6 +19,8 @@ ENVS = sorted((ROOT / "envs").glob("*.yaml"))
 RULE_FILES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
 # rule -> the env of its family
 FAMILIES = {
+    "download_came": "data",
+    "download_url": "data",
     "prepare_dataset": "data",
     "preprocess": "data",
     "train": "train",
@@ -148,3 +150,153 @@ def test_snakemake_lint_reports_nothing(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     assert "Lints for" not in out, out[-3000:]
     assert "Congratulations, your workflow is in a good condition!" in out
+
+
+# ---- every third-party module a rule's script imports, through the package, is in the rule's env (static)
+
+PACKAGE = ROOT / "workflow"
+
+
+def _module_file(name: str) -> Path | None:
+    path = PACKAGE.joinpath(*name.split("."))
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _import_names(node) -> dict[str, str]:
+    """local name -> imported module or ``module.attribute``, of one import statement."""
+    import ast
+
+    if isinstance(node, ast.Import):
+        return {(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0]) for a in node.names}
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return {(a.asname or a.name): f"{node.module}.{a.name}" for a in node.names}
+    return {}
+
+
+class _Module:
+    """One module's imports and functions, for following what a script uses (static, approximate)."""
+
+    def __init__(self, path: Path):
+        import ast
+
+        tree = ast.parse(path.read_text())
+        self.defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        # module-level constants, followed when a used function refers to them (e.g. the model registry)
+        self.defs |= {t.id: n for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        self.top_imports: dict[str, str] = {}
+        for node in tree.body:  # module level, including inside if/try blocks
+            for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)) else ():
+                self.top_imports |= _import_names(sub)
+
+    def uses(self, name: str) -> tuple[set[str], set[str]]:
+        """(modules imported inside ``name``'s body, names of this module it refers to)."""
+        import ast
+
+        imported, local = set(), set()
+        for node in ast.walk(self.defs[name]):
+            imported |= set(_import_names(node).values())
+            if isinstance(node, ast.Name) and node.id in self.defs:
+                local.add(node.id)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                local.add(f"{node.value.id}.{node.attr}")
+            if isinstance(node, ast.Name):
+                local.add(node.id)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                match = re.fullmatch(r"(sysvi_bench(?:\.\w+)+):(\w+)", node.value)  # the registry's fitters
+                if match:
+                    imported.add(f"{match.group(1)}.{match.group(2)}")
+        return imported, local
+
+
+def third_party_imports(script: Path) -> set[str]:
+    """Top-level third-party modules that ``script`` can import: its own imports, each sysvi_bench module it
+    reaches (module-level imports, run on import, with its packages' ``__init__``) and the functions it uses
+    (imports inside them; following the functions they use in turn). Functions a script never reaches are
+    not followed, so a library imported lazily by code of another step is not this step's dependency."""
+    modules: dict[str, _Module] = {}
+    found: set[str] = set()
+    done: set[str] = set()
+    todo = list(_Module(script).top_imports.values())
+    todo += [m for node in __import__("ast").walk(__import__("ast").parse(script.read_text()))
+             for m in _import_names(node).values()]
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        parts = name.split(".")
+        if parts[0] != "sysvi_bench":
+            if parts[0] not in sys.stdlib_module_names and parts[0] not in ("snakemake", "__future__"):
+                found.add(parts[0])
+            continue
+        for i in range(1, len(parts) + 1):  # importing a module runs its packages' __init__ too
+            module = ".".join(parts[:i])
+            path = _module_file(module)
+            if path is None:
+                # parts[:i] is an object of the module parts[:i-1]: follow what it uses
+                owner = ".".join(parts[: i - 1])
+                info = modules.get(owner)
+                if info and parts[i - 1] in info.defs:
+                    imported, local = info.uses(parts[i - 1])
+                    todo += list(imported)
+                    for ref in local:
+                        head, _, attr = ref.partition(".")
+                        if head in info.defs:
+                            todo.append(f"{owner}.{head}")
+                        elif head in info.top_imports:
+                            target = info.top_imports[head]
+                            todo.append(f"{target}.{attr}" if attr else target)
+                break
+            if module not in modules:
+                modules[module] = _Module(path)
+                todo += list(modules[module].top_imports.values())
+    return found
+
+
+def _with_requirements(names: set[str]) -> set[str]:
+    """``names`` (distributions) and everything they require, transitively (as installed here)."""
+    import importlib.metadata as md
+
+    done, todo = set(), list(names)
+    while todo:
+        name = normalize(todo.pop())
+        if name in done:
+            continue
+        done.add(name)
+        try:
+            requires = md.requires(name) or []
+        except md.PackageNotFoundError:
+            continue
+        todo += [re.split(r"[ ;<>=!~\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
+    return done
+
+
+def test_every_env_provides_what_its_rules_scripts_import():
+    import importlib.metadata as md
+
+    distributions = md.packages_distributions()
+    provided = {env.stem: _with_requirements({n for kind, n, _ in env_pins(env) if kind == "pip"}) for env in ENVS}
+    for rule, (path, body) in all_rules().items():
+        script = re.search(r'^    script:\n\s+"([^"]+)"', body, flags=re.M)
+        if not script or rule not in FAMILIES:
+            continue
+        env = FAMILIES[rule]
+        for module in sorted(third_party_imports((path.parent / script.group(1)).resolve())):
+            dists = {normalize(d) for d in distributions.get(module, [module])}
+            assert dists & provided[env], (
+                f"rule {rule} imports {module!r} (distribution {sorted(dists)}) but envs/{env}.yaml provides "
+                f"none of them")
+    # the analysis follows the model registry into the fitters: the train env must provide their libraries
+    assert {"scvi", "torch", "harmonypy"} <= third_party_imports(ROOT / "workflow" / "scripts" / "train.py")
+
+
+def test_conda_jobs_keep_the_package_on_their_search_path():
+    """Snakemake clears PYTHONPATH in conda jobs unless told not to; the default profile tells it, so jobs run
+    with --sdm conda can import the package (common.smk puts workflow/ on PYTHONPATH)."""
+    profile = yaml.safe_load((ROOT / "profiles" / "default" / "config.yaml").read_text())
+    assert profile.get("conda-not-block-search-path-envvars") is True
+    assert "PYTHONPATH" in (ROOT / "workflow" / "rules" / "common.smk").read_text()

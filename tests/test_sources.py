@@ -190,3 +190,82 @@ def test_manual_source_takes_the_same_options(tmp_path, small_sim):
     cfg = {"source": {"kind": "manual", "path": str(path), "instructions": "get it", "layer": "umis"},
            "system_key": "system", "label_key": "cell_type"}
     assert abs(load_source("placed", cfg, tmp_path).X - small_sim.X).max() == 0
+
+
+# ---- inputs that used to pass or mislead (each refused with the file and field, or handled and counted)
+
+
+def _h5ad_cfg(path, **source) -> dict:
+    return {"source": {"kind": "h5ad", "path": str(path), **source}, "system_key": "system", "label_key": "cell_type",
+            "covariate_keys": ["sample"], "min_cells_per_system": 20}
+
+
+def test_a_file_with_zero_cells_says_so(tmp_path, species):
+    human, mouse = species
+    empty = human[:0].copy()
+    with pytest.raises(DataError, match=r"system_files\.human \(.*human\.h5ad\): X has 0 cells"):
+        load_source("two", _per_system(tmp_path, empty, mouse), tmp_path)
+
+
+def test_genes_without_a_name_are_dropped_and_counted(tmp_path, small_sim):
+    adata = small_sim.copy()
+    adata.var_names = ["", "nan", "NaN"] + list(adata.var_names[3:])
+    path = tmp_path / "unnamed.h5ad"
+    adata.write_h5ad(path)
+    raw = load_source("mine", _h5ad_cfg(path), tmp_path)
+    assert raw.n_vars == small_sim.n_vars - 3 and not {"", "nan", "NaN"} & set(raw.var_names)
+    report = raw.uns[C.SOURCE_REPORT_KEY]
+    row = report[report["step"] == "gene_names"].iloc[0]
+    assert row["n_genes"] == small_sim.n_vars - 3 and "dropped 3 gene(s)" in row["note"]
+
+
+def _log_normalised(adata):
+    import scanpy as sc
+
+    out = adata.copy()
+    out.raw = adata  # counts kept in adata.raw, as scanpy tutorials do
+    sc.pp.normalize_total(out, target_sum=1e4)
+    sc.pp.log1p(out)
+    return out
+
+
+def test_rounding_log_normalised_values_is_refused_naming_adata_raw(tmp_path, small_sim):
+    path = tmp_path / "lognorm.h5ad"
+    _log_normalised(small_sim).write_h5ad(path)
+    with pytest.raises(DataError, match=r"source\.path: counts: round would change (9\d|100)% .* look normalised.*adata\.raw\.X "
+                                        r"holds integer counts"):
+        load_source("mine", _h5ad_cfg(path, counts="round"), tmp_path)
+
+
+def test_counts_in_adata_raw_are_named_when_x_is_normalised(tmp_path, small_sim):
+    path = tmp_path / "lognorm.h5ad"
+    _log_normalised(small_sim).write_h5ad(path)
+    with pytest.raises(DataError, match=r"X has non-integer values.*adata\.raw\.X holds integer counts \(400 genes\)"):
+        load_source("mine", _h5ad_cfg(path), tmp_path)
+
+
+def test_a_per_system_file_without_the_label_column_is_named(tmp_path, species):
+    human, mouse = species
+    mouse = mouse.copy()
+    mouse.obs = mouse.obs.drop(columns="cell_type")
+    with pytest.raises(DataError, match=r"system_files\.mouse \(.*mouse\.h5ad\): obs has no column label_key 'cell_type'"):
+        load_source("two", _per_system(tmp_path, human, mouse), tmp_path)
+
+
+def test_labels_that_differ_only_by_case_or_spaces_across_systems_are_warned(capsys, small_sim):
+    from sysvi_bench.config import DatasetKeys
+    from sysvi_bench.preprocess import PreprocessParams, preprocess
+
+    adata = small_sim.copy()
+    labels = adata.obs["cell_type"].astype(str)
+    other = (adata.obs["system"] == "system_1").to_numpy()
+    labels[other] = labels[other].str.upper() + " "  # "type_0" in one system, "TYPE_0 " in the other
+    adata.obs["cell_type"] = labels.to_numpy()
+    # a shared label remains, so the data are scorable; the near-duplicates are warned about
+    adata.obs.loc[adata.obs_names[other][:30], "cell_type"] = labels[~other].iloc[0]
+    out = preprocess(adata, DatasetKeys("system", ("sample",), "cell_type", "sample"),
+                     PreprocessParams(min_cells_per_gene=5, min_genes_per_cell=20, n_hvg=200, min_cells_per_label=5),
+                     where="datasets.mine")
+    assert "differ across systems only by case or spaces" in capsys.readouterr().out
+    report = out.uns["preprocess_report"]
+    assert report.loc[report["step"] == "label_names", "note"].str.contains("only by case or spaces").all()

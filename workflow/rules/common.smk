@@ -276,7 +276,7 @@ BENCHMARK_TABLES = ("metrics", "summary", "best_settings", "completeness", "data
 
 # With --keep-going, a dataset that failed does not hold up the others: their tables, figures and report
 # pages complete, but benchmark_tables (which needs every dataset) cannot run. The failure path then writes
-# files of its own (no rule owns them): results/partial/ holds the benchmark-wide tables of the datasets that
+# files of its own, which no job writes: results/partial/ holds the benchmark-wide tables of the datasets that
 # completed and datasets.tsv with every dataset's status, judged from the dataset's own files (chain_status).
 PARTIAL = "results/partial"
 
