@@ -14,8 +14,9 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``X``: per-system normalised (target sum 1e4) + log1p expression of the selected HVGs;
     ``layers[COUNTS_LAYER]``: raw counts of the same cells/genes; ``obs[SYSTEM]``, ``obs[LABEL]``,
     ``obs[SAMPLE]`` (copies of the configured keys under fixed names, so later steps need no config;
-    several system columns are joined with :data:`SYSTEM_SEPARATOR`); unlabelled cells (see
-    :data:`UNLABELED`) have a missing ``obs[LABEL]``;
+    several system columns are joined with :data:`SYSTEM_SEPARATOR`; SAMPLE is ``"{system}:{sample}"``); the
+    user's obs columns unchanged, except one that has a name of :data:`PIPELINE_OBS` without being configured
+    in that role: kept as ``user_<name>``; unlabelled cells (see :data:`UNLABELED`) have a missing ``obs[LABEL]``;
     ``obsm[PCA_KEY]``: PCA of X (the unintegrated reference); ``uns["preprocess"]``: the settings used,
     ``n_hvg_per_system`` and ``n_unlabeled``.
 ``results/{dataset}/preprocess_report.tsv``
@@ -26,14 +27,17 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``preprocess.max_qc_loss`` of a system's cells (naming the setting to change).
 ``results/{dataset}/runs.tsv`` (:data:`MANIFEST`)
     The run manifest, written by the ``plan_runs`` step: the one source of run identity. One row per run:
-    ``dataset, run_id, model, kind, seed, setting`` (the run id without the seed), ``params`` (JSON: every
-    parameter the model is fitted with) and ``grid_values`` (JSON: the grid axes that name the run).
+    ``dataset, run_id, model, kind, seed, setting`` (the model entry and grid values the run's seeds share;
+    never parsed back from the run id, which may be shortened with a hash), ``params`` (JSON: every parameter
+    the model is fitted with) and ``grid_values`` (JSON: the grid axes that name the run).
 ``results/{dataset}/runs/{run_id}/`` (a run's folder; its identity is its row in ``runs.tsv``)
     ``embedding.h5ad`` (:data:`EMBEDDING`): obs names = cell names, ``obsm[EMBEDDING_KEY]`` = latent
     (cells x dims); ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
     ``run_info.json`` (:data:`RUN_INFO_KEYS`): the outcome only: ``status`` (``ok``/``failed``), ``reason``,
     ``wall_time_s`` (the fit: model set-up, training, embedding), ``import_time_s`` (loading the model's
-    libraries), ``device``, ``peak_memory_mb``, ``n_cells``, ``n_epochs``, ``threads``, ``host``;
+    libraries), ``device``, ``peak_memory_mb``, ``n_cells``, ``n_epochs``, ``threads``, ``host``, ``versions``
+    (:func:`sysvi_bench.provenance.versions`: the pipeline's version and git commit, scvi-tools, torch, lightning,
+    scib-metrics, scanpy, anndata, numpy); ``score_info.json``: ``versions`` of the job that scored the run;
     ``metrics.tsv`` (:data:`METRICS`): the run's scores, written by the ``score`` step: one row per
     ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw value, NA when it could
     not be computed, with the ``reason`` (also for every value of a failed run; paper metrics include
@@ -51,16 +55,18 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     PCA), ``uns["knn_indices"]``/``uns["knn_distances"]`` (k-NN graph of the labelled cells' PCA),
     ``uns["moran"]``: the Moran's I groups and genes, ``uns["n_cells_total"]``: cells of the dataset.
 ``results/{dataset}/metrics_info.json``
-    What the dataset's runs are scored with: ``versions`` (scib-metrics, scanpy, scikit-learn, igraph, jax,
-    pynndescent, umap-learn), ``evaluation`` (the settings, defaults filled in), ``leiden_resolutions`` and
+    What the dataset's runs are scored with: ``versions`` (those of ``run_info.json`` plus scikit-learn, igraph,
+    leidenalg, jax, pynndescent, umap-learn), ``evaluation`` (the settings that change scores, defaults filled
+    in; aggregation-only settings are the ``aggregate`` job's param), ``leiden_resolutions`` and
     ``metrics``: one record per metric with ``metric, type, higher_is_better, suite`` (``scib``/``paper``),
     ``in_aggregate`` and ``description``.
 ``results/{dataset}/metrics.tsv``
     The dataset's runs' metric rows concatenated (:data:`METRICS`).
 ``results/{dataset}/summary.tsv`` (:data:`SUMMARY`)
     One row per run: :data:`RUN_COLUMNS`, ``status``, ``reason``, ``wall_time_s``, ``peak_memory_mb``,
-    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` (run id
-    without the seed); then, for ``evaluation.summary_variant``: one column per metric (raw value),
+    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` (from the
+    manifest), ``train_versions``/``score_versions`` (the versions of ``run_info.json``/``score_info.json`` as
+    one line); then, for ``evaluation.summary_variant``: one column per metric (raw value),
     ``scaled_<metric>`` (min-max scaled over the dataset's runs, 1 = best, direction-aware),
     ``bio`` and ``batch`` (mean of the scaled metrics of that type; scib-metrics twins of paper metrics,
     the Leiden sds and per-system rows excluded), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``),
@@ -85,7 +91,9 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     The per-dataset tables concatenated over the datasets that completed.
 ``results/datasets.tsv`` (:data:`DATASETS`)
     One row per configured dataset: ``dataset, status`` (``complete``/``failed``), ``n_runs``,
-    ``n_failed_runs``, ``reason`` (why a dataset did not complete, with its log).
+    ``n_failed_runs``, ``reason`` (why a dataset did not complete, with its log). Written by the
+    ``benchmark_tables`` rule only; after a failed invocation the failure path writes ``results/partial/``
+    (the same tables, of the datasets whose own files are complete: :func:`sysvi_bench.aggregate.chain_status`).
 """
 
 from __future__ import annotations
