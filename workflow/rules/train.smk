@@ -23,6 +23,8 @@ rule train:
         embedding=f"{RUN_DIR}/embedding.h5ad",
         history=f"{RUN_DIR}/history.tsv",
         info=f"{RUN_DIR}/run_info.json",
+        # the saved model (save_model: true; empty otherwise): declared, so a rerun replaces it
+        model=directory(f"{RUN_DIR}/model"),
     params:
         # the run (kind, seed, parameters) as canonical JSON: a change retrains exactly this run
         run=run_param,

@@ -31,6 +31,7 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     never parsed back from the run id, which may be shortened with a hash), ``params`` (JSON: every parameter
     the model is fitted with) and ``grid_values`` (JSON: the grid axes that name the run).
 ``results/{dataset}/runs/{run_id}/`` (a run's folder; its identity is its row in ``runs.tsv``)
+    ``model/``: the saved model (``save_model: true``; an empty folder otherwise);
     ``embedding.h5ad`` (:data:`EMBEDDING`): obs names = cell names, ``obsm[EMBEDDING_KEY]`` = latent
     (cells x dims); ``history.tsv``: one row per epoch, columns = loss names (``cycle_loss_train`` for SysVI);
     ``run_info.json`` (:data:`RUN_INFO_KEYS`): the outcome only: ``status`` (``ok``/``failed``), ``reason``,

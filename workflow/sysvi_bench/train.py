@@ -77,6 +77,7 @@ def execute_run(
     out_dir = Path(out_dir)
     adata = ad.read_h5ad(preprocessed)
     context = FitContext(keys=keys, accelerator=accelerator, model_dir=out_dir / "model")
+    context.model_dir.mkdir(parents=True, exist_ok=True)  # a declared output: empty unless save_model
     # the outcome and what made it (identity is in runs.tsv)
     info: dict = {"threads": threads, "host": platform.node(), "versions": versions()}
     embedding = np.zeros((adata.n_obs, 0), dtype=np.float32)
