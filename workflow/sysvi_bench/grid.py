@@ -29,6 +29,10 @@ AXIS_ABBREVIATIONS = {
     "reconstruction_weight": "rec",
     "max_epochs": "ep",
 }
+# The order of grid axes in ids and in the grid's product: these first, any other axis after them by name.
+# Fixed, not the config's key order: re-saving a config (keys sorted or reordered) must not rename its runs.
+AXIS_ORDER = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates", "n_prior_components", "kl_weight",
+              "n_latent", "reconstruction_weight", "max_epochs")
 MAX_RUN_ID_LENGTH = 120
 # a setting's name leaves room for "__seed=" and the seed within MAX_RUN_ID_LENGTH
 MAX_SETTING_ID_LENGTH = MAX_RUN_ID_LENGTH - 16
@@ -91,13 +95,19 @@ def make_run_id(model: str, grid_values: Mapping[str, Any], seed: int | None) ->
     return setting if seed is None else f"{setting}__seed={seed}"
 
 
+def _axis_rank(item: tuple[str, Any]) -> tuple[int, str]:
+    axis = item[0]
+    return (AXIS_ORDER.index(axis) if axis in AXIS_ORDER else len(AXIS_ORDER), axis)
+
+
 def expand_model(dataset: str, model: str, model_cfg: Mapping[str, Any], seeds: list[int]) -> list[Run]:
     """All runs of one model entry on one dataset: the grid's cartesian product times the seeds."""
     kind = model_cfg.get("kind", model)
     if kind not in MODEL_SPECS:
         raise ConfigError(f"models.{model}.kind: unknown model kind {kind!r}; valid: {sorted(MODEL_SPECS)}")
     spec = MODEL_SPECS[kind]
-    grid: dict[str, list[Any]] = {k: (v if isinstance(v, list) else [v]) for k, v in (model_cfg.get("grid") or {}).items()}
+    grid: dict[str, list[Any]] = {k: (v if isinstance(v, list) else [v])
+                                  for k, v in sorted((model_cfg.get("grid") or {}).items(), key=_axis_rank)}
     for axis, values in grid.items():
         if not values:
             raise ConfigError(f"models.{model}.grid.{axis}: empty list, the grid would expand to zero runs")
@@ -118,7 +128,8 @@ def expand_model(dataset: str, model: str, model_cfg: Mapping[str, Any], seeds: 
 
 
 def expand_runs(config: Mapping[str, Any]) -> list[Run]:
-    """Every run of the benchmark, for every dataset, in a stable order.
+    """Every run of the benchmark, for every dataset, in a stable order (model entries by name, grid axes in
+    :data:`AXIS_ORDER`; grid values and seeds in the config's order).
 
     Raises
     ------
@@ -127,9 +138,9 @@ def expand_runs(config: Mapping[str, Any]) -> list[Run]:
     """
     runs: list[Run] = []
     seeds = list(config["seeds"])
-    for dataset, dataset_cfg in config["datasets"].items():
+    for dataset, dataset_cfg in sorted(config["datasets"].items()):
         dataset_keys(dataset_cfg)  # fail early on missing keys
-        for model, model_cfg in config["models"].items():
+        for model, model_cfg in sorted(config["models"].items()):  # by name: key order is formatting
             wanted = model_cfg.get("datasets")
             if wanted is not None and dataset not in wanted:
                 continue
