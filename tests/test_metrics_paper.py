@@ -448,6 +448,9 @@ def test_schema_defaults_are_the_scoring_defaults(validated):
     demo.pop("evaluation")
     filled = validated(demo)["evaluation"]
     assert {"moran_pool_small", "leiden_seeds", "leiden_graph", "moran_min_cells"} <= set(filled)
-    assert score.resolve_evaluation({}) == filled
+    from sysvi_bench.config import aggregation_keys
+
+    # scoring fills the scoring settings only: the aggregation-only ones are the aggregate job's
+    assert score.resolve_evaluation({}) == {k: v for k, v in filled.items() if k not in aggregation_keys()}
     assert (filled["selection_scaling"], filled["best_by"], filled["convergence_tolerance"]) == (
         "across_runs", "total", 0.01)
