@@ -29,7 +29,9 @@ rule score:
         # ancient: adding a run rewrites the manifest, which must not rescore the others
         manifest=ancient("results/{dataset}/runs.tsv"),
     output:
-        f"{RUN_DIR}/metrics.tsv",
+        metrics=f"{RUN_DIR}/metrics.tsv",
+        cell_type_mixing=f"{RUN_DIR}/cell_type_mixing.tsv",
+        label_transfer=f"{RUN_DIR}/label_transfer.tsv",
     threads: config["threads"]["score"]
     resources:
         mem_mb=score_mem_mb,

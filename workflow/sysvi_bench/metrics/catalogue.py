@@ -86,6 +86,20 @@ PAPER_METRICS: tuple[MetricSpec, ...] = (
 )
 PAPER_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in PAPER_METRICS)
 
+# Which cell types are mixed across systems, and label transfer between systems
+# (:mod:`sysvi_bench.metrics.cell_types`; suite ``cell_types``). Reported and drawn, not aggregated: the
+# paper's selection (NMI, Moran's I, iLISI) does not use them, ``cross_system_same_type`` is computed only on
+# the cells that have cross-system neighbours (an embedding that hardly mixes scores it on a few cells), and
+# adding them would change every existing total (docs/metrics.md).
+CELL_TYPE_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("cross_system_same_type", "bio", True,
+               "of a cell's neighbours from other systems (that have its cell type), the share of its own type; "
+               "mean over cells with such neighbours", in_aggregate=False),
+    MetricSpec("label_transfer_f1", "bio", True,
+               "k-NN (k=15) label transfer from each system to each other: macro-F1 over shared cell types, "
+               "mean over ordered system pairs", in_aggregate=False),
+)
+
 # What each default scib-metrics metric measures (all oriented so that higher is better).
 SCIB_DESCRIPTIONS: dict[str, str] = {
     "isolated_labels": "silhouette of the cell types present in the fewest systems",
@@ -118,7 +132,8 @@ def per_system_metrics(systems) -> tuple[MetricSpec, ...]:
 # Left out of the bio/batch aggregates: scib-metrics twins of paper metrics, and paper metrics marked so
 # (per-system rows are recognised by their name, see in_aggregate).
 AGGREGATE_EXCLUDED: frozenset[str] = frozenset(
-    [m.scib_twin for m in PAPER_METRICS if m.scib_twin] + [m.name for m in PAPER_METRICS if not m.in_aggregate])
+    [m.scib_twin for m in PAPER_METRICS if m.scib_twin] + [m.name for m in PAPER_METRICS if not m.in_aggregate]
+    + [m.name for m in CELL_TYPE_METRICS if not m.in_aggregate])
 
 
 def is_auxiliary(metric: str) -> bool:
