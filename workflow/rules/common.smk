@@ -191,6 +191,7 @@ def all_outputs():
         *(f"results/{table}.tsv" for table in BENCHMARK_TABLES),
         *expand("results/figures/{dataset}/results_table.png", dataset=DATASETS),
         *REPORT_TARGETS,  # figures, diagnostic and report pages: workflow/rules/report.smk
+        *BENCHMARK_TARGETS,  # cell-type mixing and benchmark-wide figures: workflow/rules/benchmark.smk
     ]
 
 

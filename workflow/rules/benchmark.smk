@@ -1,0 +1,104 @@
+# Which cell types each model mixes with which (per dataset), and the paper's figures across every completed
+# dataset (report category "Benchmark"). Logic: sysvi_bench.mixing_figure and sysvi_bench.benchmark_figures.
+
+BENCHMARK_FIGURES = "results/figures/benchmark"
+# columns of the top-settings figure and of results/benchmark_tests.tsv: the paper's selection metrics
+BENCHMARK_METRICS = ["nmi_leiden", "moransi_preservation", "ilisi_system"]
+
+BENCHMARK_TARGETS = [
+    *expand("results/figures/{dataset}/cell_type_mixing.png", dataset=DATASETS),
+    f"{BENCHMARK_FIGURES}/top_settings.png",
+    "results/benchmark_tests.tsv",
+]
+
+
+def mixing_tables(wildcards):
+    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.mixing_figure.mixing_panels),
+    known once the dataset is aggregated (checkpoint)."""
+    from sysvi_bench.figures import read_best_settings, read_summary
+    from sysvi_bench.mixing_figure import mixing_panels
+
+    tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
+    panels = mixing_panels(read_summary(tables.summary), read_best_settings(tables.best_settings))
+    return [
+        f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/cell_type_mixing.tsv"
+        for run_id in panels.values()
+        if run_id
+    ]
+
+
+rule cell_type_mixing_figure:
+    input:
+        reference="results/{dataset}/evaluation_reference.h5ad",
+        metrics_info="results/{dataset}/metrics_info.json",
+        summary="results/{dataset}/summary.tsv",
+        best_settings="results/{dataset}/best_settings.tsv",
+        tables=mixing_tables,
+    output:
+        png=report(
+            "results/figures/{dataset}/cell_type_mixing.png",
+            caption="../report/cell_type_mixing.rst",
+            category="{dataset}",
+            subcategory="2 Results",
+            labels={"entry": "figure: which cell types are mixed across systems"},
+        ),
+        pdf="results/figures/{dataset}/cell_type_mixing.pdf",
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/figures/cell_type_mixing.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/figure_cell_type_mixing.py"
+
+
+rule benchmark_figures:
+    input:
+        summary="results/summary.tsv",
+        best_settings="results/best_settings.tsv",
+        datasets="results/datasets.tsv",
+    output:
+        top_png=report(
+            f"{BENCHMARK_FIGURES}/top_settings.png",
+            caption="../report/benchmark_top_settings.rst",
+            category="Benchmark",
+            subcategory="Figures across datasets",
+            labels={"entry": "figure: best setting per model (the paper's main figure)"},
+        ),
+        top_pdf=f"{BENCHMARK_FIGURES}/top_settings.pdf",
+        all_png=report(
+            f"{BENCHMARK_FIGURES}/all_settings.png",
+            caption="../report/benchmark_all_settings.rst",
+            category="Benchmark",
+            subcategory="Figures across datasets",
+            labels={"entry": "figure: every setting of every model"},
+        ),
+        all_pdf=f"{BENCHMARK_FIGURES}/all_settings.pdf",
+        corr_png=report(
+            f"{BENCHMARK_FIGURES}/parameter_correlation.png",
+            caption="../report/benchmark_parameter_correlation.rst",
+            category="Benchmark",
+            subcategory="Figures across datasets",
+            labels={"entry": "figure: parameter-metric correlation"},
+        ),
+        corr_pdf=f"{BENCHMARK_FIGURES}/parameter_correlation.pdf",
+        tests=report(
+            "results/benchmark_tests.tsv",
+            caption="../report/benchmark_tests.rst",
+            category="Benchmark",
+            subcategory="Tables (TSV downloads)",
+            labels={"entry": "benchmark_tests.tsv"},
+        ),
+    params:
+        metrics=BENCHMARK_METRICS,
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/benchmark_figures.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/benchmark_figures.py"
