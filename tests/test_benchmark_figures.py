@@ -90,7 +90,9 @@ def test_figures_on_two_datasets(tmp_path):
     assert labels == ["sysvi", "scvi", "pca"]
     fig = all_settings_figure(summary, [tmp_path / "all.png", tmp_path / "all.pdf"], METRICS)
     assert len(fig.axes) == 6
-    assert len(fig.axes[0].get_yticklabels()) == 7  # 4 sysvi + 2 scvi + 1 pca settings
+    settings = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(settings) == 7  # 4 sysvi + 2 scvi + 1 pca settings
+    assert settings.index("sysvi__cyc=2") < settings.index("sysvi__cyc=5") < settings.index("sysvi__cyc=10")
     fig = parameter_correlation_figure(summary, [tmp_path / "corr.png", tmp_path / "corr.pdf"], METRICS)
     assert (tmp_path / "corr.pdf").stat().st_size > 1000
 

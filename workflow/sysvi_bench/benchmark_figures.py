@@ -15,6 +15,7 @@ All read ``results/summary.tsv`` (one row per run, a raw column per metric) and 
 
 from __future__ import annotations
 
+import re
 from itertools import combinations
 from pathlib import Path
 from typing import Sequence
@@ -157,8 +158,8 @@ def all_settings_figure(summary: pd.DataFrame, paths: Sequence[Path | str], metr
     n_settings = max(1, runs.groupby("dataset")["setting"].nunique().max() if len(runs) else 1)
     fig, axes = _grid(len(datasets), len(metrics), 0.28 * n_settings + 1.0)
     for i, dataset in enumerate(datasets):
-        sub = runs[runs["dataset"] == dataset].sort_values(["model", "setting"], kind="stable")
-        order = list(dict.fromkeys(sub["setting"].astype(str)))
+        sub = runs[runs["dataset"] == dataset]
+        order = sorted(dict.fromkeys(sub["setting"].astype(str)), key=_natural_key)
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
             if metric in sub and sub[metric].notna().any():
@@ -173,6 +174,13 @@ def all_settings_figure(summary: pd.DataFrame, paths: Sequence[Path | str], metr
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     _save(fig, paths)
     return fig
+
+
+def _natural_key(text: str) -> list:
+    """Sort key that orders numbers inside a setting id by value (cyc=2 before cyc=10); hand-written, a
+    one-line regular expression (no sorting library is a dependency here)."""
+    return [(0, float(part), "") if re.fullmatch(r"\d+(\.\d+)?", part) else (1, 0.0, part)
+            for part in re.split(r"(\d+(?:\.\d+)?)", text) if part]
 
 
 def tuned_parameters(runs: pd.DataFrame) -> list[str]:
@@ -224,10 +232,11 @@ def parameter_correlation_figure(summary: pd.DataFrame, paths: Sequence[Path | s
         else:
             grid = sub.assign(row=sub["model"] + ": " + sub["parameter"]).pivot(
                 index="row", columns="metric", values="rho")[[m for m in metrics if m in set(sub["metric"])]]
-            sns.heatmap(grid, vmin=-1, vmax=1, cmap="RdBu_r", annot=True, fmt=".2f", cbar=i == 0, ax=ax,
+            sns.heatmap(grid, vmin=-1, vmax=1, cmap="RdBu_r", annot=True, fmt=".2f", ax=ax,
                         cbar_kws={"label": "Spearman rho"})
             ax.set_xlabel("")
             ax.set_ylabel("")
+            ax.tick_params(axis="y", rotation=0)
         ax.set_title(dataset)
     fig.suptitle("Spearman correlation of each tuned parameter with each metric (all runs of the model)")
     _caption(fig, failed)
