@@ -12,21 +12,6 @@ BENCHMARK_TARGETS = [
 ]
 
 
-def mixing_tables(wildcards):
-    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.mixing_figure.mixing_panels),
-    known once the dataset is aggregated (checkpoint)."""
-    from sysvi_bench.figures import read_best_settings, read_summary
-    from sysvi_bench.mixing_figure import mixing_panels
-
-    tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
-    panels = mixing_panels(read_summary(tables.summary), read_best_settings(tables.best_settings))
-    return [
-        f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/cell_type_mixing.tsv"
-        for run_id in panels.values()
-        if run_id
-    ]
-
-
 rule cell_type_mixing_figure:
     input:
         reference="results/{dataset}/evaluation_reference.h5ad",
