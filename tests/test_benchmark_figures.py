@@ -109,3 +109,13 @@ def test_parameter_correlations():
 def test_failed_datasets():
     datasets = pd.DataFrame({"dataset": ["a", "b"], "status": ["complete", "failed"]})
     assert failed_datasets(datasets) == ["b"]
+
+
+def test_benchmark_metrics_are_configurable(validated, tiny_config):
+    from snakemake.exceptions import WorkflowError
+
+    assert validated(tiny_config)["figures"]["benchmark_metrics"] == METRICS  # default: the paper's selection
+    config = validated({**tiny_config, "figures": {"benchmark_metrics": ["label_transfer_f1"]}})
+    assert config["figures"]["benchmark_metrics"] == ["label_transfer_f1"]
+    with pytest.raises(WorkflowError):
+        validated({**tiny_config, "figures": {"benchmark_metrics": []}})

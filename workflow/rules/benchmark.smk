@@ -2,8 +2,11 @@
 # dataset (report category "Benchmark"). Logic: sysvi_bench.mixing_figure and sysvi_bench.benchmark_figures.
 
 BENCHMARK_FIGURES = "results/figures/benchmark"
-# columns of the top-settings figure and of results/benchmark_tests.tsv: the paper's selection metrics
-BENCHMARK_METRICS = ["nmi_leiden", "moransi_preservation", "ilisi_system"]
+# columns of the benchmark figures and of results/benchmark_tests.tsv (figures.benchmark_metrics; default: the
+# paper's selection metrics)
+BENCHMARK_METRICS = config.get("figures", {}).get(
+    "benchmark_metrics", ["nmi_leiden", "moransi_preservation", "ilisi_system"]
+)
 
 BENCHMARK_TARGETS = [
     *expand("results/figures/{dataset}/cell_type_mixing.png", dataset=DATASETS),
