@@ -38,8 +38,8 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw value, NA when it could
     not be computed, with the ``reason`` (also for every value of a failed run; paper metrics include
     ``ilisi_sample_within_system__<system>`` per system and ``nmi_leiden_sd``/``ari_leiden_sd``); ``type`` is ``bio`` or
-    ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite and the paper's metrics
-    (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
+    ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite, the paper's metrics and the
+    cell-type metrics (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
 ``results/{dataset}/runs/{run_id}/cell_type_mixing.tsv`` (:data:`CELL_TYPE_MIXING`), ``label_transfer.tsv`` (:data:`LABEL_TRANSFER`)
     Written by the ``score`` step next to ``metrics.tsv`` (:mod:`sysvi_bench.metrics.cell_types`), run
     columns first, one block per ``embedding_variant``; header only for a failed run. Mixing: per
