@@ -1,10 +1,12 @@
 """Every metric the benchmark reports: its type, direction and meaning. Pure Python (no numeric imports),
 so the aggregation step, whose environment has only numpy/pandas, can read it too.
 
-Two suites are reported for every run and embedding variant (the ``metric`` column of the long tables):
+Three suites are reported for every run and embedding variant (the ``metric`` column of the long tables):
 
 * ``scib``: scib-metrics' default suite with the system as the batch (:data:`SCIB_DESCRIPTIONS`);
-* ``paper``: the sysVI paper's metrics (:data:`PAPER_METRICS`, computed in :mod:`sysvi_bench.metrics.paper`).
+* ``paper``: the sysVI paper's metrics (:data:`PAPER_METRICS`, computed in :mod:`sysvi_bench.metrics.paper`);
+* ``cell_types``: which cell types are mixed across systems and label transfer between systems
+  (:data:`CELL_TYPE_METRICS`, :mod:`sysvi_bench.metrics.cell_types`; not aggregated).
 
 Three paper metrics measure the same quantity as a scib-metrics one (``scib_twin``; the LISI twins differ only
 in whether a cell counts as its own neighbour); the twin is left out of the bio/batch aggregates so that no
