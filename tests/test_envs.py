@@ -40,6 +40,9 @@ FAMILIES = {
     "runtime_memory": "report",
     "report_tables": "report",
     "report_config": "report",
+    # workflow/rules/benchmark.smk
+    "cell_type_mixing_figure": "report",
+    "benchmark_figures": "report",
 }
 
 

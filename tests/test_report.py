@@ -14,7 +14,8 @@ from conftest import TINY_CONFIG, load_yaml, run_snakemake
 from report_check import check_report, find_chromium, image_stats
 
 FIGURES = ["results_table", "diagnostic", "batch_vs_bio", "sweep_scores", "sweep_metrics", "umap_best_runs",
-           "training_curves", "runtime_memory"]
+           "training_curves", "runtime_memory", "cell_type_mixing"]
+BENCHMARK_FIGURES = ["top_settings", "all_settings", "parameter_correlation"]
 PAGES = ["sim/tables.html", "sim/diagnostic.html", "config_versions.html"]
 
 
@@ -35,6 +36,10 @@ def test_every_figure_family_is_written_as_png_and_pdf(tiny_run):
             assert path.is_file() and path.stat().st_size > 1000, path
     for page in PAGES:
         assert (tiny_run / "results" / "report" / page).stat().st_size > 500, page
+    for name in BENCHMARK_FIGURES:
+        for ext in ("png", "pdf"):
+            path = tiny_run / "results" / "figures" / "benchmark" / f"{name}.{ext}"
+            assert path.is_file() and path.stat().st_size > 1000, path
 
 
 def test_diagnostic_table_and_verdict(tiny_run):
@@ -55,8 +60,9 @@ def test_report_is_self_contained_with_every_figure_and_caption(report):
     html = report.read_text(encoding="utf-8")
     # no resource is fetched from elsewhere: scripts and styles are inline, results are data URIs
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", html)
-    for name in FIGURES:
+    for name in FIGURES + BENCHMARK_FIGURES:
         assert f'"name": "{name}.png"' in html, f"{name}.png is not in the report"
+    assert '"name": "benchmark_tests.tsv"' in html
     for page in ("tables.html", "diagnostic.html", "config_versions.html"):
         assert f'"name": "{page}"' in html
     assert len(re.findall(r'"data_uri": "data:image/png;[^"]*base64,', html)) >= len(FIGURES)

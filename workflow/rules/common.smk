@@ -145,6 +145,21 @@ def run_files(dataset, name):
     ]
 
 
+def mixing_tables(wildcards):
+    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.mixing_figure.mixing_panels),
+    known once the dataset is aggregated (checkpoint)."""
+    from sysvi_bench.figures import read_best_settings, read_summary
+    from sysvi_bench.mixing_figure import mixing_panels
+
+    tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
+    panels = mixing_panels(read_summary(tables.summary), read_best_settings(tables.best_settings))
+    return [
+        f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/cell_type_mixing.tsv"
+        for run_id in panels.values()
+        if run_id
+    ]
+
+
 def umap_tables(wildcards):
     """The UMAP tables of the UMAP figure's panels (sysvi_bench.figures.umap_panels), in panel order: read
     from the dataset's aggregated tables once the aggregate checkpoint has run."""
@@ -267,6 +282,7 @@ def all_outputs():
         *(f"results/{table}.tsv" for table in BENCHMARK_TABLES),
         *expand("results/figures/{dataset}/results_table.png", dataset=DATASETS),
         *REPORT_TARGETS,  # figures, diagnostic and report pages: workflow/rules/report.smk
+        *BENCHMARK_TARGETS,  # cell-type mixing and benchmark-wide figures: workflow/rules/benchmark.smk
     ]
 
 

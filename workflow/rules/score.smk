@@ -29,6 +29,8 @@ rule score:
         metrics_info="results/{dataset}/metrics_info.json",
     output:
         metrics=f"{RUN_DIR}/metrics.tsv",
+        cell_type_mixing=f"{RUN_DIR}/cell_type_mixing.tsv",
+        label_transfer=f"{RUN_DIR}/label_transfer.tsv",
         info=f"{RUN_DIR}/score_info.json",
     params:
         run=run_param,

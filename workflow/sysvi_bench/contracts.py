@@ -43,8 +43,20 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``embedding_variant`` (``raw``/``standardized``) x ``metric``; ``value`` is the raw value, NA when it could
     not be computed, with the ``reason`` (also for every value of a failed run; paper metrics include
     ``ilisi_sample_within_system__<system>`` per system and ``nmi_leiden_sd``/``ari_leiden_sd``); ``type`` is ``bio`` or
-    ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite and the paper's metrics
-    (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
+    ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite, the paper's metrics and the
+    cell-type metrics (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
+``results/{dataset}/runs/{run_id}/cell_type_mixing.tsv`` (:data:`CELL_TYPE_MIXING`), ``label_transfer.tsv`` (:data:`LABEL_TRANSFER`)
+    Written by the ``score`` step next to ``metrics.tsv`` (:mod:`sysvi_bench.metrics.cell_types`), run
+    columns first, one block per ``embedding_variant``; header only for a failed run. Mixing: per
+    ``system, cell_type, other_system``, over the cells of that type with neighbours from the other system
+    on the evaluation k-NN graph (``n_cells``), the mean fraction of those neighbours with each
+    ``other_cell_type``. Label transfer: per ordered (``reference_system``, ``query_system``) and cell type,
+    the F1 of a k-NN classifier fitted on the reference system; types found in one system only are listed
+    with ``scored`` false and a ``note``.
+``results/benchmark_tests.tsv`` (:data:`BENCHMARK_TESTS`)
+    Per dataset x metric x pair of models (best setting each): means over seeds, ``diff`` = mean_a - mean_b,
+    ``test`` (``paired`` t-test over the seeds both have, else ``welch``), ``p_value`` and ``p_adjusted``
+    (Benjamini-Hochberg within each dataset x metric).
 ``results/{dataset}/runs/{run_id}/umap.tsv``, ``results/{dataset}/umap_unintegrated.tsv`` (:data:`UMAP`)
     2-D UMAP of a run's embedding (of the preprocessed PCA), written by the ``umap`` (``umap_unintegrated``)
     step for the runs the UMAP figure shows: one row per drawn cell (``cell``: its name; at most 5,000 cells,
@@ -220,6 +232,22 @@ DATASETS = TableContract("dataset status table", {
 })
 
 UMAP = TableContract("UMAP coordinates", {"cell": "str", "umap1": "float", "umap2": "float"})
+# Per run, written by the score step (sysvi_bench.metrics.cell_types), one block per embedding variant
+CELL_TYPE_MIXING = TableContract("cell-type mixing table", {
+    **_RUN_KINDS, "embedding_variant": "str", "system": "str", "cell_type": "str", "other_system": "str",
+    "other_cell_type": "str", "fraction": "float", "n_cells": "int",
+})
+LABEL_TRANSFER = TableContract("label-transfer table", {
+    **_RUN_KINDS, "embedding_variant": "str", "reference_system": "str", "query_system": "str",
+    "cell_type": "str", "f1": "float", "n_reference_cells": "int", "n_query_cells": "int", "scored": "bool",
+    "note": "str",
+})
+# results/benchmark_tests.tsv: pairwise model tests per dataset x metric (sysvi_bench.benchmark_figures)
+BENCHMARK_TESTS = TableContract("benchmark tests table", {
+    "dataset": "str", "metric": "str", "model_a": "str", "model_b": "str", "n_a": "int", "n_b": "int",
+    "mean_a": "float", "mean_b": "float", "diff": "float", "test": "str", "statistic": "float",
+    "p_value": "float", "p_adjusted": "float",
+})
 
 RUN_INFO_KEYS = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs", "n_cells")
 

@@ -1,10 +1,12 @@
 """Every metric the benchmark reports: its type, direction and meaning. Pure Python (no numeric imports),
 so the aggregation step, whose environment has only numpy/pandas, can read it too.
 
-Two suites are reported for every run and embedding variant (the ``metric`` column of the long tables):
+Three suites are reported for every run and embedding variant (the ``metric`` column of the long tables):
 
 * ``scib``: scib-metrics' default suite with the system as the batch (:data:`SCIB_DESCRIPTIONS`);
-* ``paper``: the sysVI paper's metrics (:data:`PAPER_METRICS`, computed in :mod:`sysvi_bench.metrics.paper`).
+* ``paper``: the sysVI paper's metrics (:data:`PAPER_METRICS`, computed in :mod:`sysvi_bench.metrics.paper`);
+* ``cell_types``: which cell types are mixed across systems and label transfer between systems
+  (:data:`CELL_TYPE_METRICS`, :mod:`sysvi_bench.metrics.cell_types`; not aggregated).
 
 Three paper metrics measure the same quantity as a scib-metrics one (``scib_twin``; the LISI twins differ only
 in whether a cell counts as its own neighbour); the twin is left out of the bio/batch aggregates so that no
@@ -86,6 +88,20 @@ PAPER_METRICS: tuple[MetricSpec, ...] = (
 )
 PAPER_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in PAPER_METRICS)
 
+# Which cell types are mixed across systems, and label transfer between systems
+# (:mod:`sysvi_bench.metrics.cell_types`; suite ``cell_types``). Reported and drawn, not aggregated: the
+# paper's selection (NMI, Moran's I, iLISI) does not use them, ``cross_system_same_type`` is computed only on
+# the cells that have cross-system neighbours (an embedding that hardly mixes scores it on a few cells), and
+# adding them would change every existing total (docs/metrics.md).
+CELL_TYPE_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("cross_system_same_type", "bio", True,
+               "of a cell's neighbours from other systems (that have its cell type), the share of its own type; "
+               "mean over cells with such neighbours", in_aggregate=False),
+    MetricSpec("label_transfer_f1", "bio", True,
+               "k-NN (k=15) label transfer from each system to each other: macro-F1 over shared cell types, "
+               "mean over ordered system pairs", in_aggregate=False),
+)
+
 # What each default scib-metrics metric measures (all oriented so that higher is better).
 SCIB_DESCRIPTIONS: dict[str, str] = {
     "isolated_labels": "silhouette of the cell types present in the fewest systems",
@@ -118,7 +134,8 @@ def per_system_metrics(systems) -> tuple[MetricSpec, ...]:
 # Left out of the bio/batch aggregates: scib-metrics twins of paper metrics, and paper metrics marked so
 # (per-system rows are recognised by their name, see in_aggregate).
 AGGREGATE_EXCLUDED: frozenset[str] = frozenset(
-    [m.scib_twin for m in PAPER_METRICS if m.scib_twin] + [m.name for m in PAPER_METRICS if not m.in_aggregate])
+    [m.scib_twin for m in PAPER_METRICS if m.scib_twin] + [m.name for m in PAPER_METRICS if not m.in_aggregate]
+    + [m.name for m in CELL_TYPE_METRICS if not m.in_aggregate])
 
 
 def is_auxiliary(metric: str) -> bool:

@@ -26,6 +26,8 @@ from sysvi_bench.provenance import versions
 from sysvi_bench.grid import Run
 from sysvi_bench.metrics import paper
 from sysvi_bench.metrics.catalogue import PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, is_label_free, per_system_metrics
+from sysvi_bench.metrics.catalogue import CELL_TYPE_METRICS
+from sysvi_bench.metrics.cell_types import cell_type_metrics
 from sysvi_bench.metrics.neighbors import compute_neighbors
 from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long, scib_suite
 
@@ -70,6 +72,8 @@ def metric_catalogue(skip: Collection[str] = (), systems: Collection[str] = ()) 
     rows += [{"metric": m.name, "type": m.type, "higher_is_better": m.higher_is_better, "suite": "paper",
               "in_aggregate": in_aggregate(m.name), "description": m.description}
              for m in (*PAPER_METRICS, *per_system_metrics(systems))]
+    rows += [{"metric": m.name, "type": m.type, "higher_is_better": m.higher_is_better, "suite": "cell_types",
+              "in_aggregate": in_aggregate(m.name), "description": m.description} for m in CELL_TYPE_METRICS]
     return pd.DataFrame(rows)
 
 
@@ -192,13 +196,15 @@ def reference_from_adata(adata: ad.AnnData) -> DatasetReference:
 
 def _suite_values(
     variants: dict[str, np.ndarray], reference: DatasetReference, cfg: Mapping[str, Any], *, label_free: bool,
-    n_jobs: int = 1,
+    n_jobs: int = 1, tables: dict[str, list[pd.DataFrame]] | None = None,
 ) -> pd.DataFrame:
     """Both suites on the labelled evaluation cells, or (``label_free``) only the label-free metrics on all.
 
     Rows of every variant: ``embedding_variant, metric, value, reason``. Each variant's k-NN graph is computed
     once and shared by scib-metrics and the paper's metrics. A metric that cannot be computed is NA with its
-    reason; the others are kept. ``n_jobs``: processes for the Leiden clusterings.
+    reason; the others are kept. ``n_jobs``: processes for the Leiden clusterings. ``tables``: when given
+    (labelled cells), the per-cell-type tables of :mod:`~sysvi_bench.metrics.cell_types` are appended to
+    ``tables["cell_type_mixing"]`` and ``tables["label_transfer"]`` (column ``embedding_variant`` first).
     """
     cells = np.ones(len(reference.obs), dtype=bool) if label_free else reference.labelled
     obs, pca = reference.obs[cells], reference.pca[cells]
@@ -226,6 +232,13 @@ def _suite_values(
             silhouette_label=scib_values.get((v, "silhouette_label")), reasons=reasons,
             only=is_label_free if label_free else None,
         )
+        if not label_free:  # on the same k-NN graph (labelled cells)
+            cell_types = cell_type_metrics(x, np.asarray(neighbors[v].indices), obs[C.SYSTEM], obs[C.LABEL])
+            values.update(cell_types.values)
+            reasons.update(cell_types.reasons)
+            if tables is not None:
+                tables.setdefault("cell_type_mixing", []).append(cell_types.mixing.assign(embedding_variant=v))
+                tables.setdefault("label_transfer", []).append(cell_types.transfer.assign(embedding_variant=v))
         rows += [{"embedding_variant": v, "metric": m, "value": value, "reason": reasons.get(m, "")}
                  for m, value in values.items()]
     parts = [scib[["embedding_variant", "metric", "value", "reason"]], pd.DataFrame(rows)]
@@ -233,7 +246,8 @@ def _suite_values(
 
 
 def score_embedding(
-    emb: np.ndarray, reference: DatasetReference, evaluation: Mapping[str, Any], n_jobs: int = 1
+    emb: np.ndarray, reference: DatasetReference, evaluation: Mapping[str, Any], n_jobs: int = 1,
+    tables: dict[str, list[pd.DataFrame]] | None = None,
 ) -> pd.DataFrame:
     """All metrics of one embedding (rows = the reference's evaluation cells), for every variant.
 
@@ -242,12 +256,13 @@ def score_embedding(
     Returns columns ``embedding_variant, metric, type, higher_is_better, value, reason`` in
     :func:`expected_metrics` order (with the per-system rows of the reference's systems); ``reason`` says why
     a value is NA. ``n_jobs``: processes for the Leiden clusterings (values do not depend on it).
+    ``tables``: collects the per-cell-type tables (see :func:`_suite_values`).
     """
     cfg = resolve_evaluation(evaluation)
     variants = {
         v: np.ascontiguousarray(x, dtype=np.float32) for v, x in embedding_variants(emb, cfg["variants"]).items()
     }
-    values = _suite_values(variants, reference, cfg, label_free=False, n_jobs=n_jobs)
+    values = _suite_values(variants, reference, cfg, label_free=False, n_jobs=n_jobs, tables=tables)
     if not reference.labelled.all():
         free = _suite_values(variants, reference, cfg, label_free=True, n_jobs=n_jobs)
         values = pd.concat([values[~values["metric"].map(is_label_free)], free], ignore_index=True)
@@ -265,11 +280,14 @@ def score_run(
     reference: DatasetReference | None,
     evaluation: Mapping[str, Any],
     n_jobs: int = 1,
+    tables: dict[str, list[pd.DataFrame]] | None = None,
 ) -> pd.DataFrame:
     """Metrics table of one run (:data:`contracts.METRICS`); NA values, with the reason, if the run failed.
 
     ``info`` is the run's ``run_info.json``; ``reference`` the dataset's :func:`dataset_reference` (not
-    needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads).
+    needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads);
+    ``tables``: collects the per-cell-type tables (:func:`cell_type_tables` puts them together; none for a
+    failed run).
     """
     cfg = resolve_evaluation(evaluation)
     if info["status"] != C.STATUS_OK:
@@ -283,7 +301,22 @@ def score_run(
         if emb_adata.n_obs != reference.n_cells_total or not emb_adata.obs_names[reference.cells].equals(
                 reference.obs.index):
             raise C.ContractError(f"{embedding}: cell names do not match the preprocessed dataset")
-        table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg, n_jobs)
+        table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg, n_jobs,
+                                tables=tables)
     for col in C.RUN_COLUMNS:
         table[col] = getattr(run, col)
     return table[C.METRIC_COLUMNS]
+
+
+def cell_type_tables(run: Run, tables: Mapping[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The run's ``cell_type_mixing`` and ``label_transfer`` tables (:data:`contracts.CELL_TYPE_MIXING`,
+    :data:`contracts.LABEL_TRANSFER`) from what :func:`score_run` collected: the run columns first, one block
+    per embedding variant; header only when nothing was collected (a failed run)."""
+    out = {}
+    for name, contract in (("cell_type_mixing", C.CELL_TYPE_MIXING), ("label_transfer", C.LABEL_TRANSFER)):
+        frames = [f for f in tables.get(name, []) if len(f)]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=contract.columns)
+        for col in C.RUN_COLUMNS:
+            table[col] = getattr(run, col)
+        out[name] = table[contract.columns + [c for c in table.columns if c not in contract.kinds]]
+    return out
