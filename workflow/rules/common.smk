@@ -140,7 +140,20 @@ def raw_size_mb(dataset):
 
 
 def n_epochs(wildcards):
-    return run_of(wildcards).params.get("max_epochs") or 0
+    """The most epochs a run can train (``auto``: the cap of sysvi_bench.training_budget)."""
+    from sysvi_bench.training_budget import max_epochs_upper_bound
+
+    return max_epochs_upper_bound(run_of(wildcards).params.get("max_epochs"))
+
+
+def checkpoints_of(wildcards):
+    """Fractions of max_epochs at which a neural run keeps its embedding (evaluation.checkpoints), sorted;
+    empty for models that do not train over epochs (a new checkpoint list must not refit PCA or Harmony)."""
+    from sysvi_bench.models.specs import MODEL_SPECS
+
+    if not MODEL_SPECS[run_of(wildcards).kind].trains_over_epochs:
+        return []
+    return sorted(float(f) for f in config["evaluation"].get("checkpoints", []))
 
 
 def prepare_mem_mb(wildcards, attempt):

@@ -28,6 +28,7 @@ rule train:
         fit=fit_of,
         obs_keys=lambda wc: dataset_keys_of(wc.dataset),
         accelerator=config["accelerator"],
+        checkpoints=checkpoints_of,
     threads: config["threads"]["train"]
     resources:
         gpu=train_gpus,

@@ -16,5 +16,6 @@ with logged(snakemake.log[0]):
         DatasetKeys(**{**keys, "covariate_keys": tuple(keys["covariate_keys"])}),
         accelerator=snakemake.params.accelerator,
         threads=snakemake.threads,
+        checkpoints=tuple(snakemake.params.checkpoints),
     )
     print(info)
