@@ -7,11 +7,13 @@ checkpoint aggregate:
         metrics=lambda wc: run_files(wc.dataset, "metrics.tsv"),
         infos=lambda wc: run_files(wc.dataset, "run_info.json"),
         histories=lambda wc: run_files(wc.dataset, "history.tsv"),
+        by_epoch=lambda wc: run_files(wc.dataset, "metrics_by_epoch.tsv"),
     output:
         metrics="results/{dataset}/metrics.tsv",
         summary="results/{dataset}/summary.tsv",
         best_settings="results/{dataset}/best_settings.tsv",
         completeness="results/{dataset}/completeness.tsv",
+        scores_by_epoch="results/{dataset}/scores_by_epoch.tsv",
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,

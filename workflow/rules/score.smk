@@ -30,6 +30,7 @@ rule score:
         manifest=ancient("results/{dataset}/runs.tsv"),
     output:
         f"{RUN_DIR}/metrics.tsv",
+        by_epoch=f"{RUN_DIR}/metrics_by_epoch.tsv",
     threads: config["threads"]["score"]
     resources:
         mem_mb=score_mem_mb,

@@ -1,13 +1,14 @@
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate import TABLE_CONTRACTS, dataset_tables
+from sysvi_bench.aggregate import TABLE_CONTRACTS, dataset_tables, run_table
+from sysvi_bench.training_length import scores_by_epoch
 from sysvi_bench.io import read_history, read_json
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     manifest = C.read_table(snakemake.input.manifest, C.MANIFEST)
-    for name in ("metrics", "infos", "histories"):  # inputs are in manifest order
+    for name in ("metrics", "infos", "histories", "by_epoch"):  # inputs are in manifest order
         owners = [Path(p).parent.name for p in snakemake.input[name]]
         if owners != manifest["run_id"].tolist():
             raise C.ContractError(f"{snakemake.input.manifest}: runs {manifest['run_id'].tolist()} but {name} of {owners}")
@@ -15,10 +16,15 @@ with logged(snakemake.log[0]):
     for path, info in zip(snakemake.input.infos, infos):
         C.check_run_info(info, path)
     histories = [read_history(p) for p in snakemake.input.histories]
+    by_epoch = C.read_tables(snakemake.input.by_epoch, C.METRICS_BY_EPOCH)
+    metrics_info = read_json(snakemake.input.metrics_info)
     tables = dataset_tables(manifest, infos, histories, C.read_tables(snakemake.input.metrics, C.METRICS),
-                            read_json(snakemake.input.metrics_info))
+                            metrics_info, by_epoch=by_epoch)
     for name, table in tables.items():
         C.write_table(table, snakemake.output[name], TABLE_CONTRACTS[name])
+    runs = run_table(manifest, infos)
+    C.write_table(scores_by_epoch(by_epoch, runs, metrics_info["evaluation"]), snakemake.output.scores_by_epoch,
+                  C.SCORES_BY_EPOCH)
     gaps = tables["completeness"]
     if len(gaps):
         print(f"INCOMPLETE: {len(gaps)} expected metric values are missing or NA (see {snakemake.output.completeness}):")

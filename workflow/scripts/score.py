@@ -8,7 +8,8 @@ from sysvi_bench import contracts as C
 from sysvi_bench.grid import runs_from_manifest
 from sysvi_bench.io import read_json
 from sysvi_bench.jit_cache import enable_compile_cache
-from sysvi_bench.metrics.score import reference_from_adata, score_run
+from sysvi_bench.metrics.by_epoch import score_by_epoch
+from sysvi_bench.metrics.score import reference_from_adata
 from sysvi_bench.smk import logged  # noqa: E402
 
 with logged(snakemake.log[0]):
@@ -20,6 +21,9 @@ with logged(snakemake.log[0]):
     C.check_run_info(info, snakemake.input.info)
     evaluation = read_json(snakemake.input.metrics_info)["evaluation"]
     reference = reference_from_adata(C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE))
-    table = score_run(run, info, snakemake.input.embedding, reference, evaluation, n_jobs=snakemake.threads)
+    # metrics.tsv is the last epoch of metrics_by_epoch.tsv: one computation
+    table, by_epoch = score_by_epoch(run, info, snakemake.input.embedding, reference, evaluation,
+                                     n_jobs=snakemake.threads)
+    C.write_table(by_epoch, snakemake.output.by_epoch, C.METRICS_BY_EPOCH)
     C.write_table(table, snakemake.output[0], C.METRICS)
     print(f"{table['value'].notna().sum()} of {len(table)} values in {time.perf_counter() - start:.1f} s")

@@ -25,6 +25,7 @@ import pandas as pd
 from sysvi_bench import contracts as C
 from sysvi_bench.convergence import CONVERGENCE_COLUMNS, convergence_table
 from sysvi_bench.metrics.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, in_aggregate
+from sysvi_bench.training_length import add_training_columns, previous_best, safety_warning
 
 SCORES = ("bio", "batch", "total", "selection_score")
 SCALINGS = ("across_runs", "within_model")
@@ -38,6 +39,8 @@ P_PAIRED_MIN_SEEDS = 3  # the paired t-test needs at least this many seeds in co
 # Parameters that define a SysVI setting in the paper: always reported (presets fix some without a grid axis)
 KEY_PARAMS = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates", "kl_weight", "n_prior_components")
 OUTCOME = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs")
+# training-length outcome of neural runs (sysvi_bench.training_budget.training_record): NA for other models
+TRAINING_OUTCOME = ("max_epochs", "stopped_early", "kl_weight_reached", "kl_warmup_complete")
 
 
 def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping]) -> pd.DataFrame:
@@ -49,6 +52,7 @@ def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping]) -> pd.DataFrame:
         params, grid_values = json.loads(run.params), json.loads(run.grid_values)
         row = {col: getattr(run, col) for col in C.RUN_COLUMNS}
         row.update({k: info[k] for k in OUTCOME})
+        row.update({k: info.get(k) for k in TRAINING_OUTCOME})
         row.update({f"param_{k}": params[k] for k in KEY_PARAMS if k in params})
         row.update({f"param_{k}": v for k, v in grid_values.items()})
         row["setting"] = run.setting
@@ -281,7 +285,10 @@ def recommendation(best: pd.DataFrame, dataset: str) -> str:
         return f"{dataset}: no scored run to recommend."
     top = sub.loc[pd.to_numeric(sub["model_rank"]).idxmin()]
     n = int(top["n_seeds"])
-    sentence = (f"On {dataset}, {top['model']} ({top['setting']}) scores best, total {top['mean_total']:.3f}"
+    warning = safety_warning(top)
+    opening = (f"On {dataset}, no safe recommendation yet: {warning}; provisionally, " if warning
+               else f"On {dataset}, ")
+    sentence = (f"{opening}{top['model']} ({top['setting']}) scores best, total {top['mean_total']:.3f}"
                 + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
                 + f" over {n} seed{'s' if n != 1 else ''}")
     if isinstance(top["next_model"], str):
@@ -320,21 +327,27 @@ def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, metrics_info: Mappin
 
 def dataset_tables(
     manifest: pd.DataFrame, infos: Sequence[Mapping], histories: Sequence[pd.DataFrame | None],
-    metrics: pd.DataFrame, metrics_info: Mapping,
+    metrics: pd.DataFrame, metrics_info: Mapping, by_epoch: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One dataset's ``metrics``, ``summary``, ``best_settings`` and ``completeness`` tables.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
-    manifest order; ``metrics_info`` the dataset's evaluation settings and metric list.
+    manifest order; ``metrics_info`` the dataset's evaluation settings and metric list; ``by_epoch`` the runs'
+    ``metrics_by_epoch.tsv`` concatenated (for the training-length columns of ``best_settings``:
+    :func:`sysvi_bench.training_length.add_training_columns`).
     """
     evaluation = metrics_info["evaluation"]
     runs = run_table(manifest, infos)
     convergence = convergence_table(
         {(r.dataset, r.run_id): h for r, h in zip(manifest.itertuples(index=False), histories, strict=True)},
-        evaluation["convergence_tolerance"])
+        evaluation["convergence_tolerance"],
+        stopped_early={(r.dataset, r.run_id): bool(i.get("stopped_early", False))
+                       for r, i in zip(manifest.itertuples(index=False), infos, strict=True)})
     summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
                         selection_scaling=evaluation["selection_scaling"], convergence=convergence)
-    return {"metrics": metrics, "summary": summary, "best_settings": best_settings(summary, evaluation["best_by"]),
+    previous = previous_best(by_epoch, runs, evaluation) if by_epoch is not None else None
+    best = add_training_columns(best_settings(summary, evaluation["best_by"]), summary, previous)
+    return {"metrics": metrics, "summary": summary, "best_settings": best,
             "completeness": completeness(metrics, runs, metrics_info)}
 
 

@@ -255,11 +255,13 @@ def score_run(
     reference: DatasetReference | None,
     evaluation: Mapping[str, Any],
     n_jobs: int = 1,
+    obsm_key: str = C.EMBEDDING_KEY,
 ) -> pd.DataFrame:
     """Metrics table of one run (:data:`contracts.METRICS`); NA values, with the reason, if the run failed.
 
     ``info`` is the run's ``run_info.json``; ``reference`` the dataset's :func:`dataset_reference` (not
-    needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads).
+    needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads);
+    ``obsm_key``: the embedding scored (another key: a checkpoint, :mod:`sysvi_bench.checkpoints`).
     """
     cfg = resolve_evaluation(evaluation)
     if info["status"] != C.STATUS_OK:
@@ -273,7 +275,7 @@ def score_run(
         if emb_adata.n_obs != reference.n_cells_total or not emb_adata.obs_names[reference.cells].equals(
                 reference.obs.index):
             raise C.ContractError(f"{embedding}: cell names do not match the preprocessed dataset")
-        table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg, n_jobs)
+        table = score_embedding(np.asarray(emb_adata.obsm[obsm_key])[reference.cells], reference, cfg, n_jobs)
     for col in C.RUN_COLUMNS:
         table[col] = getattr(run, col)
     return table[C.METRIC_COLUMNS]
