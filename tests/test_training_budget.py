@@ -33,6 +33,17 @@ def test_auto_epochs_follow_the_documented_rule(n_cells, epochs):
     assert resolve_max_epochs(7, n_cells) == 7  # an explicit max_epochs wins
 
 
+def test_the_light_rule_equals_scvi_tools_and_sizes_the_job(pre, tmp_path):
+    from sysvi_bench.training_budget import auto_epochs, h5ad_n_obs, max_epochs_upper_bound
+
+    for n in (1, 600, 19_999, 20_000, 20_001, 33_333, 98_000, 455_000, 799_999, 800_001, 5_000_000):
+        assert auto_epochs(n) == resolve_max_epochs("auto", n)
+    pre.write_h5ad(tmp_path / "pre.h5ad")
+    assert h5ad_n_obs(str(tmp_path / "pre.h5ad")) == pre.n_obs and h5ad_n_obs(str(tmp_path / "none")) is None
+    assert max_epochs_upper_bound("auto", 100_000) == 80 and max_epochs_upper_bound("auto") == AUTO_CAP
+    assert max_epochs_upper_bound(30, 100_000) == 30
+
+
 def test_auto_is_the_default_and_reaches_the_trainer(pre):
     from sysvi_bench.models.sysvi import train_kwargs
 

@@ -44,9 +44,30 @@ def resolve_max_epochs(value: int | str, n_cells: int) -> int:
                                                     decay_at_n_obs=AUTO_DECAY_AT_N_CELLS))
 
 
-def max_epochs_upper_bound(value: int | str) -> int:
-    """The most epochs a run can train, known before preprocessing (for the job's runtime resource)."""
-    return AUTO_CAP if value == AUTO else int(value or 0)
+def auto_epochs(n_cells: int) -> int:
+    """The rule of the module docstring without importing scvi-tools (for the Snakemake process's resources);
+    tested equal to :func:`resolve_max_epochs` (which uses scvi-tools' function)."""
+    return max(AUTO_FLOOR, min(round(AUTO_DECAY_AT_N_CELLS / max(1, int(n_cells)) * AUTO_CAP), AUTO_CAP))
+
+
+def max_epochs_upper_bound(value: int | str, n_cells: int | None = None) -> int:
+    """The most epochs a run can train (for the job's runtime resource): ``auto`` resolved from ``n_cells``
+    when known, else its cap."""
+    if value == AUTO:
+        return auto_epochs(n_cells) if n_cells else AUTO_CAP
+    return int(value or 0)
+
+
+def h5ad_n_obs(path: str) -> int | None:
+    """Cells of an ``.h5ad`` file from its obs index alone (h5py; None when it cannot be read)."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            obs = f["obs"]
+            return int(len(obs[obs.attrs["_index"]]))
+    except (OSError, KeyError, TypeError):
+        return None
 
 
 def trainer_kwargs(params: Mapping[str, Any], n_cells: int) -> dict[str, Any]:
