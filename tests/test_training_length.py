@@ -32,6 +32,11 @@ def test_plateau_converges_and_one_epoch_or_still_falling_does_not():
     # early stopping ended it: the validation loss did not improve for `patience` epochs -> converged
     assert run_convergence(falling, stopped_early=True)[1] is True
     assert run_convergence(None) == (pytest.approx(np.nan, nan_ok=True), None)
+    # the aggregate step passes run_info's stopped_early per run
+    from sysvi_bench.convergence import convergence_table
+
+    table = convergence_table({("d", "a"): falling, ("d", "b"): falling}, stopped_early={("d", "b"): True})
+    assert table["converged"].tolist() == [False, True]
 
 
 def test_real_runs_early_stopped_converge_and_a_one_epoch_run_does_not(small_sim):
