@@ -111,6 +111,16 @@ def test_a_converged_stable_winner_is_recommended_flatly():
     assert recommendation(best, "d").startswith("On d, m (m__s=b) scores best")
 
 
+def test_a_model_with_one_setting_read_back_has_no_runner_up_clause(tmp_path):
+    by_epoch, runs = by_epoch_table()
+    keep = ~by_epoch["run_id"].str.startswith("m__s=a")
+    summary = summarize(stage_metrics(by_epoch[keep], 0)[0], runs[runs["run_id"] != "m__s=a__seed=0"])
+    best = add_training_columns(best_settings(summary), summary, None)
+    C.write_table(best, tmp_path / "best.tsv", C.BEST_SETTINGS)
+    text = recommendation(C.read_table(tmp_path / "best.tsv", C.BEST_SETTINGS), "d")
+    assert "runner-up" not in text and "nan" not in text, text
+
+
 def test_the_tiny_workflow_scores_its_checkpoints(tiny_run):
     results = tiny_run / "results" / "sim"
     run_dir = results / "runs" / "sysvi__prior=vamp__seed=0"

@@ -291,12 +291,13 @@ def recommendation(best: pd.DataFrame, dataset: str) -> str:
     sentence = (f"{opening}{top['model']} ({top['setting']}) scores best, total {top['mean_total']:.3f}"
                 + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
                 + f" over {n} seed{'s' if n != 1 else ''}")
-    if isinstance(top["next_model"], str):
+    # (read back through contracts.read_table an absent value is "", in memory NA)
+    if isinstance(top["next_model"], str) and top["next_model"]:
         sentence += "; it is " + _margin(
             ("clearly ahead of", "not separable from", "ahead (noise unknown: one seed) of"), top["next_model"],
             top["separable_next_model"], float(top["diff_next_model"]), float(top["sd_diff_next_model"]),
             float(top["p_paired_next_model"]))
-    if isinstance(top["runner_up_setting"], str):
+    if isinstance(top["runner_up_setting"], str) and top["runner_up_setting"]:
         sentence += f"; on {top['best_by']}, this setting " + _margin(
             ("clearly beats", "is not separable from", "beats (noise unknown: one seed)"),
             f"the runner-up {top['runner_up_setting']}", top["separable_runner_up"], float(top["diff_runner_up"]),
