@@ -113,3 +113,16 @@ def test_checkpoints_do_not_change_training(kind, pre):
     # the checkpoint at epoch 2 is the embedding of the same run trained for 2 epochs
     two = _fit(kind, pre, max_epochs=2)
     np.testing.assert_allclose(with_checkpoints.checkpoints[2], two.embedding, rtol=0, atol=1e-6)
+
+
+def test_the_demo_trains_its_neural_runs_to_convergence(validated):
+    from conftest import ROOT, load_yaml
+    from sysvi_bench.grid import expand_runs
+
+    demo = validated(load_yaml(ROOT / "config" / "config.yaml"))
+    neural = [r for r in expand_runs(demo) if r.kind in ("sysvi", "scvi")]
+    assert len(neural) == 6  # the four presets, sysVI at cycle weight 10, scVI
+    assert all(r.params["max_epochs"] == "auto" and r.params["early_stopping"] for r in neural)
+    scvi = next(r for r in neural if r.kind == "scvi")
+    assert (scvi.params["n_steps_kl_warmup"], scvi.params["n_epochs_kl_warmup"]) == (1600, None)
+    assert demo["evaluation"]["checkpoints"] == [0.25, 0.5, 1.0]
