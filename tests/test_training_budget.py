@@ -63,6 +63,12 @@ def test_early_stopping_stops_and_records_its_epoch(kind, pre):
     assert "validation_loss" in result.history.columns and result.history["validation_loss"].notna().all()
 
 
+def test_early_stopping_without_a_validation_split_is_refused():
+    for kind in ("sysvi", "scvi"):
+        with pytest.raises(ConfigError, match=r"models\.m\.early_stopping: .* train_size is 1"):
+            resolve_params(kind, {"early_stopping": True, "train_size": 1}, where="models.m")
+
+
 def test_same_seed_same_validation_split(pre):
     from sysvi_bench.models.scvi import build_scvi
     from sysvi_bench.training_budget import trainer_kwargs

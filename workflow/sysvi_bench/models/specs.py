@@ -206,6 +206,9 @@ def resolve_params(
     params = {**spec.defaults, **preset_values, **given}
     if "n_steps_kl_warmup" in spec.defaults:
         params = kl_warmup_params(params, given, where)
+    if params.get("early_stopping") and params.get("train_size") == 1:
+        raise ConfigError(f"{where}.early_stopping: early stopping watches the validation loss of the held-out "
+                          "1 - train_size of the cells, but train_size is 1; set train_size < 1 (e.g. 0.9)")
     for name, valid in spec.ranges.items():
         value = params[name]
         if value is None and (spec.defaults[name] is None or name in spec.nullable):
