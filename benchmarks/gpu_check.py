@@ -80,9 +80,9 @@ def time_training(adata, keys, run, accelerator: str, epochs: int) -> dict:
     context = FitContext(keys=keys, accelerator=accelerator, model_dir=None)
     params = dict(run.params)
     warm, _ = build_sysvi(adata, {**params, "max_epochs": 1}, run.seed, context)
-    warm.train(**train_kwargs({**params, "max_epochs": 1}, accelerator))
+    warm.train(**train_kwargs({**params, "max_epochs": 1}, accelerator, adata.n_obs))
     model, _ = build_sysvi(adata, {**params, "max_epochs": epochs}, run.seed, context)
-    kwargs = train_kwargs({**params, "max_epochs": epochs}, accelerator)
+    kwargs = train_kwargs({**params, "max_epochs": epochs}, accelerator, adata.n_obs)
     if accelerator == "gpu":
         torch.cuda.synchronize()
     start = time.perf_counter()

@@ -38,6 +38,7 @@ FAMILIES = {
     "umap_best_runs": "report",
     "training_curves": "report",
     "runtime_memory": "report",
+    "training_length": "report",
     "report_tables": "report",
     "report_config": "report",
     # workflow/rules/benchmark.smk

@@ -32,7 +32,7 @@ def test_presets_map_to_the_papers_ablation(preset, prior, cycle, pre):
     model, _ = build_sysvi(pre, params, 0, FitContext(keys=KEYS))
     prior_cls = {"standard_normal": "StandardPrior", "vamp": "VampPrior"}[prior]
     assert type(model.module.prior).__name__ == prior_cls
-    assert train_kwargs(params, "cpu")["plan_kwargs"]["z_distance_cycle_weight"] == cycle
+    assert train_kwargs(params, "cpu", pre.n_obs)["plan_kwargs"]["z_distance_cycle_weight"] == cycle
 
 
 def test_preset_contradiction_is_refused():
@@ -69,7 +69,7 @@ def test_every_sysvi_axis_reaches_the_model_and_plan(pre):
     assert module.decoder.var_encoder.mode == "sample_feature"  # out_var_mode
     assert model.summary_stats.n_extra_continuous_covs == 1
     # the plan: train one epoch and read the Lightning module scvi-tools actually used
-    model.train(**train_kwargs(params, "cpu"))
+    model.train(**train_kwargs(params, "cpu", pre.n_obs))
     plan = model.trainer.lightning_module
     assert plan.max_kl_weight == pytest.approx(1.7) and plan.kl_weight == pytest.approx(1.7)
     assert plan.loss_kwargs["reconstruction_weight"] == 0.8

@@ -29,8 +29,9 @@ def test_paper_config_expands_to_the_papers_grids(validated):
     assert cyc == [2, 5, 10, 50]
     assert sorted({r.params["kl_weight"] for r in runs if r.model == "scvi"}) == [0.5, 1, 1.5, 2]
     assert sorted({r.params["theta"] for r in runs if r.model == "harmony"}) == [0.1, 1, 5, 10, 100]
-    scvi = {(r.params["n_hidden"], r.params["n_layers"], r.params["n_epochs_kl_warmup"]) for r in runs if r.model == "scvi"}
-    assert scvi == {(256, 2, 400)}
+    scvi = {(r.params["n_hidden"], r.params["n_layers"], r.params["n_epochs_kl_warmup"], r.params["n_steps_kl_warmup"])
+            for r in runs if r.model == "scvi"}
+    assert scvi == {(256, 2, None, 1600)}  # the paper's scvi_kl_anneal: 1,600 warm-up steps, no epoch warm-up
     assert {r.seed for r in runs if r.kind in ("sysvi", "scvi", "harmony")} == {1, 2, 3}
     for model in ("sysvi_kl", "scvi"):
         epochs = {r.dataset: r.params["max_epochs"] for r in runs if r.model == model}

@@ -8,11 +8,13 @@ checkpoint aggregate:
         infos=lambda wc: run_files(wc.dataset, "run_info.json"),
         score_infos=lambda wc: run_files(wc.dataset, "score_info.json"),
         histories=lambda wc: run_files(wc.dataset, "history.tsv"),
+        by_epoch=lambda wc: run_files(wc.dataset, "metrics_by_epoch.tsv"),
     output:
         metrics="results/{dataset}/metrics.tsv",
         summary="results/{dataset}/summary.tsv",
         best_settings="results/{dataset}/best_settings.tsv",
         completeness="results/{dataset}/completeness.tsv",
+        scores_by_epoch="results/{dataset}/scores_by_epoch.tsv",
     params:
         # aggregation-only evaluation settings: changing one re-aggregates without rescoring
         aggregation=aggregation_config(),

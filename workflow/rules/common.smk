@@ -230,8 +230,23 @@ def raw_size_mb(dataset):
     return 500  # came_pancreas: ~4k cells, read from a 16 MB wheel
 
 
-def n_epochs(wildcards):
-    return run_of(wildcards).params.get("max_epochs") or 0
+def n_epochs(wildcards, preprocessed=None):
+    """The most epochs a run can train (``auto``: resolved from the preprocessed dataset's cells when it
+    exists, else the cap of sysvi_bench.training_budget)."""
+    from sysvi_bench.training_budget import h5ad_n_obs, max_epochs_upper_bound
+
+    n_cells = h5ad_n_obs(preprocessed) if preprocessed and os.path.isfile(preprocessed) else None
+    return max_epochs_upper_bound(run_of(wildcards).params.get("max_epochs"), n_cells)
+
+
+def checkpoints_of(wildcards):
+    """Fractions of max_epochs at which a neural run keeps its embedding (evaluation.checkpoints), sorted;
+    empty for models that do not train over epochs (a new checkpoint list must not refit PCA or Harmony)."""
+    from sysvi_bench.models.specs import MODEL_SPECS
+
+    if not MODEL_SPECS[run_of(wildcards).kind].trains_over_epochs:
+        return []
+    return sorted(float(f) for f in config["evaluation"].get("checkpoints", []))
 
 
 def prepare_mem_mb(wildcards, attempt):
@@ -256,7 +271,7 @@ def train_mem_mb(wildcards, input, attempt):
 
 def train_runtime(wildcards, input, attempt):
     """Calibrated on CPU (~3,000 cells/s); a GPU is faster."""
-    minutes = 10 + input.size_mb / 10 + n_epochs(wildcards) * input.size_mb / 200
+    minutes = 10 + input.size_mb / 10 + n_epochs(wildcards, input.preprocessed) * input.size_mb / 200
     return int(minutes * attempt)
 
 

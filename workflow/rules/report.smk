@@ -30,6 +30,7 @@ REPORT_TARGETS = [
             f"{FIGURES}/sweep_scores.png",
             f"{FIGURES}/umap_best_runs.png",
             f"{FIGURES}/training_curves.png",
+            f"{FIGURES}/training_length.png",
             f"{FIGURES}/runtime_memory.png",
             f"{PAGES}/{{dataset}}/tables.html",
         ],
@@ -198,6 +199,30 @@ rule umap_best_runs:
         "../../envs/report.yaml"
     script:
         "../scripts/figure_umap.py"
+
+
+rule training_length:
+    input:
+        scores="results/{dataset}/scores_by_epoch.tsv",
+        best_settings="results/{dataset}/best_settings.tsv",
+    output:
+        png=report(
+            f"{FIGURES}/training_length.png",
+            caption="../report/training_length.rst",
+            category="{dataset}",
+            subcategory=SUBCAT_TRAINING,
+            labels={"entry": "figure: scores over training length"},
+        ),
+        pdf=f"{FIGURES}/training_length.pdf",
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        "logs/{dataset}/figures/training_length.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/figure_training_length.py"
 
 
 rule training_curves:

@@ -32,6 +32,7 @@ rule score:
         cell_type_mixing=f"{RUN_DIR}/cell_type_mixing.tsv",
         label_transfer=f"{RUN_DIR}/label_transfer.tsv",
         info=f"{RUN_DIR}/score_info.json",
+        by_epoch=f"{RUN_DIR}/metrics_by_epoch.tsv",
     params:
         run=run_param,
     threads: config["threads"]["score"]

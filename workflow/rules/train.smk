@@ -30,6 +30,7 @@ rule train:
         run=run_param,
         obs_keys=lambda wc: dataset_keys_of(wc.dataset),
         accelerator=config["accelerator"],
+        checkpoints=checkpoints_of,
     threads: config["threads"]["train"]
     resources:
         gpu=train_gpus,

@@ -2,14 +2,15 @@ import json
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate import TABLE_CONTRACTS, VERSION_COLUMNS, dataset_tables
+from sysvi_bench.aggregate import TABLE_CONTRACTS, VERSION_COLUMNS, dataset_tables, run_table
+from sysvi_bench.training_length import scores_by_epoch
 from sysvi_bench.io import read_history, read_json
 from sysvi_bench.provenance import version_mix
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     manifest = C.read_table(snakemake.input.manifest, C.MANIFEST)
-    for name in ("metrics", "infos", "score_infos", "histories"):  # inputs are in manifest order
+    for name in ("metrics", "infos", "score_infos", "histories", "by_epoch"):  # inputs are in manifest order
         owners = [Path(p).parent.name for p in snakemake.input[name]]
         if owners != manifest["run_id"].tolist():
             raise C.ContractError(f"{snakemake.input.manifest}: runs {manifest['run_id'].tolist()} but {name} of {owners}")
@@ -18,13 +19,18 @@ with logged(snakemake.log[0]):
         C.check_run_info(info, path)
     score_infos = [read_json(p) for p in snakemake.input.score_infos]
     histories = [read_history(p) for p in snakemake.input.histories]
+    by_epoch = C.read_tables(snakemake.input.by_epoch, C.METRICS_BY_EPOCH)
+    metrics_info = read_json(snakemake.input.metrics_info)
+    aggregation = json.loads(snakemake.params.aggregation)
     tables = dataset_tables(manifest, infos, histories, C.read_tables(snakemake.input.metrics, C.METRICS),
-                            read_json(snakemake.input.metrics_info), json.loads(snakemake.params.aggregation),
-                            score_infos=score_infos)
+                            metrics_info, aggregation, score_infos=score_infos, by_epoch=by_epoch)
     for name, table in tables.items():
         C.write_table(table, snakemake.output[name], TABLE_CONTRACTS[name])
     for note in version_mix(tables["summary"], VERSION_COLUMNS):
         print(f"WARNING {snakemake.wildcards.dataset}: {note}")
+    runs = run_table(manifest, infos, score_infos)
+    C.write_table(scores_by_epoch(by_epoch, runs, aggregation), snakemake.output.scores_by_epoch,
+                  C.SCORES_BY_EPOCH)
     gaps = tables["completeness"]
     if len(gaps):
         print(f"INCOMPLETE: {len(gaps)} expected metric values are missing or NA (see {snakemake.output.completeness}):")

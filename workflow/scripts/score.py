@@ -8,7 +8,8 @@ from sysvi_bench import contracts as C
 from sysvi_bench.grid import Run
 from sysvi_bench.io import read_json, write_json
 from sysvi_bench.jit_cache import enable_compile_cache
-from sysvi_bench.metrics.score import cell_type_tables, reference_from_adata, score_run, scoring_versions
+from sysvi_bench.metrics.by_epoch import score_by_epoch
+from sysvi_bench.metrics.score import cell_type_tables, reference_from_adata, scoring_versions
 from sysvi_bench.smk import logged  # noqa: E402
 
 with logged(snakemake.log[0]):
@@ -20,10 +21,12 @@ with logged(snakemake.log[0]):
     C.check_run_info(info, snakemake.input.info)
     evaluation = read_json(snakemake.input.metrics_info)["evaluation"]
     reference = reference_from_adata(C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE))
+    # metrics.tsv is the last epoch of metrics_by_epoch.tsv: one computation
     collected = {}
-    table = score_run(run, info, snakemake.input.embedding, reference, evaluation, n_jobs=snakemake.threads,
-                      tables=collected)
+    table, by_epoch = score_by_epoch(run, info, snakemake.input.embedding, reference, evaluation,
+                                     n_jobs=snakemake.threads, tables=collected)
     C.write_table(table, snakemake.output.metrics, C.METRICS)
+    C.write_table(by_epoch, snakemake.output.by_epoch, C.METRICS_BY_EPOCH)
     per_type = cell_type_tables(run, collected)
     C.write_table(per_type["cell_type_mixing"], snakemake.output.cell_type_mixing, C.CELL_TYPE_MIXING)
     C.write_table(per_type["label_transfer"], snakemake.output.label_transfer, C.LABEL_TRANSFER)

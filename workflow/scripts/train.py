@@ -13,5 +13,6 @@ with logged(snakemake.log[0]):
         DatasetKeys.from_json(snakemake.params.obs_keys),
         accelerator=snakemake.params.accelerator,
         threads=snakemake.threads,
+        checkpoints=tuple(snakemake.params.checkpoints),
     )
     print(info)

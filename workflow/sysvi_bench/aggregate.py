@@ -26,6 +26,7 @@ from sysvi_bench import contracts as C
 from sysvi_bench.convergence import CONVERGENCE_COLUMNS, convergence_table
 from sysvi_bench.provenance import versions_text
 from sysvi_bench.metrics.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, in_aggregate
+from sysvi_bench.training_length import add_training_columns, previous_best, safety_warning
 
 SCORES = ("bio", "batch", "total", "selection_score")
 SCALINGS = ("across_runs", "within_model")
@@ -39,6 +40,8 @@ P_PAIRED_MIN_SEEDS = 3  # the paired t-test needs at least this many seeds in co
 # Parameters that define a SysVI setting in the paper: always reported (presets fix some without a grid axis)
 KEY_PARAMS = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates", "kl_weight", "n_prior_components")
 OUTCOME = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs")
+# training-length outcome of neural runs (sysvi_bench.training_budget.training_record): NA for other models
+TRAINING_OUTCOME = ("max_epochs", "stopped_early", "kl_weight_reached", "kl_warmup_complete")
 
 
 # summary columns recording the versions that trained and scored each run -> what they record
@@ -57,6 +60,7 @@ def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping],
         params, grid_values = json.loads(run.params), json.loads(run.grid_values)
         row = {col: getattr(run, col) for col in C.RUN_COLUMNS}
         row.update({k: info[k] for k in OUTCOME})
+        row.update({k: info.get(k) for k in TRAINING_OUTCOME})
         row["train_versions"] = versions_text(info.get("versions"))
         row["score_versions"] = versions_text(scored.get("versions"))
         row.update({f"param_{k}": params[k] for k in KEY_PARAMS if k in params})
@@ -291,15 +295,19 @@ def recommendation(best: pd.DataFrame, dataset: str) -> str:
         return f"{dataset}: no scored run to recommend."
     top = sub.loc[pd.to_numeric(sub["model_rank"]).idxmin()]
     n = int(top["n_seeds"])
-    sentence = (f"On {dataset}, {top['model']} ({top['setting']}) scores best, total {top['mean_total']:.3f}"
+    warning = safety_warning(top)
+    opening = (f"On {dataset}, no safe recommendation yet: {warning}; provisionally, " if warning
+               else f"On {dataset}, ")
+    sentence = (f"{opening}{top['model']} ({top['setting']}) scores best, total {top['mean_total']:.3f}"
                 + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
                 + f" over {n} seed{'s' if n != 1 else ''}")
-    if isinstance(top["next_model"], str):
+    # (read back through contracts.read_table an absent value is "", in memory NA)
+    if isinstance(top["next_model"], str) and top["next_model"]:
         sentence += "; it is " + _margin(
             ("clearly ahead of", "not separable from", "ahead (noise unknown: one seed) of"), top["next_model"],
             top["separable_next_model"], float(top["diff_next_model"]), float(top["sd_diff_next_model"]),
             float(top["p_paired_next_model"]))
-    if isinstance(top["runner_up_setting"], str):
+    if isinstance(top["runner_up_setting"], str) and top["runner_up_setting"]:
         sentence += f"; on {top['best_by']}, this setting " + _margin(
             ("clearly beats", "is not separable from", "beats (noise unknown: one seed)"),
             f"the runner-up {top['runner_up_setting']}", top["separable_runner_up"], float(top["diff_runner_up"]),
@@ -331,23 +339,29 @@ def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, metrics_info: Mappin
 def dataset_tables(
     manifest: pd.DataFrame, infos: Sequence[Mapping], histories: Sequence[pd.DataFrame | None],
     metrics: pd.DataFrame, metrics_info: Mapping, aggregation: Mapping,
-    score_infos: Sequence[Mapping] | None = None,
+    score_infos: Sequence[Mapping] | None = None, by_epoch: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One dataset's ``metrics``, ``summary``, ``best_settings`` and ``completeness`` tables.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
     manifest order; ``metrics_info`` the dataset's scoring settings and metric list; ``aggregation`` the
     aggregation-only evaluation settings (:func:`sysvi_bench.config.aggregation_settings`); ``score_infos``
-    the runs' ``score_info.json`` (manifest order).
+    the runs' ``score_info.json`` (manifest order); ``by_epoch`` the runs'
+    ``metrics_by_epoch.tsv`` concatenated (for the training-length columns of ``best_settings``:
+    :func:`sysvi_bench.training_length.add_training_columns`).
     """
     evaluation = aggregation
     runs = run_table(manifest, infos, score_infos)
     convergence = convergence_table(
         {(r.dataset, r.run_id): h for r, h in zip(manifest.itertuples(index=False), histories, strict=True)},
-        evaluation["convergence_tolerance"])
+        evaluation["convergence_tolerance"],
+        stopped_early={(r.dataset, r.run_id): bool(i.get("stopped_early", False))
+                       for r, i in zip(manifest.itertuples(index=False), infos, strict=True)})
     summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
                         selection_scaling=evaluation["selection_scaling"], convergence=convergence)
-    return {"metrics": metrics, "summary": summary, "best_settings": best_settings(summary, evaluation["best_by"]),
+    previous = previous_best(by_epoch, runs, evaluation) if by_epoch is not None else None
+    best = add_training_columns(best_settings(summary, evaluation["best_by"]), summary, previous)
+    return {"metrics": metrics, "summary": summary, "best_settings": best,
             "completeness": completeness(metrics, runs, metrics_info)}
 
 

@@ -57,6 +57,13 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     Per dataset x metric x pair of models (best setting each): means over seeds, ``diff`` = mean_a - mean_b,
     ``test`` (``paired`` t-test over the seeds both have, else ``welch``), ``p_value`` and ``p_adjusted``
     (Benjamini-Hochberg within each dataset x metric).
+``results/{dataset}/runs/{run_id}/metrics_by_epoch.tsv`` (:data:`METRICS_BY_EPOCH`)
+    The run's metrics at each embedding checkpoint (``evaluation.checkpoints``; extra ``obsm`` keys
+    ``X_emb_epoch<epoch>`` of ``embedding.h5ad``), written by the ``score`` step: ``epoch`` then the columns of
+    :data:`METRICS`; the rows of its last epoch (the epochs the run trained; 0 for models without epochs) are
+    exactly ``metrics.tsv``. ``run_info.json`` of a neural run also holds ``max_epochs`` (resolved from
+    ``auto``), ``stopped_early`` and, where the model has a KL weight, ``kl_weight_reached`` and
+    ``kl_warmup_complete`` (:mod:`sysvi_bench.training_budget`).
 ``results/{dataset}/runs/{run_id}/umap.tsv``, ``results/{dataset}/umap_unintegrated.tsv`` (:data:`UMAP`)
     2-D UMAP of a run's embedding (of the preprocessed PCA), written by the ``umap`` (``umap_unintegrated``)
     step for the runs the UMAP figure shows: one row per drawn cell (``cell``: its name; at most 5,000 cells,
@@ -100,6 +107,13 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     margin over the next model by ``mean_total`` (``model_rank``, ``*_next_model``): the difference of means
     over seeds, its sd, the paired t-test p (>= 3 seeds) and ``separable`` (difference > 2 sd;
     :func:`sysvi_bench.aggregate.compare_seeds`).
+    Training-length columns (:func:`sysvi_bench.training_length.add_training_columns`): ``converged`` (every
+    run of the best setting converged), ``best_at_previous_checkpoint`` and ``rank_at_previous_checkpoint``
+    (the best setting and the model's rank at each run's last checkpoint before its final embedding; NA
+    without checkpoints).
+``results/{dataset}/scores_by_epoch.tsv`` (:data:`SCORES_BY_EPOCH`)
+    ``total`` and ``selection_score`` of every run at each checkpoint ``stage`` (0 = the final embedding, 1 the
+    checkpoint before, ...) and the ``epoch`` of that embedding (:mod:`sysvi_bench.training_length`).
 ``results/{metrics,summary,best_settings,completeness}.tsv``
     The per-dataset tables concatenated over the datasets that completed.
 ``results/datasets.tsv`` (:data:`DATASETS`)
@@ -207,6 +221,13 @@ SUMMARY = TableContract("summary", {
     "device": "str", "n_epochs": "int", "setting": "str", "train_versions": "str", "score_versions": "str",
     "bio": "float", "batch": "float", "total": "float", "selection_score": "float", "n_seeds": "int",
     "convergence": "float", "converged": "bool",
+})
+# a run's metrics at each embedding checkpoint (sysvi_bench.checkpoints); its last epoch's rows are metrics.tsv
+METRICS_BY_EPOCH = TableContract("metrics-by-epoch table", {"epoch": "int", **METRICS.kinds})
+# total and selection score of every run at each checkpoint stage (sysvi_bench.training_length)
+SCORES_BY_EPOCH = TableContract("scores-by-epoch table", {
+    "dataset": "str", "run_id": "str", "model": "str", "setting": "str", "seed": "int", "stage": "int",
+    "epoch": "int", "total": "float", "selection_score": "float",
 })
 BEST_SETTINGS = TableContract("best-settings table", {
     "dataset": "str", "model": "str", "kind": "str", "setting": "str", "best_by": "str", "n_seeds": "int",

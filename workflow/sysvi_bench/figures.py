@@ -41,7 +41,8 @@ SWEEP_AXES = {
 FACET = "embed_categorical_covariates"
 HUE = "prior"
 # loss families of the training-curve figure: (title, column prefix)
-LOSSES = [("reconstruction", "reconstruction_loss"), ("KL (local)", "kl_local"), ("cycle consistency", "cycle_loss")]
+LOSSES = [("reconstruction", "reconstruction_loss"), ("KL (local)", "kl_local"), ("cycle consistency", "cycle_loss"),
+          ("KL weight (warm-up)", "kl_weight")]
 DPI = 150
 
 
@@ -549,8 +550,9 @@ def training_curves(
             drawn = False
             for col in sorted(c for c in hist.columns if c.startswith(prefix)):
                 y = pd.to_numeric(hist[col], errors="coerce")
-                if y.notna().any():
-                    ax.plot(hist["epoch"], y, lw=1.3, ls="--" if "valid" in col else "-",
+                logged = y.notna()  # scvi-tools logs kl_weight every log_every_n_steps steps: gaps
+                if logged.any():
+                    ax.plot(hist["epoch"][logged], y[logged], lw=1.3, ls="--" if "valid" in col else "-",
                             color="#dd8452" if "valid" in col else "#4c72b0",
                             label="validation" if "valid" in col else "train")
                     drawn = True
@@ -618,5 +620,42 @@ def runtime_memory(summary: pd.DataFrame, paths: list[Path | str], title: str = 
     fig.legend(handles=handles, title="model", loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=8,
                title_fontsize=9, frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    fig.tight_layout()
+    _save(fig, paths)
+
+
+def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path | str], title: str = "") -> None:
+    """Total score of each model's best setting (its median run) at every embedding checkpoint vs epoch.
+
+    ``scores``: ``scores_by_epoch.tsv`` (:func:`sysvi_bench.training_length.scores_by_epoch`); ``best``:
+    ``best_settings.tsv``. Models without epochs (PCA, Harmony, controls) are drawn as horizontal lines at their
+    final total. The last point of each line is the model's score in the summary.
+    """
+    runs = best.dropna(subset=["median_run_id"])
+    if scores.empty or runs.empty:
+        _message_figure(paths, title, "No scored run.")
+        return
+    colours = model_colours(sorted(runs["model"].astype(str)))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    trained = scores[pd.to_numeric(scores["epoch"], errors="coerce") > 0]
+    x_max = float(pd.to_numeric(trained["epoch"]).max()) if len(trained) else 1.0
+    for _, row in runs.iterrows():
+        sub = scores[scores["run_id"].astype(str) == str(row["median_run_id"])].copy()
+        sub["epoch"] = pd.to_numeric(sub["epoch"], errors="coerce")
+        sub = sub.dropna(subset=["epoch", "total"]).drop_duplicates("epoch").sort_values("epoch")
+        if sub.empty:
+            continue
+        label = f"{row['model']} ({row['setting']})"
+        colour = colours[str(row["model"])]
+        if (sub["epoch"] > 0).any():
+            ax.plot(sub["epoch"], sub["total"], marker="o", lw=1.5, color=colour, label=label)
+        else:
+            ax.axhline(float(sub["total"].iloc[-1]), ls=":", lw=1.2, color=colour, label=label)
+    ax.set_xlim(0, x_max * 1.03)
+    ax.set_xlabel("epoch (checkpoints of the same training)")
+    ax.set_ylabel(AGGREGATE_LABELS["total"] + " (scaled at each checkpoint)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     _save(fig, paths)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sysvi_bench import contracts as C
+from sysvi_bench.checkpoints import checkpoint_key
 from sysvi_bench.config import DatasetKeys
 from sysvi_bench.grid import Run
 from sysvi_bench.io import write_json, write_tsv
@@ -66,22 +67,26 @@ def execute_run(
     *,
     accelerator: str = "auto",
     threads: int = 1,
+    checkpoints: tuple[float, ...] = (),
 ) -> dict:
     """Fit ``run`` on the preprocessed dataset and write the run folder (see :mod:`sysvi_bench.contracts`).
 
-    Returns the ``run_info`` dict that was written.
+    ``checkpoints``: fractions of ``max_epochs`` at which a neural model's embedding is also kept
+    (:mod:`sysvi_bench.checkpoints`; extra ``obsm`` keys of ``embedding.h5ad``). Returns the ``run_info`` dict.
     """
     import torch
 
     torch.set_num_threads(max(1, threads))
     out_dir = Path(out_dir)
     adata = ad.read_h5ad(preprocessed)
-    context = FitContext(keys=keys, accelerator=accelerator, model_dir=out_dir / "model")
+    context = FitContext(keys=keys, accelerator=accelerator, model_dir=out_dir / "model",
+                         checkpoints=tuple(checkpoints))
     context.model_dir.mkdir(parents=True, exist_ok=True)  # a declared output: empty unless save_model
     # the outcome and what made it (identity is in runs.tsv)
     info: dict = {"threads": threads, "host": platform.node(), "versions": versions()}
     embedding = np.zeros((adata.n_obs, 0), dtype=np.float32)
     history = pd.DataFrame()
+    latents: dict[int, np.ndarray] = {}
     start = time.perf_counter()
     try:
         # importing the model's libraries (scvi-tools: seconds) is not part of the fit time
@@ -92,7 +97,8 @@ def execute_run(
         history = result.history
         check_result(result.embedding, history, trained=MODEL_SPECS[run.kind].trains_over_epochs)
         embedding = result.embedding
-        info.update(status=C.STATUS_OK, reason="", device=result.device)
+        latents = result.checkpoints
+        info.update(status=C.STATUS_OK, reason="", device=result.device, **result.record)
     except Exception as exc:  # recorded, not raised: see module docstring
         traceback.print_exc()
         info.update(status=C.STATUS_FAILED, reason=f"{type(exc).__name__}: {exc}", device="unknown")
@@ -105,6 +111,8 @@ def execute_run(
 
     out = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names.copy()))
     out.obsm[C.EMBEDDING_KEY] = embedding
+    for epoch, latent in latents.items():
+        out.obsm[checkpoint_key(epoch)] = latent
     C.write_h5ad_checked(out, out_dir / "embedding.h5ad", C.EMBEDDING)
     write_tsv(history, out_dir / "history.tsv")
     C.check_run_info(info, str(out_dir / "run_info.json"))

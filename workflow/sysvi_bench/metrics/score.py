@@ -281,6 +281,7 @@ def score_run(
     evaluation: Mapping[str, Any],
     n_jobs: int = 1,
     tables: dict[str, list[pd.DataFrame]] | None = None,
+    obsm_key: str = C.EMBEDDING_KEY,
 ) -> pd.DataFrame:
     """Metrics table of one run (:data:`contracts.METRICS`); NA values, with the reason, if the run failed.
 
@@ -288,6 +289,7 @@ def score_run(
     needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads);
     ``tables``: collects the per-cell-type tables (:func:`cell_type_tables` puts them together; none for a
     failed run).
+    ``obsm_key``: the embedding scored (another key: a checkpoint, :mod:`sysvi_bench.checkpoints`).
     """
     cfg = resolve_evaluation(evaluation)
     if info["status"] != C.STATUS_OK:
@@ -301,7 +303,7 @@ def score_run(
         if emb_adata.n_obs != reference.n_cells_total or not emb_adata.obs_names[reference.cells].equals(
                 reference.obs.index):
             raise C.ContractError(f"{embedding}: cell names do not match the preprocessed dataset")
-        table = score_embedding(np.asarray(emb_adata.obsm[C.EMBEDDING_KEY])[reference.cells], reference, cfg, n_jobs,
+        table = score_embedding(np.asarray(emb_adata.obsm[obsm_key])[reference.cells], reference, cfg, n_jobs,
                                 tables=tables)
     for col in C.RUN_COLUMNS:
         table[col] = getattr(run, col)

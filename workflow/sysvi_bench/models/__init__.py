@@ -26,6 +26,8 @@ class FitContext:
     keys: DatasetKeys
     accelerator: str = "auto"
     model_dir: Path | None = None
+    # fractions of max_epochs at which to keep the embedding (sysvi_bench.checkpoints); neural models only
+    checkpoints: tuple[float, ...] = ()
 
 
 @dataclass
@@ -33,6 +35,10 @@ class FitResult:
     embedding: np.ndarray
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     device: str = "cpu"
+    # epoch -> embedding at that epoch (sysvi_bench.checkpoints); neural models only
+    checkpoints: dict[int, np.ndarray] = field(default_factory=dict)
+    # training length and KL weight reached (sysvi_bench.training_budget.training_record), added to run_info
+    record: dict[str, Any] = field(default_factory=dict)
 
 
 # kind -> "module:function"; modules are imported lazily (torch/scvi take seconds to import)

@@ -10,7 +10,8 @@ from scvi.model import SCVI
 
 from sysvi_bench import contracts as C
 from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
-from sysvi_bench.models.sysvi import history_frame
+from sysvi_bench.models.sysvi import history_frame, train_with_checkpoints
+from sysvi_bench.training_budget import kl_warmup_kwargs, trainer_kwargs, training_record
 
 
 def build_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext):
@@ -33,15 +34,16 @@ def build_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitCo
 
 def fit_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
     model, _ = build_scvi(adata, params, seed, context)
-    model.train(
-        max_epochs=params["max_epochs"],
-        batch_size=params["batch_size"],
-        train_size=params["train_size"],
-        accelerator=context.accelerator,
-        enable_progress_bar=False,
-        plan_kwargs={"max_kl_weight": params["kl_weight"], "n_epochs_kl_warmup": params["n_epochs_kl_warmup"], "lr": params["lr"]},
-    )
+    kwargs = {
+        **trainer_kwargs(params, adata.n_obs),
+        "accelerator": context.accelerator,
+        "enable_progress_bar": False,
+        "plan_kwargs": {"max_kl_weight": params["kl_weight"], **kl_warmup_kwargs(params), "lr": params["lr"]},
+    }
+    latents = train_with_checkpoints(model, kwargs, context.checkpoints)
+    history = history_frame(model.history)
     embedding = model.get_latent_representation()
     if context.model_dir is not None and params["save_model"]:
         model.save(str(context.model_dir), overwrite=True, save_anndata=False)
-    return FitResult(np.asarray(embedding, dtype=np.float32), history_frame(model.history), device=device_name(model.device))
+    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device),
+                     checkpoints=latents, record=training_record(params, kwargs["max_epochs"], history, getattr(model, "training_plan", None)))

@@ -1,7 +1,8 @@
 """What each model kind accepts: valid parameters, defaults, presets. Light (no torch import).
 
-Defaults follow scvi-tools 1.4.2 except ``max_epochs``, which is always explicit because
-scvi-tools' ``None`` means up to 400 epochs on small data.
+Defaults follow scvi-tools 1.4.2 except ``max_epochs``, whose default ``"auto"`` is resolved at training time
+from the preprocessed dataset's size (:mod:`sysvi_bench.training_budget`), and scVI's KL warm-up, which is the
+paper's (1,600 steps, not scvi-tools' 400 epochs).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from sysvi_bench.config import ConfigError
+from sysvi_bench.training_budget import AUTO
 
 
 
@@ -64,6 +66,7 @@ class ModelSpec:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     ranges: dict[str, Range] = field(default_factory=dict)
     reads_pca: bool = False
+    nullable: frozenset[str] = frozenset()  # parameters that may be None although their default is not
 
 
 SYSVI_DEFAULTS: dict[str, Any] = {
@@ -92,11 +95,12 @@ SYSVI_DEFAULTS: dict[str, Any] = {
     "weight_decay": 1e-6,
     "optimizer": "Adam",
     "reduce_lr_on_plateau": False,
-    # trainer
-    "max_epochs": 50,
+    # trainer; max_epochs "auto": sysvi_bench.training_budget
+    "max_epochs": "auto",
     "batch_size": 128,
-    "train_size": 0.9,
+    "train_size": 0.9,  # the rest is the validation split (early stopping)
     "early_stopping": False,
+    "early_stopping_patience": 45,  # scvi-tools' default, epochs without improvement of elbo_validation
     "check_val_every_n_epoch": None,
     "save_model": False,
 }
@@ -117,11 +121,16 @@ SCVI_DEFAULTS: dict[str, Any] = {
     "gene_likelihood": "nb",
     "dispersion": "gene",
     "kl_weight": 1.0,  # max_kl_weight of the plan
-    "n_epochs_kl_warmup": 400,
+    # KL warm-up: exactly one of the two (or neither: no warm-up). The paper's scVI (scvi_kl_anneal in its
+    # seml configs, run_integration_scvi.py): 1,600 steps, which completes within training
+    "n_epochs_kl_warmup": None,
+    "n_steps_kl_warmup": 1600,
     "lr": 1e-3,
-    "max_epochs": 50,
+    "max_epochs": "auto",
     "batch_size": 128,
     "train_size": 0.9,
+    "early_stopping": False,
+    "early_stopping_patience": 45,
     "categorical_covariate_keys": None,
     "save_model": False,
 }
@@ -133,19 +142,21 @@ NEURAL_RANGES: dict[str, Range] = {
     "n_latent": POSITIVE_INT, "n_hidden": POSITIVE_INT, "n_layers": POSITIVE_INT,
     "dropout_rate": Range(0, 1, high_open=True), "kl_weight": NON_NEGATIVE, "lr": Range(0, low_open=True),
     "max_epochs": POSITIVE_INT, "batch_size": Range(2, integer=True), "train_size": Range(0, 1, low_open=True),
+    "early_stopping_patience": POSITIVE_INT,
 }
 SYSVI_RANGES: dict[str, Range] = {
     **NEURAL_RANGES, "n_prior_components": POSITIVE_INT, "reconstruction_weight": NON_NEGATIVE,
     "z_distance_cycle_weight": NON_NEGATIVE, "weight_decay": NON_NEGATIVE, "check_val_every_n_epoch": POSITIVE_INT,
 }
-SCVI_RANGES: dict[str, Range] = {**NEURAL_RANGES, "n_epochs_kl_warmup": Range(0, integer=True)}
+SCVI_RANGES: dict[str, Range] = {**NEURAL_RANGES, "n_epochs_kl_warmup": Range(0, integer=True),
+                                  "n_steps_kl_warmup": Range(0, integer=True)}
 N_COMPS_RANGE = {"n_comps": POSITIVE_INT}
 
 MODEL_SPECS: dict[str, ModelSpec] = {
     "sysvi": ModelSpec("sysvi", SYSVI_DEFAULTS, seeded=True, uses_accelerator=True, trains_over_epochs=True,
                        presets=SYSVI_PRESETS, ranges=SYSVI_RANGES),
     "scvi": ModelSpec("scvi", SCVI_DEFAULTS, seeded=True, uses_accelerator=True, trains_over_epochs=True,
-                      ranges=SCVI_RANGES),
+                      ranges=SCVI_RANGES, nullable=frozenset({"n_steps_kl_warmup"})),
     "pca": ModelSpec("pca", {"n_comps": 15}, seeded=False, ranges=N_COMPS_RANGE, reads_pca=True),
     "harmony": ModelSpec("harmony", {"n_comps": 15, "theta": 2.0, "max_iter_harmony": 20}, seeded=True,
                          ranges={**N_COMPS_RANGE, "theta": NON_NEGATIVE, "max_iter_harmony": POSITIVE_INT},
@@ -193,10 +204,40 @@ def resolve_params(
         if clash:
             raise ConfigError(f"{where}: {clash} contradict preset {preset!r}, which sets {preset_values}")
     params = {**spec.defaults, **preset_values, **given}
+    if "n_steps_kl_warmup" in spec.defaults:
+        params = kl_warmup_params(params, given, where)
+    if params.get("early_stopping") and params.get("train_size") == 1:
+        raise ConfigError(f"{where}.early_stopping: early stopping watches the validation loss of the held-out "
+                          "1 - train_size of the cells, but train_size is 1; set train_size < 1 (e.g. 0.9)")
     for name, valid in spec.ranges.items():
         value = params[name]
-        if value is None and spec.defaults[name] is None:
+        if value is None and (spec.defaults[name] is None or name in spec.nullable):
+            continue
+        if name == "max_epochs" and value == AUTO:
             continue
         if not valid.admits(value):
             raise ConfigError(f"{where}.{name}: {value!r} is out of range; must be {valid.describe()}")
+    return params
+
+
+def kl_warmup_params(params: dict[str, Any], given: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """scVI's KL warm-up: at most one of ``n_epochs_kl_warmup`` and ``n_steps_kl_warmup``.
+
+    Giving ``n_epochs_kl_warmup`` alone replaces the default step warm-up; giving both (not None) is refused.
+    An epoch warm-up longer than an explicit ``max_epochs`` is refused: the KL weight would never reach its
+    maximum (with ``max_epochs: auto`` or a step warm-up this is only known at training time, and
+    ``kl_warmup_complete`` in ``run_info.json`` and ``summary.tsv`` says it).
+    """
+    epochs, steps = given.get("n_epochs_kl_warmup"), given.get("n_steps_kl_warmup")
+    if epochs is not None and steps is not None:
+        raise ConfigError(f"{where}: n_epochs_kl_warmup ({epochs}) and n_steps_kl_warmup ({steps}) are both set; "
+                          "set exactly one of them (the other null)")
+    if epochs is not None and "n_steps_kl_warmup" not in given:
+        params = {**params, "n_steps_kl_warmup": None}
+    max_epochs = params["max_epochs"]
+    if (isinstance(params["n_epochs_kl_warmup"], int) and isinstance(max_epochs, int)
+            and not isinstance(max_epochs, bool) and params["n_epochs_kl_warmup"] > max_epochs):
+        raise ConfigError(f"{where}.n_epochs_kl_warmup: {params['n_epochs_kl_warmup']} epochs of KL warm-up exceed "
+                          f"max_epochs {max_epochs}: the KL weight would never reach its maximum; shorten the "
+                          "warm-up or use n_steps_kl_warmup")
     return params

@@ -10,6 +10,8 @@ from anndata import AnnData
 from scvi.external import SysVI
 
 from sysvi_bench import contracts as C
+from sysvi_bench.checkpoints import checkpoint_epochs, make_callback
+from sysvi_bench.training_budget import trainer_kwargs, training_record
 from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
 
 # run params -> where they go in scvi-tools
@@ -18,7 +20,6 @@ INIT_KEYS = (
     "out_var_mode", "embed_categorical_covariates", "embedding_kwargs", "encoder_decoder_kwargs",
 )
 PLAN_KEYS = ("reconstruction_weight", "z_distance_cycle_weight", "lr", "weight_decay", "optimizer", "reduce_lr_on_plateau")
-TRAIN_KEYS = ("max_epochs", "batch_size", "train_size", "early_stopping", "check_val_every_n_epoch")
 
 
 def pseudoinput_indices(spec: Any, systems: pd.Series, n_components: int, seed: int) -> np.ndarray | None:
@@ -64,12 +65,26 @@ def build_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitC
     return model, adata
 
 
-def train_kwargs(params: dict[str, Any], accelerator: str) -> dict[str, Any]:
-    """Arguments of ``SysVI.train``. The KL weight goes in as ``max_kl_weight``: the plan overwrites ``kl_weight``."""
+def train_kwargs(params: dict[str, Any], accelerator: str, n_cells: int) -> dict[str, Any]:
+    """Arguments of ``SysVI.train``. The KL weight goes in as ``max_kl_weight``: the plan overwrites ``kl_weight``.
+
+    ``n_cells``: the preprocessed dataset's cells, for ``max_epochs: auto`` (:mod:`sysvi_bench.training_budget`).
+    """
     plan = {k: params[k] for k in PLAN_KEYS}
     plan["max_kl_weight"] = params["kl_weight"]
-    kwargs = {k: params[k] for k in TRAIN_KEYS if params[k] is not None}
+    kwargs = trainer_kwargs(params, n_cells)
     return {"plan_kwargs": plan, "accelerator": accelerator, "enable_progress_bar": False, **kwargs}
+
+
+def train_with_checkpoints(model: Any, kwargs: dict[str, Any], fractions: tuple[float, ...]) -> dict[int, np.ndarray]:
+    """``model.train(**kwargs)``, keeping the latent at ``fractions`` of ``max_epochs`` (:mod:`sysvi_bench.checkpoints`)."""
+    epochs = checkpoint_epochs(fractions, kwargs["max_epochs"])
+    if not epochs:
+        model.train(**kwargs)
+        return {}
+    callback = make_callback(model, epochs)
+    model.train(**kwargs, callbacks=[callback])
+    return callback.latents
 
 
 def history_frame(history: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -84,9 +99,11 @@ def history_frame(history: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def fit_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
     model, _ = build_sysvi(adata, params, seed, context)
-    model.train(**train_kwargs(params, context.accelerator))
+    kwargs = train_kwargs(params, context.accelerator, adata.n_obs)
+    latents = train_with_checkpoints(model, kwargs, context.checkpoints)
     history = history_frame(model.history)
     embedding = model.get_latent_representation()
     if context.model_dir is not None and params["save_model"]:
         model.save(str(context.model_dir), overwrite=True, save_anndata=False)
-    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device))
+    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device),
+                     checkpoints=latents, record=training_record(params, kwargs["max_epochs"], history, getattr(model, "training_plan", None)))

@@ -1,0 +1,116 @@
+"""Metrics over training length: scores at each embedding checkpoint, and whether the best setting was already
+best before the last stretch of training. Only numpy/pandas (the aggregate step's environment).
+
+Checkpoints of different runs are aligned by *stage from the end*: stage 0 is each run's final embedding,
+stage 1 its last checkpoint before that, and so on (a run with fewer checkpoints, e.g. early-stopped before a
+fraction, or a model without epochs, keeps its earliest embedding for the missing stages). At each stage the
+runs' metrics are scaled and aggregated exactly like the final ones (:func:`sysvi_bench.aggregate.summarize`),
+so ``total`` at stage 0 is the summary's ``total``.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+from sysvi_bench import contracts as C
+
+SCORES_BY_EPOCH_COLUMNS = ["dataset", "run_id", "model", "setting", "seed", "stage", "epoch", "total",
+                           "selection_score"]
+
+
+def stage_metrics(by_epoch: pd.DataFrame, stage: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Every run's metric rows at ``stage`` (0 = final) and its epoch there (index: ``(dataset, run_id)``)."""
+    epochs = by_epoch.groupby(["dataset", "run_id"])["epoch"].apply(lambda e: sorted(set(e), reverse=True))
+    chosen = epochs.apply(lambda e: e[min(stage, len(e) - 1)]).rename("epoch")
+    rows = by_epoch.merge(chosen.reset_index(), on=["dataset", "run_id", "epoch"])
+    return rows[C.METRIC_COLUMNS], chosen
+
+
+def n_stages(by_epoch: pd.DataFrame) -> int:
+    """The most embeddings (checkpoints and final) any run has."""
+    if by_epoch.empty:
+        return 0
+    return int(by_epoch.groupby(["dataset", "run_id"])["epoch"].nunique().max())
+
+
+def scores_by_epoch(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame:
+    """``total`` and ``selection_score`` of every run at every stage (:data:`SCORES_BY_EPOCH_COLUMNS`)."""
+    from sysvi_bench.aggregate import summarize
+
+    tables = []
+    for stage in range(n_stages(by_epoch)):
+        metrics, epochs = stage_metrics(by_epoch, stage)
+        summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
+                            selection_scaling=evaluation["selection_scaling"])
+        summary = summary.merge(epochs.reset_index(), on=["dataset", "run_id"], how="left")
+        tables.append(summary.assign(stage=stage))
+    if not tables:
+        return pd.DataFrame(columns=SCORES_BY_EPOCH_COLUMNS)
+    table = pd.concat(tables, ignore_index=True)
+    table["epoch"] = table["epoch"].astype("Int64")
+    return table[SCORES_BY_EPOCH_COLUMNS]
+
+
+def previous_best(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame | None:
+    """:func:`sysvi_bench.aggregate.best_settings` at stage 1 (each run's last checkpoint before its final
+    embedding); None when no run has a checkpoint."""
+    from sysvi_bench.aggregate import best_settings, summarize
+
+    if n_stages(by_epoch) < 2:
+        return None
+    metrics, _ = stage_metrics(by_epoch, 1)
+    summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
+                        selection_scaling=evaluation["selection_scaling"])
+    return best_settings(summary, evaluation["best_by"])
+
+
+def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Columns of ``best_settings.tsv`` about training length:
+
+    ``converged``: every run of the best setting is converged (NA for models without a loss history);
+    ``best_at_previous_checkpoint``: the model's best setting was already its best at the previous checkpoint;
+    ``rank_at_previous_checkpoint``: the model's ``model_rank`` there (both NA without checkpoints).
+    """
+    best = best.copy()
+    conv = summary.groupby(["dataset", "model", "setting"])["converged"].agg(
+        lambda v: pd.NA if v.isna().all() else bool(v.fillna(False).astype(bool).all()))
+    keys = list(zip(best["dataset"], best["model"], best["setting"]))
+    best["converged"] = pd.array([conv.get(k, pd.NA) for k in keys], dtype="boolean")
+    if previous is None or previous.empty:
+        best["best_at_previous_checkpoint"] = pd.array([pd.NA] * len(best), dtype="boolean")
+        best["rank_at_previous_checkpoint"] = pd.array([pd.NA] * len(best), dtype="Int64")
+        return best
+    prev = previous.set_index(["dataset", "model"])
+    same, ranks = [], []
+    for d, m, s in keys:
+        if (d, m) in prev.index:
+            same.append(prev.at[(d, m), "setting"] == s)
+            rank = prev.at[(d, m), "model_rank"]
+            ranks.append(pd.NA if pd.isna(rank) else int(rank))
+        else:
+            same.append(pd.NA)
+            ranks.append(pd.NA)
+    best["best_at_previous_checkpoint"] = pd.array(same, dtype="boolean")
+    best["rank_at_previous_checkpoint"] = pd.array(ranks, dtype="Int64")
+    return best
+
+
+def safety_warning(top: pd.Series) -> str:
+    """Why the recommendation of ``top`` (the rank-1 row of ``best_settings``) is not safe; '' when it is."""
+    reasons = []
+    if _is(top.get("converged"), False):
+        reasons.append("its runs did not converge (summary.tsv: converged)")
+    rank, same = top.get("rank_at_previous_checkpoint"), top.get("best_at_previous_checkpoint")
+    if (pd.notna(rank) and int(rank) != 1) or _is(same, False):
+        reasons.append("the winner changed between the last two checkpoints (metrics_by_epoch.tsv)")
+    return " and ".join(reasons)
+
+
+def _is(value, expected: bool) -> bool:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return False
+    if isinstance(value, str):
+        value = {"true": True, "false": False}.get(value.strip().lower())
+    return value is not None and bool(value) is expected
