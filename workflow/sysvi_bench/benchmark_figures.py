@@ -122,30 +122,41 @@ def _grid(n_rows: int, n_cols: int, height: float) -> tuple[plt.Figure, np.ndarr
     return fig, axes
 
 
-def top_settings_figure(runs: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequence[str] = KEY_METRICS,
-                        failed: Sequence[str] = ()) -> plt.Figure:
-    """Rows = datasets, columns = ``metrics``, y = models (best setting each), a dot per seed, a bar at the
-    mean (``runs``: :func:`best_setting_runs`); ``failed`` datasets are named under the figure."""
+def _swarm_grid(runs: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequence[str], failed: Sequence[str], *,
+                y: str, order_of, row_height: float, title: str, tick_size: float | None = None) -> plt.Figure:
+    """Rows = datasets, columns = ``metrics``, y = the ``y`` column (in ``order_of(rows of one dataset)``), a dot
+    per run and a bar at the mean; ``failed`` datasets are named under the figure."""
     datasets = list(dict.fromkeys(runs["dataset"])) or ["(no completed dataset)"]
     metrics = [m for m in metrics if m in runs] or list(metrics)
-    n_models = max(1, runs["model"].nunique())
-    fig, axes = _grid(len(datasets), len(metrics), 0.35 * n_models + 1.0)
+    fig, axes = _grid(len(datasets), len(metrics), row_height)
     for i, dataset in enumerate(datasets):
-        sub = runs[runs["dataset"] == dataset]
-        order = list(dict.fromkeys(sub["model"]))
+        sub = runs[runs["dataset"] == dataset].assign(**{y: lambda t: t[y].astype(str)})
+        order = order_of(sub)
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
             if metric in sub and sub[metric].notna().any():
-                _dots_and_bars(ax, sub, metric, "model", order)
+                _dots_and_bars(ax, sub, metric, y, order)
             ax.set_xlabel(metric if i == len(datasets) - 1 else "")
             ax.set_ylabel(dataset if j == 0 else "")
+            if tick_size:
+                ax.tick_params(axis="y", labelsize=tick_size)
             if i == 0:
                 ax.set_title(metric)
-    fig.suptitle("Best setting of each model: a dot per seed, the bar at the mean")
+    fig.suptitle(title)
     _caption(fig, failed)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     _save(fig, paths)
     return fig
+
+
+def top_settings_figure(runs: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequence[str] = KEY_METRICS,
+                        failed: Sequence[str] = ()) -> plt.Figure:
+    """Rows = datasets, columns = ``metrics``, y = models (best setting each), a dot per seed, a bar at the
+    mean (``runs``: :func:`best_setting_runs`); ``failed`` datasets are named under the figure."""
+    n_models = max(1, runs["model"].nunique())
+    return _swarm_grid(runs, paths, metrics, failed, y="model", order_of=lambda sub: list(dict.fromkeys(sub["model"])),
+                       row_height=0.35 * n_models + 1.0,
+                       title="Best setting of each model: a dot per seed, the bar at the mean")
 
 
 def all_settings_figure(summary: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequence[str] = KEY_METRICS,
@@ -153,27 +164,11 @@ def all_settings_figure(summary: pd.DataFrame, paths: Sequence[Path | str], metr
     """Rows = datasets, columns = ``metrics``, y = every setting (``model`` and its parameter values, the run
     id without the seed) of every model, a dot per seed, the bar at the mean."""
     runs = summary[summary["status"].astype(str) == "ok"] if "status" in summary else summary
-    datasets = list(dict.fromkeys(runs["dataset"])) or ["(no completed dataset)"]
-    metrics = [m for m in metrics if m in runs] or list(metrics)
     n_settings = max(1, runs.groupby("dataset")["setting"].nunique().max() if len(runs) else 1)
-    fig, axes = _grid(len(datasets), len(metrics), 0.28 * n_settings + 1.0)
-    for i, dataset in enumerate(datasets):
-        sub = runs[runs["dataset"] == dataset]
-        order = sorted(dict.fromkeys(sub["setting"].astype(str)), key=_natural_key)
-        for j, metric in enumerate(metrics):
-            ax = axes[i, j]
-            if metric in sub and sub[metric].notna().any():
-                _dots_and_bars(ax, sub.assign(setting=sub["setting"].astype(str)), metric, "setting", order)
-            ax.set_xlabel(metric if i == len(datasets) - 1 else "")
-            ax.set_ylabel(dataset if j == 0 else "")
-            ax.tick_params(axis="y", labelsize=7)
-            if i == 0:
-                ax.set_title(metric)
-    fig.suptitle("Every setting of every model: a dot per seed, the bar at the mean")
-    _caption(fig, failed)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    _save(fig, paths)
-    return fig
+    return _swarm_grid(runs, paths, metrics, failed, y="setting",
+                       order_of=lambda sub: sorted(dict.fromkeys(sub["setting"]), key=_natural_key),
+                       row_height=0.28 * n_settings + 1.0, tick_size=7,
+                       title="Every setting of every model: a dot per seed, the bar at the mean")
 
 
 def _natural_key(text: str) -> list:
