@@ -5,6 +5,7 @@ Also: `snakemake --lint` reports nothing (every rule has log: and conda:, no lin
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -171,8 +172,6 @@ def _module_file(name: str) -> Path | None:
 
 def _import_names(node) -> dict[str, str]:
     """local name -> imported module or ``module.attribute``, of one import statement."""
-    import ast
-
     if isinstance(node, ast.Import):
         return {(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0]) for a in node.names}
     if isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -184,8 +183,6 @@ class _Module:
     """One module's imports and functions, for following what a script uses (static, approximate)."""
 
     def __init__(self, path: Path):
-        import ast
-
         tree = ast.parse(path.read_text())
         self.defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         # module-level constants, followed when a used function refers to them (e.g. the model registry)
@@ -197,14 +194,10 @@ class _Module:
                 self.top_imports |= _import_names(sub)
 
     def uses(self, name: str) -> tuple[set[str], set[str]]:
-        """(modules imported inside ``name``'s body, names of this module it refers to)."""
-        import ast
-
+        """(modules imported inside ``name``'s body, names and ``name.attribute`` references it makes)."""
         imported, local = set(), set()
         for node in ast.walk(self.defs[name]):
             imported |= set(_import_names(node).values())
-            if isinstance(node, ast.Name) and node.id in self.defs:
-                local.add(node.id)
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 local.add(f"{node.value.id}.{node.attr}")
             if isinstance(node, ast.Name):
@@ -224,9 +217,8 @@ def third_party_imports(script: Path) -> set[str]:
     modules: dict[str, _Module] = {}
     found: set[str] = set()
     done: set[str] = set()
-    todo = list(_Module(script).top_imports.values())
-    todo += [m for node in __import__("ast").walk(__import__("ast").parse(script.read_text()))
-             for m in _import_names(node).values()]
+    # a script runs top to bottom: every import in it counts, at any depth
+    todo = [m for node in ast.walk(ast.parse(script.read_text())) for m in _import_names(node).values()]
     while todo:
         name = todo.pop()
         if name in done:

@@ -24,12 +24,13 @@ from sysvi_bench.config_check import check_config
 from sysvi_bench.config import (
     ConfigError,
     aggregation_settings,
+    canonical_json,
     dataset_keys,
     download_filename,
     scoring_settings,
     source_files,
 )
-from sysvi_bench.grid import canonical_json, manifest_table, runs_by_id
+from sysvi_bench.grid import manifest_table, runs_by_id
 
 validate(config, "../schemas/config.schema.yaml")
 try:

@@ -17,6 +17,11 @@ from typing import Any, Mapping
 import yaml
 
 
+def canonical_json(obj: Any) -> str:
+    """Stable one-line JSON (sorted keys): equal values give equal text (what Snakemake compares in params)."""
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
 class ConfigError(ValueError):
     """A config value that the schema admits but the benchmark cannot run; names the field at fault."""
 
@@ -130,7 +135,7 @@ class DatasetKeys:
         return cls(**{**values, **as_tuple})
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return canonical_json(asdict(self))
 
     @property
     def system_columns(self) -> tuple[str, ...]:

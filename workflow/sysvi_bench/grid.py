@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.config import ConfigError, DatasetKeys, dataset_keys
+from sysvi_bench.config import ConfigError, DatasetKeys, canonical_json, dataset_keys
 from sysvi_bench.models.specs import MODEL_SPECS, resolve_params
 
 # Short, readable names for the axes users sweep most; any other axis keeps its own name.
@@ -181,6 +181,3 @@ def runs_from_manifest(manifest: pd.DataFrame) -> dict[str, Run]:
     }
 
 
-def canonical_json(obj: Any) -> str:
-    """Stable one-line JSON (sorted keys): equal parameters give equal text."""
-    return json.dumps(obj, sort_keys=True, default=str)
