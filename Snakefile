@@ -14,7 +14,6 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/benchmark.smk"
 
 
 # bookkeeping too small for a cluster job: the run manifest and the concatenated tables

@@ -47,7 +47,7 @@ def make_dataset(n_cells: int, n_genes: int, n_hvg: int, seed: int):
     """Simulated raw counts -> the pipeline's preprocessing; returns (AnnData, DatasetKeys)."""
     from sysvi_bench.data.simulate import SimulationParams, simulate
     from sysvi_bench.config import dataset_keys
-    from sysvi_bench.preprocess import PreprocessParams, preprocess
+    from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 
     cfg = {"source": {"kind": "simulate", "n_cells": n_cells, "n_genes": n_genes, "seed": seed}}
     keys = dataset_keys(cfg)
@@ -58,7 +58,7 @@ def make_dataset(n_cells: int, n_genes: int, n_hvg: int, seed: int):
 
 def sysvi_run(epochs: int, batch_size: int, seed: int = 0):
     """A Run of the benchmark's grid machinery: SysVI with the paper's sysVI preset (VampPrior + cycle)."""
-    from sysvi_bench.grid import expand_runs
+    from sysvi_bench.train.plan import expand_runs
 
     config = {
         "seeds": [seed],
@@ -74,8 +74,8 @@ def time_training(adata, keys, run, accelerator: str, epochs: int) -> dict:
     """Seconds of model.train for ``epochs`` epochs, after a 1-epoch warm-up (CUDA init, kernels)."""
     import torch
 
-    from sysvi_bench.models import FitContext
-    from sysvi_bench.models.sysvi import build_sysvi, train_kwargs
+    from sysvi_bench.train.models.base import FitContext
+    from sysvi_bench.train.models.sysvi import build_sysvi, train_kwargs
 
     context = FitContext(keys=keys, accelerator=accelerator, model_dir=None)
     params = dict(run.params)

@@ -37,7 +37,7 @@ SIMULATION = {"n_genes": 2000, "n_cell_types": 8, "n_samples_per_system": 3, "me
 
 
 def demo_evaluation(variants: list[str]) -> dict:
-    from sysvi_bench.metrics.score import resolve_evaluation
+    from sysvi_bench.score.suite import resolve_evaluation
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     return resolve_evaluation({**config.get("evaluation", {}), "variants": variants})
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> dict:
     import anndata as ad
 
     from sysvi_bench.config import DatasetKeys
-    from sysvi_bench.grid import expand_model
+    from sysvi_bench.train.plan import expand_model
     from sysvi_bench.train import peak_memory_mb
 
     keys = DatasetKeys(*KEYS_ARGS)
@@ -63,7 +63,7 @@ def main(argv: list[str]) -> dict:
         write_h5ad(adata, args[1])
     elif stage == "preprocess":
         from sysvi_bench.io import write_h5ad
-        from sysvi_bench.preprocess import PreprocessParams, preprocess
+        from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 
         adata = preprocess(ad.read_h5ad(args[0]), keys, PreprocessParams(n_hvg=2000), where="bench", copy=False)
         out["n_cells"], out["n_genes"] = adata.n_obs, adata.n_vars
@@ -96,7 +96,7 @@ def main(argv: list[str]) -> dict:
         limit_threads(threads)  # before JAX starts (its import is below)
         from sysvi_bench.io import read_json
         from sysvi_bench.jit_cache import enable_compile_cache
-        from sysvi_bench.metrics.score import dataset_reference, score_run
+        from sysvi_bench.score.suite import dataset_reference, score_run
 
         enable_compile_cache(args[2])
         pre = ad.read_h5ad(args[0])
@@ -114,7 +114,7 @@ def main(argv: list[str]) -> dict:
         out["values"] = {m: v for m, v in zip(raw["metric"], raw["value"]) if isinstance(v, float)}
     elif stage == "scib-suite":
         from sysvi_bench import contracts as C
-        from sysvi_bench.metrics.scib import scib_metrics_long
+        from sysvi_bench.score.scib import scib_metrics_long
 
         pre = ad.read_h5ad(args[0])
         emb = ad.read_h5ad(Path(args[1]) / "embedding.h5ad").obsm[C.EMBEDDING_KEY]
@@ -126,7 +126,7 @@ def main(argv: list[str]) -> dict:
 
         from scib_metrics.benchmark import BatchCorrection, Benchmarker, BioConservation
 
-        from sysvi_bench.metrics.neighbors import compute_neighbors
+        from sysvi_bench.score.neighbors import compute_neighbors
 
         pre = ad.read_h5ad(args[0])
         pre.obsm["raw"] = ad.read_h5ad(Path(args[1]) / "embedding.h5ad").obsm["X_emb"]

@@ -5,7 +5,7 @@
 MODEL: a SysVI preset (cvae, vamp, cyc, sysvi) or scvi; ``k=v`` sets run parameters (YAML values), e.g.
 ``early_stopping=true``. One torch thread. Writes OUT_DIR/{history.tsv, run_info.json, embedding.h5ad} exactly as
 the train rule does (:func:`sysvi_bench.train.execute_run`), with checkpoints at 0.25 and 0.5 of max_epochs,
-and prints the epochs trained, the fit time, the process's CPU time and the convergence verdict (:mod:`sysvi_bench.convergence`).
+and prints the epochs trained, the fit time, the process's CPU time and the convergence verdict (:mod:`sysvi_bench.aggregate.convergence`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from sysvi_bench.config import DatasetKeys  # noqa: E402
-from sysvi_bench.convergence import run_convergence  # noqa: E402
+from sysvi_bench.aggregate.convergence import run_convergence  # noqa: E402
 from sysvi_bench.grid import expand_model  # noqa: E402
 import pandas as pd  # noqa: E402
 from sysvi_bench.train import execute_run  # noqa: E402

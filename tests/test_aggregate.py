@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate import best_settings, compare_seeds, recommendation, scale_metrics, summarize
-from sysvi_bench.convergence import convergence_table
+from sysvi_bench.aggregate.selection import best_settings, compare_seeds, recommendation, scale_metrics, summarize
+from sysvi_bench.aggregate.convergence import convergence_table
 
 
 def long_table(values: dict[str, dict[str, float]], types: dict[str, str], lower_is_better=(), dataset="d",
@@ -26,12 +26,13 @@ def long_table(values: dict[str, dict[str, float]], types: dict[str, str], lower
 
 def run_rows(run_ids, dataset="d", failed=()):
     return pd.DataFrame([{"dataset": dataset, "run_id": r, "model": r.split("__")[0], "kind": r.split("__")[0],
+                          "control": r.split("__")[0] in ("shuffled", "celltype"),
                           "seed": int(r.rsplit("seed=", 1)[1]) if "seed=" in r else None,
                           "status": C.STATUS_FAILED if r in failed else C.STATUS_OK,
                           "setting": r.rsplit("__seed=", 1)[0]} for r in run_ids])
 
 
-def test_min_max_scaling_is_per_dataset_and_metric_and_follows_the_direction():
+def test_min_max_scaling_is_per_dataset_and_metric_and_follows_the_direction(tmp_path):
     types = {"up": "bio", "down": "batch", "flat": "bio"}
     values = {"a": {"up": 1.0, "down": 1.0, "flat": 3.0}, "b": {"up": 2.0, "down": 2.0, "flat": 3.0},
               "c": {"up": 5.0, "down": 5.0, "flat": 3.0}, "failed": {"up": np.nan, "down": np.nan, "flat": np.nan}}
@@ -45,9 +46,11 @@ def test_min_max_scaling_is_per_dataset_and_metric_and_follows_the_direction():
     assert [scaled["d", r, "flat"] for r in "abc"] == [0.5] * 3  # no spread: neutral
     assert np.isnan(scaled["d", "failed", "up"])
     assert (scaled["other", "x", "up"], scaled["other", "y", "up"]) == (0.0, 1.0)  # its own dataset's range
-    # the direction may also come back from a TSV as text
-    as_text = table.assign(higher_is_better=table["higher_is_better"].astype(str))
-    assert scale_metrics(as_text)["scaled"].equals(scale_metrics(table)["scaled"])
+    # the direction read back from a TSV is typed by the contract
+    C.write_table(table, tmp_path / "metrics.tsv", C.METRICS)
+    read_back = C.read_table(tmp_path / "metrics.tsv", C.METRICS)
+    assert read_back["higher_is_better"].dtype == "boolean"
+    assert np.allclose(scale_metrics(read_back)["scaled"], scale_metrics(table)["scaled"], equal_nan=True)
 
 
 def test_summary_aggregates_scaled_values_and_leaves_out_scib_twins():
@@ -212,7 +215,7 @@ def test_recommendation_states_the_winner_and_its_margins_in_one_sentence(tmp_pa
 
 
 def test_completeness_reports_missing_and_na_values():
-    from sysvi_bench.aggregate import completeness
+    from sysvi_bench.aggregate.selection import completeness
 
     info = {"metrics": [{"metric": "a"}, {"metric": "b"}], "evaluation": {"variants": ["raw"]}}
     runs = pd.DataFrame({"dataset": ["d"] * 3, "run_id": ["ok", "failed", "partial"],

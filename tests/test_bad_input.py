@@ -9,10 +9,10 @@ from scipy import sparse
 from conftest import run_snakemake
 
 from sysvi_bench import contracts as C
-from sysvi_bench.data import read_h5ad_checked
+from sysvi_bench.data import read_user_h5ad
 from sysvi_bench.data.validate import DataError, validate_raw
 from sysvi_bench.config import DatasetKeys
-from sysvi_bench.preprocess import PreprocessParams, preprocess
+from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
 
@@ -58,17 +58,17 @@ def test_duplicate_names_are_refused(small_sim):
 
 def test_missing_corrupt_and_truncated_files_name_the_file(tmp_path, small_sim):
     with pytest.raises(DataError, match="does not exist"):
-        read_h5ad_checked(tmp_path / "absent.h5ad", where="datasets.x.source.path")
+        read_user_h5ad(tmp_path / "absent.h5ad", where="datasets.x.source.path")
     text = tmp_path / "table.h5ad"
     text.write_text("cell,gene\n")
     with pytest.raises(DataError, match="not a readable AnnData"):
-        read_h5ad_checked(text, where="datasets.x.source.path")
+        read_user_h5ad(text, where="datasets.x.source.path")
     good = tmp_path / "good.h5ad"
     small_sim.write_h5ad(good)
     truncated = tmp_path / "truncated.h5ad"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(DataError, match="truncated.h5ad"):
-        read_h5ad_checked(truncated, where="datasets.x.source.path")
+        read_user_h5ad(truncated, where="datasets.x.source.path")
 
 
 def test_label_with_too_few_cells_is_refused(small_sim):

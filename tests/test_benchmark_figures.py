@@ -6,7 +6,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from sysvi_bench import contracts as C
-from sysvi_bench.benchmark_figures import (
+from sysvi_bench.report.benchmark_figures import (
     TEST_COLUMNS,
     all_settings_figure,
     best_setting_runs,
@@ -35,7 +35,7 @@ def _aggregate(seed_sets=None):
                     base = {"sysvi": 0.6, "scvi": 0.4, "pca": 0.1}[model]
                     ilisi = base + (0.02 * value if model == "sysvi" else 0.0) + rng.normal(0, 0.01)
                     rows.append({"dataset": dataset, "model": model, "setting": setting, "seed": seed,
-                                 "run_id": f"{setting}__seed={seed}", "kind": model, "status": "ok",
+                                 "run_id": f"{setting}__seed={seed}", "kind": model, "control": False, "status": "ok",
                                  "param_cyc": value if model == "sysvi" else np.nan,
                                  "param_kl": value if model == "scvi" else np.nan,
                                  "nmi_leiden": 0.7 + rng.normal(0, 0.01) - 0.1 * d_i,

@@ -7,9 +7,9 @@ import pytest
 from conftest import TINY_CONFIG, load_yaml, run_snakemake
 
 from sysvi_bench import contracts as C
-from sysvi_bench.benchmark_figures import TEST_COLUMNS
-from sysvi_bench.metrics.cell_types import chance_same_type
-from sysvi_bench.metrics.score import reference_from_adata
+from sysvi_bench.report.benchmark_figures import TEST_COLUMNS
+from sysvi_bench.score.cell_types import chance_same_type
+from sysvi_bench.score.suite import reference_from_adata
 
 
 @pytest.fixture(scope="module")

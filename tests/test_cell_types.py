@@ -1,17 +1,17 @@
-"""Cell-type mixing across systems and cross-system label transfer (sysvi_bench.metrics.cell_types)."""
+"""Cell-type mixing across systems and cross-system label transfer (sysvi_bench.score.cell_types)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sysvi_bench.metrics.cell_types import (
+from sysvi_bench.score.cell_types import (
     cell_type_metrics,
     chance_same_type,
     cross_system_mixing,
     cross_system_same_type,
     label_transfer,
 )
-from sysvi_bench.metrics.neighbors import compute_neighbors
+from sysvi_bench.score.neighbors import compute_neighbors
 
 
 def _blobs(types_a, types_b, n=60, seed=0):

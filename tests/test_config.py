@@ -7,7 +7,8 @@ from snakemake.exceptions import WorkflowError
 
 from conftest import ROOT, load_yaml
 from sysvi_bench.config import ConfigError, dataset_keys
-from sysvi_bench.grid import expand_runs, make_run_id
+from sysvi_bench.grid import make_run_id
+from sysvi_bench.train.plan import expand_runs
 
 
 def test_demo_and_tiny_configs_validate(validated, tiny_config):
@@ -115,7 +116,7 @@ def test_workflow_refuses_bad_config_at_startup(tmp_path, tiny_config):
     ],
 )
 def test_numeric_model_parameters_out_of_range_are_refused(kind, given, message):
-    from sysvi_bench.models.specs import resolve_params
+    from sysvi_bench.train.models import resolve_params
 
     with pytest.raises(ConfigError, match=message):
         resolve_params(kind, given, where="models.m")
@@ -181,7 +182,7 @@ def test_label_key_equal_to_system_key_is_refused_before_any_job(tmp_path, tiny_
 
 
 def test_every_numeric_model_parameter_has_a_range():
-    from sysvi_bench.models.specs import MODEL_SPECS
+    from sysvi_bench.train.models import MODEL_SPECS
 
     for kind, spec in MODEL_SPECS.items():
         numeric = {k for k, v in spec.defaults.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sysvi_bench.convergence import convergence_table, relative_change, run_convergence, training_loss
+from sysvi_bench.aggregate.convergence import convergence_table, relative_change, run_convergence, training_loss
 
 
 def history(loss: np.ndarray, column: str = "train_loss_epoch", **extra) -> pd.DataFrame:

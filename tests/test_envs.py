@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 import yaml
@@ -42,7 +43,7 @@ FAMILIES = {
     "training_length": "report",
     "report_tables": "report",
     "report_config": "report",
-    # workflow/rules/benchmark.smk
+    # (across datasets)
     "cell_type_mixing_figure": "report",
     "benchmark_figures": "report",
 }
@@ -188,6 +189,8 @@ class _Module:
         # module-level constants, followed when a used function refers to them (e.g. the model registry)
         self.defs |= {t.id: n for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
                       for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        # a ModelSpec's fitter is called only by the train job: not followed from the spec (see FITTERS)
+        self.fitters = {_fitter_argument(n) for n in ast.walk(tree) if _fitter_argument(n)}
         self.top_imports: dict[str, str] = {}
         for node in tree.body:  # module level, including inside if/try blocks
             for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)) else ():
@@ -200,16 +203,27 @@ class _Module:
             imported |= set(_import_names(node).values())
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 local.add(f"{node.value.id}.{node.attr}")
-            if isinstance(node, ast.Name):
+            if isinstance(node, ast.Name) and node.id not in self.fitters:
                 local.add(node.id)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                match = re.fullmatch(r"(sysvi_bench(?:\.\w+)+):(\w+)", node.value)  # the registry's fitters
-                if match:
-                    imported.add(f"{match.group(1)}.{match.group(2)}")
         return imported, local
 
 
-def third_party_imports(script: Path) -> set[str]:
+def _fitter_argument(node) -> str | None:
+    """The name passed as ``fitter`` (second argument) to a ``ModelSpec(...)`` call, else None."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ModelSpec"):
+        return None
+    args = [a for a in node.args[1:2]] + [k.value for k in node.keywords if k.arg == "fitter"]
+    return args[0].id if args and isinstance(args[0], ast.Name) else None
+
+
+# the train job calls every kind's fitter (sysvi_bench.train.run: MODEL_SPECS[kind].fitter)
+FITTERS = ["sysvi_bench.train.models.sysvi.fit_sysvi", "sysvi_bench.train.models.scvi.fit_scvi",
+           "sysvi_bench.train.models.baselines.fit_pca", "sysvi_bench.train.models.baselines.fit_harmony",
+           "sysvi_bench.train.models.baselines.fit_shuffled", "sysvi_bench.train.models.baselines.fit_celltype",
+           "sysvi_bench.train.models.external.fit_external"]
+
+
+def third_party_imports(script: Path, calls: Sequence[str] = ()) -> set[str]:
     """Top-level third-party modules that ``script`` can import: its own imports, each sysvi_bench module it
     reaches (module-level imports, run on import, with its packages' ``__init__``) and the functions it uses
     (imports inside them; following the functions they use in turn). Functions a script never reaches are
@@ -218,7 +232,7 @@ def third_party_imports(script: Path) -> set[str]:
     found: set[str] = set()
     done: set[str] = set()
     # a script runs top to bottom: every import in it counts, at any depth
-    todo = [m for node in ast.walk(ast.parse(script.read_text())) for m in _import_names(node).values()]
+    todo = [m for node in ast.walk(ast.parse(script.read_text())) for m in _import_names(node).values()] + list(calls)
     while todo:
         name = todo.pop()
         if name in done:
@@ -281,13 +295,21 @@ def test_every_env_provides_what_its_rules_scripts_import():
         if not script or rule not in FAMILIES:
             continue
         env = FAMILIES[rule]
-        for module in sorted(third_party_imports((path.parent / script.group(1)).resolve())):
+        calls = FITTERS if rule == "train" else ()
+        for module in sorted(third_party_imports((path.parent / script.group(1)).resolve(), calls)):
             dists = {normalize(d) for d in distributions.get(module, [module])}
             assert dists & provided[env], (
                 f"rule {rule} imports {module!r} (distribution {sorted(dists)}) but envs/{env}.yaml provides "
                 f"none of them")
-    # the analysis follows the model registry into the fitters: the train env must provide their libraries
-    assert {"scvi", "torch", "harmonypy"} <= third_party_imports(ROOT / "workflow" / "scripts" / "train.py")
+    # the train env must provide the fitters' libraries; the other steps never import them
+    assert {"scvi", "torch", "harmonypy"} <= third_party_imports(ROOT / "workflow" / "scripts" / "train.py", FITTERS)
+    assert not {"scvi", "torch", "harmonypy"} & third_party_imports(ROOT / "workflow" / "scripts" / "aggregate.py")
+
+
+def test_the_fitter_list_is_the_registry():
+    from sysvi_bench.train.models import MODEL_SPECS
+
+    assert {f"{s.fitter.__module__}.{s.fitter.__name__}" for s in MODEL_SPECS.values()} == set(FITTERS)
 
 
 def test_conda_jobs_keep_the_package_on_their_search_path():

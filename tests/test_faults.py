@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import os
 import signal
@@ -18,11 +20,11 @@ import yaml
 from conftest import ROOT, TINY_CONFIG, load_yaml, local_env, run_snakemake, with_test_cache
 from sysvi_bench import contracts as C
 from sysvi_bench.config import DatasetKeys
-from sysvi_bench.grid import expand_model
+from sysvi_bench.train.plan import expand_model
 from sysvi_bench.io import write_h5ad
-from sysvi_bench.metrics.score import expected_metrics, score_run
-from sysvi_bench.models import FitResult
-from sysvi_bench.preprocess import PreprocessParams, preprocess
+from sysvi_bench.score.suite import expected_metrics, score_run
+from sysvi_bench.train.models.base import FitResult
+from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 from sysvi_bench.train import execute_run
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
@@ -53,26 +55,26 @@ def test_a_run_that_raises_is_recorded_as_failed(pre_path, tmp_path):
 
 
 def test_a_nan_loss_is_recorded_as_failed(pre_path, tmp_path, monkeypatch):
-    import sysvi_bench.models as models
+    import sysvi_bench.train.models as models
 
     def diverging_fit(adata, params, seed, context):
         history = pd.DataFrame({"epoch": [0, 1], "reconstruction_loss_train": [1.0, np.nan]})
         return FitResult(np.zeros((adata.n_obs, 3), dtype=np.float32), history)
 
-    monkeypatch.setattr(models, "get_fitter", lambda kind: diverging_fit)
+    monkeypatch.setitem(models.MODEL_SPECS, "sysvi", replace(models.MODEL_SPECS["sysvi"], fitter=diverging_fit))
     info = execute_run(_run(), pre_path, tmp_path, KEYS, accelerator="cpu")
     assert info["status"] == C.STATUS_FAILED and "NaN" in info["reason"]
 
 
 @pytest.mark.parametrize("epochs, dims, reason", [(0, 3, "zero epochs"), (2, 0, "no dimensions")])
 def test_zero_epochs_or_a_zero_width_embedding_is_failed_not_ok(pre_path, tmp_path, monkeypatch, epochs, dims, reason):
-    import sysvi_bench.models as models
+    import sysvi_bench.train.models as models
 
     def empty_fit(adata, params, seed, context):
         history = pd.DataFrame({"epoch": range(epochs), "reconstruction_loss_train": [1.0] * epochs})
         return FitResult(np.ones((adata.n_obs, dims), dtype=np.float32), history)
 
-    monkeypatch.setattr(models, "get_fitter", lambda kind: empty_fit)
+    monkeypatch.setitem(models.MODEL_SPECS, "sysvi", replace(models.MODEL_SPECS["sysvi"], fitter=empty_fit))
     info = execute_run(_run(), pre_path, tmp_path, KEYS, accelerator="cpu")
     assert info["status"] == C.STATUS_FAILED and reason in info["reason"]
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench import figures as F
-from sysvi_bench import report as R
+from sysvi_bench.report import figures as F
+from sysvi_bench.subsample import seeded_subsample
+from sysvi_bench.report import html as R
 
 METRIC_TYPES = {"nmi_leiden": "bio", "moransi_preservation": "bio", "ilisi_system": "batch", "kbet_per_label": "batch"}
 
@@ -23,13 +24,13 @@ def _summary(kl_weights=(1.0,)) -> pd.DataFrame:
     for prior, cyc, embed, kl, seed in grid:
         setting = f"sysvi__prior={prior}__cyc={cyc:g}__embed={str(embed).lower()}" + (
             f"__kl={kl:g}" if len(kl_weights) > 1 else "")
-        rows.append({"model": "sysvi", "kind": "sysvi", "seed": seed, "setting": setting,
+        rows.append({"model": "sysvi", "kind": "sysvi", "control": False, "seed": seed, "setting": setting,
                      "run_id": f"{setting}__seed={seed}", "param_prior": prior, "param_z_distance_cycle_weight": cyc,
                      "param_embed_categorical_covariates": embed, "param_kl_weight": kl,
                      "param_n_prior_components": 5})
-    rows.append({"model": "unintegrated", "kind": "pca", "seed": 0, "setting": "unintegrated",
+    rows.append({"model": "unintegrated", "kind": "pca", "control": False, "seed": 0, "setting": "unintegrated",
                  "run_id": "unintegrated"})
-    rows.append({"model": "broken", "kind": "sysvi", "seed": 0, "setting": "broken", "run_id": "broken__seed=0",
+    rows.append({"model": "broken", "kind": "sysvi", "control": False, "seed": 0, "setting": "broken", "run_id": "broken__seed=0",
                  "param_prior": "vamp", "param_z_distance_cycle_weight": 2.0,
                  "param_embed_categorical_covariates": False, "param_kl_weight": 1.0, "param_n_prior_components": 2})
     table = pd.DataFrame(rows)
@@ -64,7 +65,8 @@ def _best(summary: pd.DataFrame) -> pd.DataFrame:
     for model, sub in summary[summary["total"].notna()].groupby("model"):
         means = sub.groupby("setting")["total"].mean()
         best = means.idxmax()
-        rows.append({"dataset": "toy", "model": model, "setting": best, "n_seeds": 2, "mean_total": means.max(),
+        rows.append({"dataset": "toy", "model": model, "kind": sub["kind"].iloc[0], "control": False, "setting": best,
+                     "best_by": "total", "n_seeds": 2, "mean_total": means.max(),
                      "sd_total": 0.1, "mean_selection_score": means.max(), "sd_selection_score": 0.1,
                      "median_run_id": sub.loc[sub["setting"] == best, "run_id"].iloc[0]})
     return pd.DataFrame(rows, columns=C.BEST_SETTINGS_COLUMNS)
@@ -99,44 +101,49 @@ def test_unconverged_runs_are_found_in_memory_and_from_tsv(tmp_path):
         F.read_summary(tmp_path / "old_summary.tsv")
 
 
-@pytest.mark.parametrize("with_best", [True, False], ids=["best_settings", "no_best_settings_file"])
-def test_batch_bio_scatter(tmp_path, with_best):
+def test_batch_bio_scatter(tmp_path):
     summary = _summary()
-    F.batch_bio_scatter(summary, _paths(tmp_path, "scatter"), best=_best(summary) if with_best else None, title="toy")
+    F.batch_bio_scatter(summary, _paths(tmp_path, "scatter"), best=_best(summary), title="toy")
     _assert_written(tmp_path, "scatter")
 
 
-def test_best_runs_come_from_best_settings_or_the_summary():
+def test_the_runs_drawn_are_the_median_runs_of_best_settings():
     summary = _summary()
     best = _best(summary)
-    chosen = F.best_run_ids(summary, best)
-    assert chosen["sysvi"] == best.set_index("model").loc["sysvi", "median_run_id"]
-    assert "broken" not in chosen  # no successful run
-    fallback = F.best_run_ids(summary, None)
-    ok = summary[summary["model"] == "sysvi"]
-    assert fallback["sysvi"] == ok.loc[ok["total"].idxmax(), "run_id"]
+    chosen = F.best_runs(best)
+    assert chosen == dict(zip(best["model"], best["median_run_id"]))
+    assert "broken" not in chosen  # no scored run: no row in best_settings, not drawn
+
+
+def test_the_sweep_holds_its_other_axes_at_the_setting_best_by_the_configured_score():
+    best = pd.DataFrame({"model": ["sysvi", "cyc", "pca"], "kind": ["sysvi", "sysvi", "pca"],
+                         "setting": ["sysvi__a", "cyc__b", "pca"], "best_by": "total",
+                         "mean_total": [0.6, 0.5, 0.9], "mean_selection_score": [0.4, 0.7, 0.9]})
+    assert F.sweep_anchor(best) == "sysvi__a"  # pca's higher score does not count: not a SysVI model
+    assert F.sweep_anchor(best.assign(best_by="selection_score")) == "cyc__b"
+    assert F.sweep_anchor(best[best["kind"] == "pca"]) is None
 
 
 def test_parameter_sweep_over_cycle_weight(tmp_path):
     summary = _summary()
     assert F.swept_axes(summary) == ["z_distance_cycle_weight"]  # the failed run's n_prior_components is ignored
-    table = F.sweep_table(summary, ["total"])
+    table = F.sweep_table(summary, ["total"], _best(summary))
     assert set(table["facet"]) == {"False", "True"} and set(table["prior"]) == {"standard_normal", "vamp"}
     assert (table["n"] == 2).all() and table["sd"].notna().all()  # mean +- sd over two seeds
-    F.parameter_sweep(summary, F.AGGREGATES, _paths(tmp_path, "sweep"), title="toy")
+    F.parameter_sweep(summary, _best(summary), F.AGGREGATES, _paths(tmp_path, "sweep"), title="toy")
     _assert_written(tmp_path, "sweep")
-    F.parameter_sweep(summary, list(METRIC_TYPES), _paths(tmp_path, "sweep_metrics"), title="toy")
+    F.parameter_sweep(summary, _best(summary), list(METRIC_TYPES), _paths(tmp_path, "sweep_metrics"), title="toy")
     _assert_written(tmp_path, "sweep_metrics")
 
 
 def test_parameter_sweep_with_kl_weight_holds_the_other_axis(tmp_path):
     summary = _summary(kl_weights=(1.0, 2.0))
     assert F.swept_axes(summary) == ["z_distance_cycle_weight", "kl_weight"]
-    table = F.sweep_table(summary, ["total"])
+    table = F.sweep_table(summary, ["total"], _best(summary))
     assert set(table["axis"]) == {"z_distance_cycle_weight", "kl_weight"}
     # each line varies only its own axis: one KL weight per cycle-weight point, and vice versa
     assert (table.groupby(["axis", "prior", "facet", "x"]).size() == 1).all()
-    F.parameter_sweep(summary, F.AGGREGATES, _paths(tmp_path, "sweep_kl"), title="toy")
+    F.parameter_sweep(summary, _best(summary), F.AGGREGATES, _paths(tmp_path, "sweep_kl"), title="toy")
     _assert_written(tmp_path, "sweep_kl")
 
 
@@ -151,16 +158,17 @@ def test_umap_grid(tmp_path):
 
 
 def test_umap_draws_the_same_seeded_cells_and_the_pca_only_without_a_pca_run():
-    assert np.array_equal(F.umap_cells(300, 5000), np.arange(300))
-    cells = F.umap_cells(10_000, 500, seed=3)
-    assert len(cells) == 500 and np.all(np.diff(cells) > 0) and np.array_equal(cells, F.umap_cells(10_000, 500, 3))
-    assert not np.array_equal(cells, F.umap_cells(10_000, 500, seed=4))
+    assert np.array_equal(seeded_subsample(300, 5000, 0), np.arange(300))
+    assert np.array_equal(seeded_subsample(300, None, 0), np.arange(300))
+    cells = seeded_subsample(10_000, 500, seed=3)
+    assert len(cells) == 500 and np.all(np.diff(cells) > 0) and np.array_equal(cells, seeded_subsample(10_000, 500, 3))
+    assert not np.array_equal(cells, seeded_subsample(10_000, 500, seed=4))
     summary = pd.DataFrame({"model": ["sysvi", "sysvi", "pca"], "kind": ["sysvi", "sysvi", "pca"],
                             "run_id": ["sysvi__a__seed=0", "sysvi__b__seed=0", "pca"], "status": "ok",
                             "total": [0.4, 0.6, 0.2]})
-    assert F.umap_panels(summary) == {"sysvi": "sysvi__b__seed=0", "pca": "pca"}
-    without_pca = summary.iloc[:2]
-    assert F.umap_panels(without_pca) == {F.UNINTEGRATED_PANEL: None, "sysvi": "sysvi__b__seed=0"}
+    best = pd.DataFrame({"model": ["pca", "sysvi"], "median_run_id": ["pca", "sysvi__b__seed=0"]})
+    assert F.umap_panels(summary, best) == {"sysvi": "sysvi__b__seed=0", "pca": "pca"}  # the summary's order
+    assert F.umap_panels(summary.iloc[:2], best.iloc[1:]) == {F.UNINTEGRATED_PANEL: None, "sysvi": "sysvi__b__seed=0"}
 
 
 def test_training_curves(tmp_path):
@@ -184,8 +192,8 @@ def test_runtime_memory(tmp_path):
 def test_figures_without_scores_say_so(tmp_path):
     summary = _summary()
     summary["status"] = C.STATUS_FAILED
-    F.batch_bio_scatter(summary, _paths(tmp_path, "empty_scatter"), title="toy")
-    F.parameter_sweep(summary, F.AGGREGATES, _paths(tmp_path, "empty_sweep"), title="toy")
+    F.batch_bio_scatter(summary, _paths(tmp_path, "empty_scatter"), best=_best(summary), title="toy")
+    F.parameter_sweep(summary, _best(summary), F.AGGREGATES, _paths(tmp_path, "empty_sweep"), title="toy")
     F.training_curves({}, _paths(tmp_path, "empty_curves"), title="toy")
     for name in ("empty_scatter", "empty_sweep", "empty_curves"):
         _assert_written(tmp_path, name)
@@ -209,7 +217,7 @@ def test_results_page_lists_failed_runs_with_their_reason():
 def _preprocessed(**sim):
     from sysvi_bench.data.simulate import SimulationParams, simulate
     from sysvi_bench.config import DatasetKeys
-    from sysvi_bench.preprocess import PreprocessParams, preprocess
+    from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 
     raw = simulate(SimulationParams(n_cells=1200, n_genes=500, n_cell_types=4, n_samples_per_system=3, **sim))
     keys = DatasetKeys(system_key="system", covariate_keys=("sample",), label_key="cell_type", sample_key="sample")
@@ -218,7 +226,7 @@ def _preprocessed(**sim):
 
 
 def test_diagnostic_calls_a_strong_system_effect_strong(tmp_path):
-    from sysvi_bench.diagnostic import diagnostic_figure, run_diagnostic, verdict_text
+    from sysvi_bench.report.diagnostic import diagnostic_figure, run_diagnostic, verdict_text
 
     diag = run_diagnostic(_preprocessed(system_effect=1.5), dataset="strong")
     s = diag.summary.iloc[0]
@@ -233,7 +241,7 @@ def test_diagnostic_calls_a_strong_system_effect_strong(tmp_path):
 
 
 def test_diagnostic_finds_no_effect_where_there_is_none():
-    from sysvi_bench.diagnostic import run_diagnostic
+    from sysvi_bench.report.diagnostic import run_diagnostic
 
     # no shifted genes and no system-specific genes (those alone are a real system difference): systems = samples
     diag = run_diagnostic(_preprocessed(system_effect=0.0, system_specific_gene_fraction=0.0, sample_effect=0.05),
@@ -248,7 +256,7 @@ def test_diagnostic_finds_no_effect_where_there_is_none():
 def test_diagnostic_pseudobulks_and_power():
     import anndata as ad
 
-    from sysvi_bench.diagnostic import distance_tests, pair_distances, pca_coordinates, pseudobulk
+    from sysvi_bench.report.diagnostic import distance_tests, pair_distances, pca_coordinates, pseudobulk
 
     obs = pd.DataFrame({C.SYSTEM: ["a"] * 6 + ["b"] * 6, C.SAMPLE: ["a1"] * 3 + ["a2"] * 3 + ["b1"] * 3 + ["b2"] * 3,
                         C.LABEL: ["t"] * 12}, index=[f"c{i}" for i in range(12)])

@@ -17,10 +17,10 @@ import pytest
 from scipy import sparse
 
 from sysvi_bench import contracts as C
-from sysvi_bench.metrics import paper
-from sysvi_bench.metrics.catalogue import PAPER_METRIC_NAMES, PAPER_METRICS
-from sysvi_bench.metrics.neighbors import compute_neighbors
-from sysvi_bench.metrics.leiden import leiden_igraph, leiden_membership, leiden_memberships
+from sysvi_bench.score import paper
+from sysvi_bench.score.catalogue import PAPER_METRIC_NAMES, PAPER_METRICS
+from sysvi_bench.score.neighbors import compute_neighbors
+from sysvi_bench.score.leiden import leiden_igraph, leiden_membership, leiden_memberships
 
 N_TYPES, N_SYSTEMS, N_SAMPLES, PER_GROUP = 4, 2, 2, 30
 K = 30  # neighbours of the test graphs (the workflow uses 90)
@@ -86,8 +86,8 @@ def test_catalogue_lists_every_paper_metric_once_with_type_and_direction():
 
 
 def test_noise_and_per_system_rows_are_reported_but_not_aggregated():
-    from sysvi_bench.metrics.catalogue import in_aggregate, is_auxiliary, per_system_metrics
-    from sysvi_bench.metrics.score import metric_catalogue
+    from sysvi_bench.score.catalogue import in_aggregate, is_auxiliary, per_system_metrics
+    from sysvi_bench.score.suite import metric_catalogue
 
     per_system = per_system_metrics(["mouse", "human", "mouse"])
     assert [(m.name, m.type, m.in_aggregate) for m in per_system] == [
@@ -313,10 +313,10 @@ def test_paper_metrics_returns_every_metric_in_range(cells, embeddings, moran_re
 
 def fake_scib(embeddings, pre, batch, labels, **kwargs):
     """Stands in for the (slow to compile) scib-metrics suite: the plumbing is what is tested here."""
-    from sysvi_bench.metrics.scib import scib_metric_names
+    from sysvi_bench.score.scib import scib_metric_names
 
     assert all(nn.n_neighbors >= 90 for nn in kwargs["neighbors"].values())  # the shared graph is passed on
-    from sysvi_bench.metrics.catalogue import LABEL_FREE
+    from sysvi_bench.score.catalogue import LABEL_FREE
 
     names = scib_metric_names(kwargs["skip"])
     if {m for m, _ in names} - LABEL_FREE:
@@ -345,7 +345,7 @@ def scored_dataset(cells, expression, tmp_path):
 
 
 def test_each_run_is_scored_on_its_own_against_the_stored_reference(cells, expression, tmp_path, monkeypatch):
-    from sysvi_bench.metrics import score
+    from sysvi_bench.score import suite as score
 
     monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
     pre, runs = scored_dataset(cells, expression, tmp_path)
@@ -386,7 +386,7 @@ def test_each_run_is_scored_on_its_own_against_the_stored_reference(cells, expre
 
 
 def test_an_embedding_of_other_cells_is_refused_naming_the_file(cells, expression, tmp_path):
-    from sysvi_bench.metrics import score
+    from sysvi_bench.score import suite as score
 
     pre, runs = scored_dataset(cells, expression, tmp_path)
     reference = score.dataset_reference(pre, {"moran_min_cells": MIN_CELLS})
@@ -402,8 +402,8 @@ def test_an_embedding_of_other_cells_is_refused_naming_the_file(cells, expressio
 
 
 def test_unlabelled_cells_count_for_label_free_metrics_only(cells, expression, tmp_path, monkeypatch):
-    from sysvi_bench.metrics import score
-    from sysvi_bench.metrics.catalogue import is_label_free
+    from sysvi_bench.score import suite as score
+    from sysvi_bench.score.catalogue import is_label_free
 
     monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
     pre, runs = scored_dataset(cells, expression, tmp_path)
@@ -425,7 +425,7 @@ def test_unlabelled_cells_count_for_label_free_metrics_only(cells, expression, t
 
 def test_a_metric_that_raises_is_na_with_its_reason_and_the_others_are_kept(cells, expression, tmp_path,
                                                                            monkeypatch):
-    from sysvi_bench.metrics import score
+    from sysvi_bench.score import suite as score
 
     monkeypatch.setattr(score, "scib_metrics_long", fake_scib)
 
@@ -443,7 +443,7 @@ def test_a_metric_that_raises_is_na_with_its_reason_and_the_others_are_kept(cell
 
 def test_schema_defaults_are_the_scoring_defaults(validated):
     """Scoring outside the workflow fills the same evaluation defaults as the schema (its single source)."""
-    from sysvi_bench.metrics import score
+    from sysvi_bench.score import suite as score
 
     from conftest import ROOT, load_yaml
 

@@ -7,7 +7,7 @@ import pandas as pd
 import scib_metrics
 import scib_metrics.metrics._silhouette as silhouette_module
 
-from sysvi_bench.metrics.scib import scib_metrics_long, scib_suite
+from sysvi_bench.score.scib import scib_metrics_long, scib_suite
 
 SILHOUETTE_METRICS = {"silhouette_label", "isolated_labels"}
 

@@ -1,10 +1,10 @@
-"""The per-dataset cell-type mixing heatmaps (sysvi_bench.mixing_figure)."""
+"""The per-dataset cell-type mixing heatmaps (sysvi_bench.report.mixing_figure)."""
 
 import numpy as np
 import pandas as pd
 
-from sysvi_bench.metrics.cell_types import cross_system_mixing
-from sysvi_bench.mixing_figure import UNINTEGRATED, axis_order, cell_type_mixing_figure, mixing_matrix, mixing_panels
+from sysvi_bench.score.cell_types import cross_system_mixing
+from sysvi_bench.report.mixing_figure import UNINTEGRATED, axis_order, cell_type_mixing_figure, mixing_matrix, mixing_panels
 
 
 def _best(with_pca=True):

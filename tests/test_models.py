@@ -7,10 +7,11 @@ import pytest
 
 from sysvi_bench import contracts as C
 from sysvi_bench.config import DatasetKeys
-from sysvi_bench.models import FitContext, get_fitter
+from sysvi_bench.train.models.base import FitContext
 from sysvi_bench.config import ConfigError
-from sysvi_bench.models.specs import SYSVI_PRESETS, resolve_params
-from sysvi_bench.preprocess import PreprocessParams, preprocess
+from sysvi_bench.train.models import MODEL_SPECS, resolve_params
+from sysvi_bench.train.models.sysvi import SYSVI_PRESETS
+from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
 
@@ -25,7 +26,7 @@ def pre(small_sim):
     [("cvae", "standard_normal", 0.0), ("vamp", "vamp", 0.0), ("cyc", "standard_normal", 2.0), ("sysvi", "vamp", 2.0)],
 )
 def test_presets_map_to_the_papers_ablation(preset, prior, cycle, pre):
-    from sysvi_bench.models.sysvi import build_sysvi, train_kwargs
+    from sysvi_bench.train.models.sysvi import build_sysvi, train_kwargs
 
     params = resolve_params("sysvi", {"max_epochs": 1}, where="models.x", preset=preset)
     assert (params["prior"], params["z_distance_cycle_weight"]) == (prior, cycle)
@@ -42,7 +43,7 @@ def test_preset_contradiction_is_refused():
 
 
 def test_every_sysvi_axis_reaches_the_model_and_plan(pre):
-    from sysvi_bench.models.sysvi import build_sysvi, train_kwargs
+    from sysvi_bench.train.models.sysvi import build_sysvi, train_kwargs
 
     pre = pre.copy()
     pre.obs["depth"] = np.log1p(np.asarray(pre.layers[C.COUNTS_LAYER].sum(1)).ravel())
@@ -81,7 +82,7 @@ def test_every_sysvi_axis_reaches_the_model_and_plan(pre):
 
 
 def test_balanced_pseudoinputs_draw_equally_from_each_system(pre):
-    from sysvi_bench.models.sysvi import pseudoinput_indices
+    from sysvi_bench.train.models.sysvi import pseudoinput_indices
 
     idx = pseudoinput_indices("balanced", pre.obs[C.SYSTEM], 6, seed=0)
     systems = pre.obs[C.SYSTEM].to_numpy()[idx]
@@ -93,7 +94,7 @@ def test_balanced_pseudoinputs_draw_equally_from_each_system(pre):
 
 def _fit(kind, pre, seed, **given):
     params = resolve_params(kind, given, where="t")
-    return get_fitter(kind)(pre, params, seed, FitContext(keys=KEYS, accelerator="cpu")).embedding
+    return MODEL_SPECS[kind].fitter(pre, params, seed, FitContext(keys=KEYS, accelerator="cpu")).embedding
 
 
 def test_same_seed_gives_identical_embedding_on_cpu(pre):
@@ -105,12 +106,12 @@ def test_same_seed_gives_identical_embedding_on_cpu(pre):
 
 
 def test_scvi_baseline_uses_counts_and_kl_weight(pre):
-    from sysvi_bench.models.scvi import build_scvi
+    from sysvi_bench.train.models.scvi import build_scvi
 
     params = resolve_params("scvi", {"max_epochs": 1, "kl_weight": 0.5, "n_latent": 6}, where="t")
     model, setup = build_scvi(pre, params, 0, FitContext(keys=KEYS))
     assert model.adata_manager.data_registry["X"].attr_key == C.COUNTS_LAYER
-    emb = get_fitter("scvi")(pre, params, 0, FitContext(keys=KEYS, accelerator="cpu")).embedding
+    emb = MODEL_SPECS["scvi"].fitter(pre, params, 0, FitContext(keys=KEYS, accelerator="cpu")).embedding
     assert emb.shape == (pre.n_obs, 6) and np.isfinite(emb).all()
 
 
@@ -140,7 +141,7 @@ def test_saved_model_reloads_with_scvi_tools(small_sim, tmp_path):
     import anndata as ad
     from scvi.external import SysVI
 
-    from sysvi_bench.grid import expand_model
+    from sysvi_bench.train.plan import expand_model
     from sysvi_bench.io import write_h5ad
     from sysvi_bench.train import execute_run
 
@@ -157,7 +158,7 @@ def test_saved_model_reloads_with_scvi_tools(small_sim, tmp_path):
 def test_external_embedding_is_realigned_and_checked(pre, tmp_path):
     import pandas as pd
 
-    from sysvi_bench.models.external import align_to_cells
+    from sysvi_bench.train.models.external import align_to_cells
 
     emb = np.random.default_rng(0).normal(size=(pre.n_obs, 5)).astype(np.float32)
     table = pd.DataFrame(emb, index=pre.obs_names)

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, load_yaml, local_env
 from sysvi_bench.data import load_source
 from sysvi_bench.data.validate import DataError
-from sysvi_bench.grid import expand_runs
+from sysvi_bench.train.plan import expand_runs
 
 PAPER = ROOT / "config" / "paper.yaml"
 

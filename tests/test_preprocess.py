@@ -9,7 +9,7 @@ from scipy import sparse
 from sysvi_bench import contracts as C
 from sysvi_bench.data.validate import DataError
 from sysvi_bench.config import DatasetKeys
-from sysvi_bench.preprocess import PreprocessParams, hvg_per_system, preprocess
+from sysvi_bench.data.preprocess import PreprocessParams, hvg_per_system, preprocess
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
 PARAMS = PreprocessParams(n_hvg=150, min_cells_per_gene=5, min_genes_per_cell=20, n_pcs=10)

@@ -11,7 +11,7 @@ from sysvi_bench import contracts as C
 from sysvi_bench.data import load_source
 from sysvi_bench.data.validate import DataError
 from sysvi_bench.config import DatasetKeys
-from sysvi_bench.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
+from sysvi_bench.data.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
 PARAMS = PreprocessParams(n_hvg=100, min_cells_per_gene=5, min_genes_per_cell=20, n_pcs=5)
@@ -103,8 +103,9 @@ def test_case_collisions_reach_the_report(small_sim):
 
 
 def test_downstream_consumers_accept_unlabelled_cells(small_sim):
-    from sysvi_bench.diagnostic import DiagnosticParams, pseudobulk, run_diagnostic
-    from sysvi_bench.models import FitContext, get_fitter
+    from sysvi_bench.report.diagnostic import DiagnosticParams, pseudobulk, run_diagnostic
+    from sysvi_bench.train.models import MODEL_SPECS
+    from sysvi_bench.train.models.base import FitContext
 
     labels = small_sim.obs["cell_type"].astype(object).to_numpy().copy()
     labels[::5] = None
@@ -114,6 +115,6 @@ def test_downstream_consumers_accept_unlabelled_cells(small_sim):
     assert "nan" not in set(meta["cell_type"])
     diag = run_diagnostic(out, DiagnosticParams(min_cells=5))
     assert "nan" not in set(diag.per_cell_type["cell_type"])
-    emb = get_fitter("celltype")(out, {"n_comps": 4, "noise": 0.0}, 0, FitContext(keys=KEYS)).embedding
+    emb = MODEL_SPECS["celltype"].fitter(out, {"n_comps": 4, "noise": 0.0}, 0, FitContext(keys=KEYS)).embedding
     unlabelled = out.obs[C.LABEL].isna().to_numpy()
     assert np.all(emb[unlabelled] == 0) and np.all(np.abs(emb[~unlabelled]).sum(1) > 0)

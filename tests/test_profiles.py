@@ -75,7 +75,7 @@ def test_cpu_slurm_profile_asks_no_gpu(tmp_path):
 
 
 def test_local_auto_without_gpu_asks_none(tmp_path):
-    from sysvi_bench.devices import local_gpu_visible
+    from sysvi_bench.train.devices import local_gpu_visible
 
     if local_gpu_visible():
         pytest.skip("this machine has a GPU")

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate import chain_status, dataset_chain, run_table, summarize
+from sysvi_bench.aggregate.selection import chain_status, dataset_chain, run_table, summarize
 from sysvi_bench.config import ConfigError, DatasetKeys, aggregation_keys, aggregation_settings, scoring_settings
 from sysvi_bench.config_check import check_config
-from sysvi_bench.grid import MAX_RUN_ID_LENGTH, Run, expand_runs, manifest_table, runs_from_manifest
-from sysvi_bench.preprocess import PreprocessParams, keep_user_columns, preprocess
+from sysvi_bench.grid import MAX_RUN_ID_LENGTH, Run
+from sysvi_bench.train.plan import expand_runs, manifest_table
+from sysvi_bench.data.preprocess import PreprocessParams, keep_user_columns, preprocess
 from sysvi_bench.provenance import LIBRARIES, version_mix, versions
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
@@ -42,8 +43,7 @@ def test_a_long_id_keeps_its_seeds_in_one_setting(tiny_config, validated):
     assert manifest["setting"].nunique() == 2 and manifest["run_id"].nunique() == 6
     assert manifest["run_id"].str.endswith(tuple(f"__seed={s}" for s in (0, 1, 2))).all()
     # the setting is carried by the manifest, never parsed back from the id
-    back = runs_from_manifest(manifest)
-    assert {r.setting for r in back.values()} == set(manifest["setting"])
+    assert {r.setting for r in runs} == set(manifest["setting"])
     infos = [{"status": C.STATUS_OK, "reason": "", "wall_time_s": 1.0, "peak_memory_mb": 1.0, "device": "cpu",
               "n_epochs": 1} for _ in runs]
     table = run_table(manifest, infos)

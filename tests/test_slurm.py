@@ -49,7 +49,7 @@ VOLATILE = re.compile(r"_time_s|peak_memory|host|seconds|elapsed")
 
 def tiny_jobs() -> dict[str, int]:
     """Jobs of the tiny config by rule (`all` is local: it runs nothing)."""
-    from sysvi_bench.grid import expand_runs
+    from sysvi_bench.train.plan import expand_runs
 
     config = load_yaml(TINY_CONFIG)
     n_datasets, n_runs = len(config["datasets"]), len(expand_runs(config))

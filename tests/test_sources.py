@@ -254,7 +254,7 @@ def test_a_per_system_file_without_the_label_column_is_named(tmp_path, species):
 
 def test_labels_that_differ_only_by_case_or_spaces_across_systems_are_warned(capsys, small_sim):
     from sysvi_bench.config import DatasetKeys
-    from sysvi_bench.preprocess import PreprocessParams, preprocess
+    from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 
     adata = small_sim.copy()
     labels = adata.obs["cell_type"].astype(str)

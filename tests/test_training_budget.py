@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sysvi_bench.checkpoints import checkpoint_epochs, checkpoint_obsm
+from sysvi_bench import contracts as C
+from sysvi_bench.train.checkpoints import checkpoint_epochs
 from sysvi_bench.config import ConfigError, DatasetKeys
-from sysvi_bench.models import FitContext, get_fitter
-from sysvi_bench.models.specs import resolve_params
-from sysvi_bench.preprocess import PreprocessParams, preprocess
-from sysvi_bench.training_budget import AUTO_CAP, AUTO_FLOOR, resolve_max_epochs
+from sysvi_bench.train.models import MODEL_SPECS
+from sysvi_bench.train.models.base import FitContext
+from sysvi_bench.train.models import resolve_params
+from sysvi_bench.data.preprocess import PreprocessParams, preprocess
+from sysvi_bench.train.budget import AUTO_CAP, AUTO_FLOOR, resolve_max_epochs
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
 SMALL = {"n_hidden": 32, "n_latent": 4}
@@ -23,7 +25,7 @@ def pre(small_sim):
 
 def _fit(kind, pre, seed=0, checkpoints=(), **given):
     params = resolve_params(kind, {**SMALL, **given}, where="t")
-    return get_fitter(kind)(pre, params, seed, FitContext(keys=KEYS, accelerator="cpu", checkpoints=checkpoints))
+    return MODEL_SPECS[kind].fitter(pre, params, seed, FitContext(keys=KEYS, accelerator="cpu", checkpoints=checkpoints))
 
 
 @pytest.mark.parametrize("n_cells, epochs", [
@@ -34,7 +36,7 @@ def test_auto_epochs_follow_the_documented_rule(n_cells, epochs):
 
 
 def test_the_light_rule_equals_scvi_tools_and_sizes_the_job(pre, tmp_path):
-    from sysvi_bench.training_budget import auto_epochs, h5ad_n_obs, max_epochs_upper_bound
+    from sysvi_bench.train.budget import auto_epochs, h5ad_n_obs, max_epochs_upper_bound
 
     for n in (1, 600, 19_999, 20_000, 20_001, 33_333, 98_000, 455_000, 799_999, 800_001, 5_000_000):
         assert auto_epochs(n) == resolve_max_epochs("auto", n)
@@ -45,7 +47,7 @@ def test_the_light_rule_equals_scvi_tools_and_sizes_the_job(pre, tmp_path):
 
 
 def test_auto_is_the_default_and_reaches_the_trainer(pre):
-    from sysvi_bench.models.sysvi import train_kwargs
+    from sysvi_bench.train.models.sysvi import train_kwargs
 
     for kind in ("sysvi", "scvi"):
         assert resolve_params(kind, {}, where="t")["max_epochs"] == "auto"
@@ -70,8 +72,8 @@ def test_early_stopping_without_a_validation_split_is_refused():
 
 
 def test_same_seed_same_validation_split(pre):
-    from sysvi_bench.models.scvi import build_scvi
-    from sysvi_bench.training_budget import trainer_kwargs
+    from sysvi_bench.train.models.scvi import build_scvi
+    from sysvi_bench.train.budget import trainer_kwargs
 
     def split(seed):
         params = resolve_params("scvi", {**SMALL, "max_epochs": 1, "early_stopping": True}, where="t")
@@ -107,7 +109,7 @@ def test_kl_warmup_exactly_one():
 def test_checkpoint_epochs():
     assert checkpoint_epochs([0.25, 0.5, 1.0], 400) == [100, 200]
     assert checkpoint_epochs([0.01, 0.5], 10) == [1, 5]
-    assert checkpoint_obsm(["X_emb", "X_emb_epoch20", "X_emb_epoch5"]) == {5: "X_emb_epoch5", 20: "X_emb_epoch20"}
+    assert C.checkpoint_obsm(["X_emb", "X_emb_epoch20", "X_emb_epoch5"]) == {5: "X_emb_epoch5", 20: "X_emb_epoch20"}
 
 
 @pytest.mark.parametrize("kind", ["sysvi", "scvi"])
@@ -123,7 +125,7 @@ def test_checkpoints_do_not_change_training(kind, pre):
 
 def test_the_demo_trains_its_neural_runs_to_convergence(validated):
     from conftest import ROOT, load_yaml
-    from sysvi_bench.grid import expand_runs
+    from sysvi_bench.train.plan import expand_runs
 
     demo = validated(load_yaml(ROOT / "config" / "config.yaml"))
     neural = [r for r in expand_runs(demo) if r.kind in ("sysvi", "scvi")]

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate import best_settings, recommendation, summarize
-from sysvi_bench.convergence import run_convergence
-from sysvi_bench.training_length import add_training_columns, previous_best, scores_by_epoch, stage_metrics
+from sysvi_bench.aggregate.selection import best_settings, recommendation, summarize
+from sysvi_bench.aggregate.convergence import run_convergence
+from sysvi_bench.aggregate.training_length import add_training_columns, previous_best, scores_by_epoch, stage_metrics
 
 EVALUATION = {"summary_variant": "raw", "bio_weight": 0.6, "selection_scaling": "across_runs", "best_by": "total"}
 
@@ -33,7 +33,7 @@ def test_plateau_converges_and_one_epoch_or_still_falling_does_not():
     assert run_convergence(falling, stopped_early=True)[1] is True
     assert run_convergence(None) == (pytest.approx(np.nan, nan_ok=True), None)
     # the aggregate step passes run_info's stopped_early per run
-    from sysvi_bench.convergence import convergence_table
+    from sysvi_bench.aggregate.convergence import convergence_table
 
     table = convergence_table({("d", "a"): falling, ("d", "b"): falling}, stopped_early={("d", "b"): True})
     assert table["converged"].tolist() == [False, True]
@@ -41,13 +41,14 @@ def test_plateau_converges_and_one_epoch_or_still_falling_does_not():
 
 def test_real_runs_early_stopped_converge_and_a_one_epoch_run_does_not(small_sim):
     from sysvi_bench.config import DatasetKeys
-    from sysvi_bench.models import FitContext, get_fitter
-    from sysvi_bench.models.specs import resolve_params
-    from sysvi_bench.preprocess import PreprocessParams, preprocess
+    from sysvi_bench.train.models import MODEL_SPECS
+    from sysvi_bench.train.models.base import FitContext
+    from sysvi_bench.train.models import resolve_params
+    from sysvi_bench.data.preprocess import PreprocessParams, preprocess
 
     keys = DatasetKeys("system", ("sample",), "cell_type", "sample")
     pre = preprocess(small_sim, keys, PreprocessParams(n_hvg=150, min_cells_per_gene=5, min_genes_per_cell=20, n_pcs=10), where="t")
-    fit = get_fitter("sysvi")
+    fit = MODEL_SPECS["sysvi"].fitter
     context = FitContext(keys=keys, accelerator="cpu")
     stopped = fit(pre, resolve_params("sysvi", {"n_hidden": 32, "n_latent": 4, "early_stopping": True,
                                                 "early_stopping_patience": 2, "max_epochs": 200, "lr": 0.02}, where="t"),
@@ -76,7 +77,7 @@ def by_epoch_table() -> tuple[pd.DataFrame, pd.DataFrame]:
                              "seed": 0, "metric": metric, "type": typ, "embedding_variant": "raw", "value": value,
                              "higher_is_better": True, "reason": ""})
     table = pd.DataFrame(rows)[C.METRICS_BY_EPOCH.columns]
-    runs = pd.DataFrame([{"dataset": "d", "run_id": r, "model": r.split("__")[0], "kind": r.split("__")[0],
+    runs = pd.DataFrame([{"dataset": "d", "run_id": r, "model": r.split("__")[0], "kind": r.split("__")[0], "control": False,
                           "seed": 0, "status": C.STATUS_OK, "setting": r.rsplit("__seed=", 1)[0]} for r in values])
     return table, runs
 

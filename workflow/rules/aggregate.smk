@@ -52,27 +52,3 @@ rule benchmark_tables:
         "../../envs/report.yaml"
     script:
         "../scripts/benchmark_tables.py"
-
-
-rule results_table:
-    input:
-        summary="results/{dataset}/summary.tsv",
-        metrics_info="results/{dataset}/metrics_info.json",
-    output:
-        png=report(
-            "results/figures/{dataset}/results_table.png",
-            caption="../report/results_table.rst",
-            category="{dataset}",
-            subcategory="2 Results",
-            labels={"entry": "figure: scIB-style results table"},
-        ),
-        pdf="results/figures/{dataset}/results_table.pdf",
-    resources:
-        mem_mb=small_mem_mb,
-        runtime=small_runtime,
-    log:
-        "logs/{dataset}/results_table.log",
-    conda:
-        "../../envs/report.yaml"
-    script:
-        "../scripts/results_table.py"

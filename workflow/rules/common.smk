@@ -30,7 +30,7 @@ from sysvi_bench.config import (
     scoring_settings,
     source_files,
 )
-from sysvi_bench.grid import manifest_table, runs_by_id
+from sysvi_bench.train.plan import manifest_table, runs_by_id
 
 validate(config, "../schemas/config.schema.yaml")
 try:
@@ -147,10 +147,10 @@ def run_files(dataset, name):
 
 
 def mixing_tables(wildcards):
-    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.mixing_figure.mixing_panels),
+    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.report.mixing_figure.mixing_panels),
     known once the dataset is aggregated (checkpoint)."""
-    from sysvi_bench.figures import read_best_settings, read_summary
-    from sysvi_bench.mixing_figure import mixing_panels
+    from sysvi_bench.report.figures import read_best_settings, read_summary
+    from sysvi_bench.report.mixing_figure import mixing_panels
 
     tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
     panels = mixing_panels(read_summary(tables.summary), read_best_settings(tables.best_settings))
@@ -162,9 +162,9 @@ def mixing_tables(wildcards):
 
 
 def umap_tables(wildcards):
-    """The UMAP tables of the UMAP figure's panels (sysvi_bench.figures.umap_panels), in panel order: read
+    """The UMAP tables of the UMAP figure's panels (sysvi_bench.report.figures.umap_panels), in panel order: read
     from the dataset's aggregated tables once the aggregate checkpoint has run."""
-    from sysvi_bench.figures import read_best_settings, read_summary, umap_panels
+    from sysvi_bench.report.figures import read_best_settings, read_summary, umap_panels
 
     tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
     panels = umap_panels(
@@ -185,8 +185,8 @@ def train_gpus(wildcards):
     for none, so the ``gpu`` limit of profiles/default does not serialise CPU training. On a cluster
     the compute node, not this host, has the GPU: there the request always goes to the scheduler.
     """
-    from sysvi_bench.devices import local_gpu_visible
-    from sysvi_bench.models.specs import MODEL_SPECS
+    from sysvi_bench.train.devices import local_gpu_visible
+    from sysvi_bench.train.models import MODEL_SPECS
 
     needs = MODEL_SPECS[run_of(wildcards).kind].uses_accelerator
     accelerator = config["accelerator"]
@@ -233,8 +233,8 @@ def raw_size_mb(dataset):
 
 def n_epochs(wildcards, preprocessed=None):
     """The most epochs a run can train (``auto``: resolved from the preprocessed dataset's cells when it
-    exists, else the cap of sysvi_bench.training_budget)."""
-    from sysvi_bench.training_budget import h5ad_n_obs, max_epochs_upper_bound
+    exists, else the cap of sysvi_bench.train.budget)."""
+    from sysvi_bench.train.budget import h5ad_n_obs, max_epochs_upper_bound
 
     n_cells = h5ad_n_obs(preprocessed) if preprocessed and os.path.isfile(preprocessed) else None
     return max_epochs_upper_bound(run_of(wildcards).params.get("max_epochs"), n_cells)
@@ -243,7 +243,7 @@ def n_epochs(wildcards, preprocessed=None):
 def checkpoints_of(wildcards):
     """Fractions of max_epochs at which a neural run keeps its embedding (evaluation.checkpoints), sorted;
     empty for models that do not train over epochs (a new checkpoint list must not refit PCA or Harmony)."""
-    from sysvi_bench.models.specs import MODEL_SPECS
+    from sysvi_bench.train.models import MODEL_SPECS
 
     if not MODEL_SPECS[run_of(wildcards).kind].trains_over_epochs:
         return []
@@ -298,7 +298,7 @@ def all_outputs():
         *(f"results/{table}.tsv" for table in BENCHMARK_TABLES),
         *expand("results/figures/{dataset}/results_table.png", dataset=DATASETS),
         *REPORT_TARGETS,  # figures, diagnostic and report pages: workflow/rules/report.smk
-        *BENCHMARK_TARGETS,  # cell-type mixing and benchmark-wide figures: workflow/rules/benchmark.smk
+        *BENCHMARK_TARGETS,  # cell-type mixing and benchmark-wide figures (report.smk)
     ]
 
 
@@ -314,7 +314,7 @@ PARTIAL = "results/partial"
 
 
 onerror:
-    from sysvi_bench.aggregate import TABLE_CONTRACTS, chain_status, dataset_chain, write_benchmark_tables
+    from sysvi_bench.aggregate.selection import TABLE_CONTRACTS, chain_status, dataset_chain, write_benchmark_tables
 
     write_benchmark_tables(
         {d: {t: f"results/{d}/{t}.tsv" for t in TABLE_CONTRACTS} for d in DATASETS},

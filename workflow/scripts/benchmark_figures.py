@@ -1,5 +1,5 @@
 from sysvi_bench import contracts as C
-from sysvi_bench.benchmark_figures import (
+from sysvi_bench.report.benchmark_figures import (
     all_settings_figure,
     best_setting_runs,
     failed_datasets,
@@ -7,7 +7,7 @@ from sysvi_bench.benchmark_figures import (
     parameter_correlation_figure,
     top_settings_figure,
 )
-from sysvi_bench.figures import read_best_settings, read_summary
+from sysvi_bench.report.figures import read_best_settings, read_summary
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

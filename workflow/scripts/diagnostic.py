@@ -2,9 +2,9 @@ from dataclasses import asdict
 
 import anndata as ad
 
-from sysvi_bench.diagnostic import DiagnosticParams, diagnostic_figure, run_diagnostic, verdict_text
+from sysvi_bench.report.diagnostic import DiagnosticParams, diagnostic_figure, run_diagnostic, verdict_text
 from sysvi_bench.io import write_tsv
-from sysvi_bench.report import diagnostic_page, write_text
+from sysvi_bench.report.html import diagnostic_page, write_text
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

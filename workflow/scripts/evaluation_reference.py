@@ -6,7 +6,7 @@ import json
 
 from sysvi_bench import contracts as C
 from sysvi_bench.io import write_json
-from sysvi_bench.metrics.score import dataset_reference, metrics_info, reference_to_adata
+from sysvi_bench.score.suite import dataset_reference, metrics_info, reference_to_adata
 from sysvi_bench.smk import logged  # noqa: E402
 
 with logged(snakemake.log[0]):

@@ -1,4 +1,4 @@
-from sysvi_bench.figures import batch_bio_scatter, read_best_settings, read_summary
+from sysvi_bench.report.figures import batch_bio_scatter, read_best_settings, read_summary
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

@@ -1,16 +1,16 @@
 import numpy as np
 
 from sysvi_bench import contracts as C
-from sysvi_bench.figures import read_best_settings, read_summary
-from sysvi_bench.metrics.cell_types import cross_system_mixing
-from sysvi_bench.mixing_figure import cell_type_mixing_figure, mixing_panels
+from sysvi_bench.report.figures import read_best_settings, read_summary
+from sysvi_bench.score.cell_types import cross_system_mixing
+from sysvi_bench.report.mixing_figure import cell_type_mixing_figure, mixing_panels
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     variant = snakemake.params.variant
     panels = mixing_panels(read_summary(snakemake.input.summary), read_best_settings(snakemake.input.best_settings))
-    # read as a file, not through sysvi_bench.metrics.score (whose libraries the report env does not hold)
+    # read as a file, not through sysvi_bench.score.suite (whose libraries the report env does not hold)
     reference = C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE)
     labelled = np.asarray(reference.obs["labelled"], dtype=bool)
     obs = reference.obs.loc[labelled, [C.SYSTEM, C.LABEL]].astype(str)

@@ -1,4 +1,4 @@
-from sysvi_bench.figures import read_summary, runtime_memory
+from sysvi_bench.report.figures import read_summary, runtime_memory
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.figures import read_summary, training_curves
+from sysvi_bench.report.figures import read_summary, training_curves
 from sysvi_bench.io import read_history
 from sysvi_bench.smk import logged
 

@@ -1,5 +1,5 @@
 from sysvi_bench import contracts as C
-from sysvi_bench.figures import read_best_settings, training_length
+from sysvi_bench.report.figures import read_best_settings, training_length
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

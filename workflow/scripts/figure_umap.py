@@ -1,7 +1,7 @@
 import anndata as ad
 
 from sysvi_bench import contracts as C
-from sysvi_bench.figures import read_best_settings, read_summary, umap_grid, umap_panels
+from sysvi_bench.report.figures import read_best_settings, read_summary, umap_grid, umap_panels
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

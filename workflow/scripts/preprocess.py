@@ -4,7 +4,7 @@ import anndata as ad
 
 from sysvi_bench.config import dataset_keys
 from sysvi_bench import contracts as C
-from sysvi_bench.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
+from sysvi_bench.data.preprocess import PREPROCESS_REPORT_UNS, PreprocessParams, preprocess
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

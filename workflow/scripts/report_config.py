@@ -5,7 +5,7 @@ import yaml
 
 from sysvi_bench import contracts as C
 from sysvi_bench.io import read_json, write_tsv
-from sysvi_bench.report import config_page, plain, versions_table, write_text
+from sysvi_bench.report.html import config_page, plain, versions_table, write_text
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

@@ -1,6 +1,6 @@
 from sysvi_bench import contracts as C
-from sysvi_bench.figures import read_best_settings, read_metric_types, read_summary
-from sysvi_bench.report import results_page, write_text
+from sysvi_bench.report.figures import read_best_settings, read_metric_types, read_summary
+from sysvi_bench.report.html import results_page, write_text
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

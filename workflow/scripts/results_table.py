@@ -1,4 +1,4 @@
-from sysvi_bench.figures import read_metric_types, read_summary, results_table
+from sysvi_bench.report.figures import read_metric_types, read_summary, results_table
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

@@ -8,8 +8,8 @@ from sysvi_bench import contracts as C
 from sysvi_bench.grid import Run
 from sysvi_bench.io import read_json, write_json
 from sysvi_bench.jit_cache import enable_compile_cache
-from sysvi_bench.metrics.by_epoch import score_by_epoch
-from sysvi_bench.metrics.score import cell_type_tables, reference_from_adata, scoring_versions
+from sysvi_bench.score.by_epoch import score_by_epoch
+from sysvi_bench.score.suite import cell_type_tables, reference_from_adata, scoring_versions
 from sysvi_bench.smk import logged  # noqa: E402
 
 with logged(snakemake.log[0]):

@@ -1,7 +1,6 @@
 """What the configuration means, in one place: the error for a setting that cannot run, the defaults (read
 from the JSON schema, ``workflow/schemas/config.schema.yaml``: the single truth), the source kinds with the obs
-keys they imply, and the model kinds (:func:`model_specs`: each kind's parameters and defaults, declared in
-:mod:`sysvi_bench.models.specs`).
+keys they imply, and the dataset keys. Model kinds are declared in :mod:`sysvi_bench.train.models`.
 
 Imported when Snakemake parses the workflow: light (no scvi/torch/scanpy imports).
 """
@@ -81,7 +80,6 @@ SOURCE_KEY_DEFAULTS: dict[str, dict[str, Any]] = {
     "manual": {"covariate_keys": []},
     "per_system": {"covariate_keys": []},
 }
-SOURCE_KINDS = tuple(SOURCE_KEY_DEFAULTS)
 
 
 def source_files(source: Mapping[str, Any]) -> dict[str, str]:
@@ -103,13 +101,6 @@ def source_files(source: Mapping[str, Any]) -> dict[str, str]:
 def download_filename(source: Mapping[str, Any]) -> str:
     """Name of a ``url`` source's file under ``resources/downloads/`` (``filename``, or the URL's last part)."""
     return source.get("filename") or source["url"].rstrip("/").rsplit("/", 1)[-1]
-
-
-def model_specs() -> Mapping[str, Any]:
-    """kind -> :class:`~sysvi_bench.models.specs.ModelSpec` (valid parameters, defaults, presets) of every model."""
-    from sysvi_bench.models.specs import MODEL_SPECS  # (models.specs raises ConfigError: imported late)
-
-    return MODEL_SPECS
 
 
 @dataclass(frozen=True)

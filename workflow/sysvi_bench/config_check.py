@@ -7,9 +7,9 @@ from typing import Any, Mapping
 
 from sysvi_bench import contracts as C
 from sysvi_bench.config import ConfigError, DatasetKeys, dataset_keys, source_files
-from sysvi_bench.grid import expand_runs
-from sysvi_bench.models.specs import MODEL_SPECS
-from sysvi_bench.preprocess import PreprocessParams  # light: scanpy is imported when preprocessing runs
+from sysvi_bench.train.plan import expand_runs
+from sysvi_bench.train.models import MODEL_SPECS
+from sysvi_bench.data.preprocess import PreprocessParams  # light: scanpy is imported when preprocessing runs
 
 
 def _check_file(path: str, where: str) -> None:

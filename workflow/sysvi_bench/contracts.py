@@ -44,9 +44,9 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     not be computed, with the ``reason`` (also for every value of a failed run; paper metrics include
     ``ilisi_sample_within_system__<system>`` per system and ``nmi_leiden_sd``/``ari_leiden_sd``); ``type`` is ``bio`` or
     ``batch``, ``higher_is_better`` the direction. Metrics: scib-metrics' default suite, the paper's metrics and the
-    cell-type metrics (:mod:`sysvi_bench.metrics.catalogue`, docs/metrics.md).
+    cell-type metrics (:mod:`sysvi_bench.score.catalogue`, docs/metrics.md).
 ``results/{dataset}/runs/{run_id}/cell_type_mixing.tsv`` (:data:`CELL_TYPE_MIXING`), ``label_transfer.tsv`` (:data:`LABEL_TRANSFER`)
-    Written by the ``score`` step next to ``metrics.tsv`` (:mod:`sysvi_bench.metrics.cell_types`), run
+    Written by the ``score`` step next to ``metrics.tsv`` (:mod:`sysvi_bench.score.cell_types`), run
     columns first, one block per ``embedding_variant``; header only for a failed run. Mixing: per
     ``system, cell_type, other_system``, over the cells of that type with neighbours from the other system
     on the evaluation k-NN graph (``n_cells``), the mean fraction of those neighbours with each
@@ -63,7 +63,7 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     :data:`METRICS`; the rows of its last epoch (the epochs the run trained; 0 for models without epochs) are
     exactly ``metrics.tsv``. ``run_info.json`` of a neural run also holds ``max_epochs`` (resolved from
     ``auto``), ``stopped_early`` and, where the model has a KL weight, ``kl_weight_reached`` and
-    ``kl_warmup_complete`` (:mod:`sysvi_bench.training_budget`).
+    ``kl_warmup_complete`` (:mod:`sysvi_bench.train.budget`).
 ``results/{dataset}/runs/{run_id}/umap.tsv``, ``results/{dataset}/umap_unintegrated.tsv`` (:data:`UMAP`)
     2-D UMAP of a run's embedding (of the preprocessed PCA), written by the ``umap`` (``umap_unintegrated``)
     step for the runs the UMAP figure shows: one row per drawn cell (``cell``: its name; at most 5,000 cells,
@@ -94,7 +94,7 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     0.4 * scaled ``ilisi_system``, scaled across runs or within the model: ``evaluation.selection_scaling``),
     over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>`` for ``s`` in bio, batch,
     total, selection_score, and ``convergence`` (fall of the training loss over the last 10% of
-    epochs) and ``converged`` (NA for models without a loss history; :mod:`sysvi_bench.convergence`).
+    epochs) and ``converged`` (NA for models without a loss history; :mod:`sysvi_bench.aggregate.convergence`).
     Failed runs have NA metrics and scores.
 ``results/{dataset}/completeness.tsv`` (:data:`COMPLETENESS`)
     Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason; empty
@@ -107,13 +107,13 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     margin over the next model by ``mean_total`` (``model_rank``, ``*_next_model``): the difference of means
     over seeds, its sd, the paired t-test p (>= 3 seeds) and ``separable`` (difference > 2 sd;
     :func:`sysvi_bench.aggregate.compare_seeds`).
-    Training-length columns (:func:`sysvi_bench.training_length.add_training_columns`): ``converged`` (every
+    Training-length columns (:func:`sysvi_bench.aggregate.training_length.add_training_columns`): ``converged`` (every
     run of the best setting converged), ``best_at_previous_checkpoint`` and ``rank_at_previous_checkpoint``
     (the best setting and the model's rank at each run's last checkpoint before its final embedding; NA
     without checkpoints).
 ``results/{dataset}/scores_by_epoch.tsv`` (:data:`SCORES_BY_EPOCH`)
     ``total`` and ``selection_score`` of every run at each checkpoint ``stage`` (0 = the final embedding, 1 the
-    checkpoint before, ...) and the ``epoch`` of that embedding (:mod:`sysvi_bench.training_length`).
+    checkpoint before, ...) and the ``epoch`` of that embedding (:mod:`sysvi_bench.aggregate.training_length`).
 ``results/{metrics,summary,best_settings,completeness}.tsv``
     The per-dataset tables concatenated over the datasets that completed.
 ``results/datasets.tsv`` (:data:`DATASETS`)
@@ -125,9 +125,10 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import pandas as pd
 
@@ -156,6 +157,19 @@ REPORT_ALL_SYSTEMS = "all"
 SOURCE_REPORT_KEY = "source_report"
 PCA_KEY = "X_pca"
 EMBEDDING_KEY = "X_emb"
+# embedding.h5ad: the embedding at a checkpoint epoch of training (sysvi_bench.train.checkpoints), next to X_emb
+CHECKPOINT_KEY_PREFIX = "X_emb_epoch"
+
+
+def checkpoint_key(epoch: int) -> str:
+    """The ``obsm`` key of the embedding kept at ``epoch``."""
+    return f"{CHECKPOINT_KEY_PREFIX}{int(epoch)}"
+
+
+def checkpoint_obsm(obsm_keys: Sequence[str]) -> dict[int, str]:
+    """``epoch -> obsm key`` of the checkpoints stored in an embedding file, in epoch order."""
+    found = {int(m.group(1)): k for k in obsm_keys if (m := re.fullmatch(rf"{CHECKPOINT_KEY_PREFIX}(\d+)", k))}
+    return dict(sorted(found.items()))
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
@@ -207,10 +221,23 @@ def _is_bool(values: pd.Series) -> bool:
     return values.dtype == bool or values.astype(str).str.lower().isin(["true", "false"]).all()
 
 
+def as_bool(values: pd.Series) -> pd.Series:
+    """A true/false column as pandas' nullable ``boolean`` (NA stays NA), from bools or their text in a TSV."""
+    text = values.astype("string").str.strip().str.lower()
+    return text.map({"true": True, "false": False}, na_action="ignore").astype("boolean")
+
+
+def flag(value: Any) -> bool | None:
+    """One value of a true/false column: True, False or None (NA, None or NaN)."""
+    return None if value is None or pd.isna(value) else bool(value)
+
+
 RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
 _RUN_KINDS: dict[str, Kind] = {"dataset": "str", "run_id": "str", "model": "str", "kind": "str", "seed": "int"}
 
-MANIFEST = TableContract("run manifest", {**_RUN_KINDS, "setting": "str", "params": "json", "grid_values": "json"})
+# control: a metric-scaling control (ModelSpec.is_control), never ranked or recommended
+MANIFEST = TableContract("run manifest", {**_RUN_KINDS, "setting": "str", "control": "bool", "params": "json",
+                                          "grid_values": "json"})
 METRICS = TableContract("metrics table", {
     **_RUN_KINDS, "metric": "str", "type": "str", "embedding_variant": "str", "value": "float",
     "higher_is_better": "bool", "reason": "str",
@@ -218,27 +245,29 @@ METRICS = TableContract("metrics table", {
 METRIC_COLUMNS = METRICS.columns
 SUMMARY = TableContract("summary", {
     **_RUN_KINDS, "status": "str", "reason": "str", "wall_time_s": "float", "peak_memory_mb": "float",
-    "device": "str", "n_epochs": "int", "setting": "str", "train_versions": "str", "score_versions": "str",
+    "device": "str", "n_epochs": "int", "setting": "str", "control": "bool", "train_versions": "str",
+    "score_versions": "str",
     "bio": "float", "batch": "float", "total": "float", "selection_score": "float", "n_seeds": "int",
     "convergence": "float", "converged": "bool",
 })
-# a run's metrics at each embedding checkpoint (sysvi_bench.checkpoints); its last epoch's rows are metrics.tsv
+# a run's metrics at each embedding checkpoint (sysvi_bench.train.checkpoints); its last epoch's rows are metrics.tsv
 METRICS_BY_EPOCH = TableContract("metrics-by-epoch table", {"epoch": "int", **METRICS.kinds})
-# total and selection score of every run at each checkpoint stage (sysvi_bench.training_length)
+# total and selection score of every run at each checkpoint stage (sysvi_bench.aggregate.training_length)
 SCORES_BY_EPOCH = TableContract("scores-by-epoch table", {
     "dataset": "str", "run_id": "str", "model": "str", "setting": "str", "seed": "int", "stage": "int",
     "epoch": "int", "total": "float", "selection_score": "float",
 })
 BEST_SETTINGS = TableContract("best-settings table", {
-    "dataset": "str", "model": "str", "kind": "str", "setting": "str", "best_by": "str", "n_seeds": "int",
+    "dataset": "str", "model": "str", "kind": "str", "control": "bool", "setting": "str", "best_by": "str",
+    "n_seeds": "int",
     "mean_total": "float", "sd_total": "float", "mean_selection_score": "float", "sd_selection_score": "float",
     "median_run_id": "str",
     # the best setting vs the model's runner-up setting, on best_by (sysvi_bench.aggregate.compare_seeds)
     "runner_up_setting": "str", "diff_runner_up": "float", "sd_diff_runner_up": "float",
-    "p_paired_runner_up": "float", "separable_runner_up": "str",
+    "p_paired_runner_up": "float", "separable_runner_up": "bool",
     # the model vs the next model of the dataset's ranking by mean_total (controls not ranked)
-    "model_rank": "float", "next_model": "str", "diff_next_model": "float", "sd_diff_next_model": "float",
-    "p_paired_next_model": "float", "separable_next_model": "str",
+    "model_rank": "int", "next_model": "str", "diff_next_model": "float", "sd_diff_next_model": "float",
+    "p_paired_next_model": "float", "separable_next_model": "bool",
 })
 BEST_SETTINGS_COLUMNS = BEST_SETTINGS.columns
 COMPLETENESS = TableContract("completeness table", {
@@ -253,7 +282,7 @@ DATASETS = TableContract("dataset status table", {
 })
 
 UMAP = TableContract("UMAP coordinates", {"cell": "str", "umap1": "float", "umap2": "float"})
-# Per run, written by the score step (sysvi_bench.metrics.cell_types), one block per embedding variant
+# Per run, written by the score step (sysvi_bench.score.cell_types), one block per embedding variant
 CELL_TYPE_MIXING = TableContract("cell-type mixing table", {
     **_RUN_KINDS, "embedding_variant": "str", "system": "str", "cell_type": "str", "other_system": "str",
     "other_cell_type": "str", "fraction": "float", "n_cells": "int",
@@ -263,7 +292,7 @@ LABEL_TRANSFER = TableContract("label-transfer table", {
     "cell_type": "str", "f1": "float", "n_reference_cells": "int", "n_query_cells": "int", "scored": "bool",
     "note": "str",
 })
-# results/benchmark_tests.tsv: pairwise model tests per dataset x metric (sysvi_bench.benchmark_figures)
+# results/benchmark_tests.tsv: pairwise model tests per dataset x metric (sysvi_bench.report.benchmark_figures)
 BENCHMARK_TESTS = TableContract("benchmark tests table", {
     "dataset": "str", "metric": "str", "model_a": "str", "model_b": "str", "n_a": "int", "n_b": "int",
     "mean_a": "float", "mean_b": "float", "diff": "float", "test": "str", "statistic": "float",
@@ -294,6 +323,8 @@ def read_table(path: Path | str, contract: TableContract) -> pd.DataFrame:
     for col, kind in contract.kinds.items():
         if kind == "str":  # an empty text field (e.g. no reason) reads back as NA
             df[col] = df[col].fillna("").astype(str)
+        elif kind == "bool":  # with NA, pandas reads true/false as text
+            df[col] = as_bool(df[col])
     return df
 
 

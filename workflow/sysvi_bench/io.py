@@ -1,4 +1,5 @@
-"""Small I/O helpers: atomic writes (so a killed job never leaves a file that looks complete)."""
+"""Small I/O helpers: atomic writes (so a killed job never leaves a file that looks complete), and how a user's
+table file is read (CSV or TSV by its name). Pipeline files are read against their contract: :mod:`sysvi_bench.contracts`."""
 
 from __future__ import annotations
 
@@ -61,3 +62,9 @@ def read_history(path: Path | str) -> pd.DataFrame | None:
     except pd.errors.EmptyDataError:
         return None
     return history if len(history) else None
+
+
+def table_separator(name: str) -> str:
+    """Tab for names ending in .tsv/.txt/.tab (optionally compressed, e.g. .tsv.gz), comma otherwise: the one
+    rule for a user's table (gene tables, ortholog tables, external embeddings)."""
+    return "\t" if {".tsv", ".txt", ".tab"} & set(Path(name).suffixes) else ","

@@ -7,13 +7,13 @@ from typing import Any, Mapping
 
 import anndata as ad
 
-from sysvi_bench import accounting as acc
+from sysvi_bench.data import accounting as acc
 from sysvi_bench import contracts as C
-from sysvi_bench.data.sources import MatrixOptions, counts_matrix, load_per_system, read_h5ad_checked
+from sysvi_bench.data.sources import MatrixOptions, counts_matrix, load_per_system, read_user_h5ad
 from sysvi_bench.data.validate import DataError, system_labels, validate_raw
 from sysvi_bench.config import dataset_keys, download_filename, with_defaults
 
-__all__ = ["load_source", "read_h5ad_checked"]
+__all__ = ["load_source", "read_user_h5ad"]
 
 
 def _source_path(kind: str, source: Mapping[str, Any], resources: Path, where: str) -> tuple[Path, str]:
@@ -57,7 +57,7 @@ def load_source(name: str, dataset_cfg: Mapping[str, Any], resources: Path) -> a
                                 obs_keys=required)
     elif kind in ("h5ad", "url", "manual"):
         path, where_file = _source_path(kind, source, resources, where)
-        adata = counts_matrix(read_h5ad_checked(path, where=where_file), MatrixOptions.from_config(source),
+        adata = counts_matrix(read_user_h5ad(path, where=where_file), MatrixOptions.from_config(source),
                               where=where_file, system=C.REPORT_ALL_SYSTEMS, accounting=accounting)
     else:  # the schema admits no other kind
         raise DataError(f"{where}.source.kind: unknown kind {kind!r}")

@@ -17,16 +17,15 @@ from pathlib import Path
 import anndata as ad
 import pandas as pd
 
-from sysvi_bench.accounting import Accounting
+from sysvi_bench.data.accounting import Accounting
 from sysvi_bench.data.sources import (
     TABLE_READ_OPTIONS,
     MatrixOptions,
     OrthologSpec,
     combine_systems,
     counts_matrix,
-    table_separator,
 )
-from sysvi_bench.io import atomic_path, sha256_of
+from sysvi_bench.io import atomic_path, sha256_of, table_separator
 
 CAME_VERSION = "0.1.13"
 CAME_WHEEL = f"came-{CAME_VERSION}-py3-none-any.whl"

@@ -3,7 +3,7 @@ system joined over shared genes or one-to-one orthologs.
 
 Every source that reads an h5ad (``h5ad``, ``url``, ``manual``, ``per_system`` and the built-in demo) goes
 through :func:`counts_matrix`; every multi-file source (``per_system`` and the demo) through
-:func:`combine_systems`. Each step records what it removed in an :class:`~sysvi_bench.accounting.Accounting`.
+:func:`combine_systems`. Each step records what it removed in an :class:`~sysvi_bench.data.accounting.Accounting`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from anndata import AnnData
 from scipy import sparse
 
 from sysvi_bench import contracts as C
-from sysvi_bench.accounting import Accounting
+from sysvi_bench.data.accounting import Accounting
+from sysvi_bench.io import table_separator
 from sysvi_bench.data.validate import DataError, case_collision_note, check_unique_names, count_problem, unnamed_genes
 
 # counts: round refuses data where at least this fraction of the non-zero values are not integers: they look
@@ -56,7 +57,7 @@ class OrthologSpec:
     filter: Mapping[str, Any] = field(default_factory=dict)
 
 
-def read_h5ad_checked(path: Path | str, *, where: str) -> AnnData:
+def read_user_h5ad(path: Path | str, *, where: str) -> AnnData:
     """Read a user's h5ad, turning a missing or unreadable file into a :class:`DataError`."""
     path = Path(path)
     if not path.is_file():
@@ -71,12 +72,7 @@ def read_h5ad_checked(path: Path | str, *, where: str) -> AnnData:
 TABLE_READ_OPTIONS: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""]}
 
 
-def table_separator(name: str) -> str:
-    """Tab for names ending in .tsv/.txt/.tab (optionally compressed, e.g. .tsv.gz), comma otherwise."""
-    return "\t" if {".tsv", ".txt", ".tab"} & set(Path(name).suffixes) else ","
-
-
-def read_table(path: Path | str, *, where: str) -> pd.DataFrame:
+def read_gene_table(path: Path | str, *, where: str) -> pd.DataFrame:
     """Read a CSV or TSV gene table (see :func:`table_separator`) as text."""
     path = Path(path)
     if not path.is_file():
@@ -337,7 +333,7 @@ def load_per_system(source: Mapping[str, Any], system_column: str, *, where: str
     parts = {}
     for system, (path, options) in per_system_options(source).items():
         where_file = f"{where}.system_files.{system} ({path})"
-        adata = read_h5ad_checked(path, where=f"{where}.system_files.{system}")
+        adata = read_user_h5ad(path, where=f"{where}.system_files.{system}")
         missing = {key: field for key, field in (obs_keys or {}).items() if key not in adata.obs}
         if missing:
             detail = ", ".join(f"{field} {key!r}" for key, field in missing.items())
@@ -346,6 +342,6 @@ def load_per_system(source: Mapping[str, Any], system_column: str, *, where: str
     spec = None
     if source.get("orthologs"):
         cfg = source["orthologs"]
-        spec = OrthologSpec(read_table(cfg["path"], where=f"{where}.orthologs.path"), cfg["columns"], cfg["keep"],
+        spec = OrthologSpec(read_gene_table(cfg["path"], where=f"{where}.orthologs.path"), cfg["columns"], cfg["keep"],
                             cfg.get("filter") or {})
     return combine_systems(parts, system_column, orthologs=spec, where=where, accounting=accounting)

@@ -14,7 +14,10 @@ from anndata import AnnData
 from scipy import sparse
 
 from sysvi_bench import contracts as C
-from sysvi_bench.config import DatasetKeys
+from sysvi_bench.config import DatasetKeys, schema_defaults
+
+# datasets.<name>.min_cells_per_system: checked on the raw data and again after QC
+MIN_CELLS_PER_SYSTEM = schema_defaults("dataset")["min_cells_per_system"]
 
 
 class DataError(ValueError):
@@ -111,7 +114,7 @@ def check_unique_names(adata: AnnData, *, where: str) -> None:
                         "names from a var column of unique names)")
 
 
-def validate_raw(adata: AnnData, keys: DatasetKeys, *, where: str, min_cells_per_system: int = 50) -> None:
+def validate_raw(adata: AnnData, keys: DatasetKeys, *, where: str, min_cells_per_system: int = MIN_CELLS_PER_SYSTEM) -> None:
     """Raise :class:`DataError` (message starts with ``where``) unless ``adata`` is a usable raw dataset.
 
     Checks: obs keys present (missing labels are allowed: unlabelled cells), at least two systems, each

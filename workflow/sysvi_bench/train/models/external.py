@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from sysvi_bench.models import FitContext, FitResult
+from sysvi_bench.io import table_separator
+from sysvi_bench.train.models.base import FitContext, FitResult, ModelSpec
 
 
 def read_external(path: str | Path, obsm_key: str | None) -> pd.DataFrame:
@@ -24,8 +25,7 @@ def read_external(path: str | Path, obsm_key: str | None) -> pd.DataFrame:
         if obsm_key not in adata.obsm:
             raise KeyError(f"{path}: obsm key {obsm_key!r} not found (keys: {list(adata.obsm)})")
         return pd.DataFrame(np.asarray(adata.obsm[obsm_key]), index=adata.obs_names)
-    sep = "," if ".csv" in path.suffixes else "\t"
-    return pd.read_csv(path, sep=sep, index_col=0)
+    return pd.read_csv(path, sep=table_separator(path.name), index_col=0)
 
 
 def align_to_cells(table: pd.DataFrame, cells: pd.Index, *, where: str) -> np.ndarray:
@@ -48,3 +48,7 @@ def align_to_cells(table: pd.DataFrame, cells: pd.Index, *, where: str) -> np.nd
 def fit_external(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
     table = read_external(params["path"], params["obsm_key"])
     return FitResult(align_to_cells(table, adata.obs_names, where=f"external embedding {params['path']}"))
+
+
+# path: h5ad (with obsm_key) or TSV/CSV keyed by cell name
+SPEC = ModelSpec("external", fit_external, {"path": None, "obsm_key": None}, seeded=False)

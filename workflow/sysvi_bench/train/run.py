@@ -7,25 +7,27 @@ benchmark completes and the failure shows up in the tables and report.
 
 from __future__ import annotations
 
+import importlib
 import platform
 import resource
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.checkpoints import checkpoint_key
 from sysvi_bench.config import DatasetKeys
-from sysvi_bench.grid import Run
 from sysvi_bench.io import write_json, write_tsv
-from sysvi_bench import models
-from sysvi_bench.models import FitContext
-from sysvi_bench.models.specs import MODEL_SPECS
+from sysvi_bench.train.models import MODEL_SPECS
+from sysvi_bench.train.models.base import FitContext
 from sysvi_bench.provenance import versions
+
+if TYPE_CHECKING:  # the run plan imports the model registry, which is part of this package
+    from sysvi_bench.grid import Run
 
 
 class TrainingDiverged(RuntimeError):
@@ -72,7 +74,7 @@ def execute_run(
     """Fit ``run`` on the preprocessed dataset and write the run folder (see :mod:`sysvi_bench.contracts`).
 
     ``checkpoints``: fractions of ``max_epochs`` at which a neural model's embedding is also kept
-    (:mod:`sysvi_bench.checkpoints`; extra ``obsm`` keys of ``embedding.h5ad``). Returns the ``run_info`` dict.
+    (:mod:`sysvi_bench.train.checkpoints`; extra ``obsm`` keys of ``embedding.h5ad``). Returns the ``run_info`` dict.
     """
     import torch
 
@@ -90,12 +92,14 @@ def execute_run(
     start = time.perf_counter()
     try:
         # importing the model's libraries (scvi-tools: seconds) is not part of the fit time
-        fitter = models.get_fitter(run.kind)
+        spec = MODEL_SPECS[run.kind]
+        for library in spec.libraries:
+            importlib.import_module(library)
         info["import_time_s"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
-        result = fitter(adata, run.params, run.seed, context)
+        result = spec.fitter(adata, run.params, run.seed, context)
         history = result.history
-        check_result(result.embedding, history, trained=MODEL_SPECS[run.kind].trains_over_epochs)
+        check_result(result.embedding, history, trained=spec.trains_over_epochs)
         embedding = result.embedding
         latents = result.checkpoints
         info.update(status=C.STATUS_OK, reason="", device=result.device, **result.record)
@@ -112,7 +116,7 @@ def execute_run(
     out = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names.copy()))
     out.obsm[C.EMBEDDING_KEY] = embedding
     for epoch, latent in latents.items():
-        out.obsm[checkpoint_key(epoch)] = latent
+        out.obsm[C.checkpoint_key(epoch)] = latent
     C.write_h5ad_checked(out, out_dir / "embedding.h5ad", C.EMBEDDING)
     write_tsv(history, out_dir / "history.tsv")
     C.check_run_info(info, str(out_dir / "run_info.json"))

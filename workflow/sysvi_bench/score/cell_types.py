@@ -1,7 +1,7 @@
 """Which cell types an embedding mixes across systems, and how well labels transfer between systems.
 
 Small pure functions on arrays, composed by :func:`cell_type_metrics` (called by
-:mod:`sysvi_bench.metrics.score` for each embedding variant, on the variant's one evaluation k-NN graph):
+:mod:`sysvi_bench.score.suite` for each embedding variant, on the variant's one evaluation k-NN graph):
 
 * :func:`cross_system_mixing` -- per (system, cell type) and other system: of a cell's neighbours from that
   other system, the fraction carrying each label (``cell_type_mixing.tsv``);

@@ -8,7 +8,7 @@ import numpy as np
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
-from sysvi_bench.models import FitContext, FitResult
+from sysvi_bench.train.models.base import N_COMPS_RANGE, NON_NEGATIVE, POSITIVE_INT, FitContext, FitResult, ModelSpec
 
 
 def _pca(adata: AnnData, n_comps: int) -> np.ndarray:
@@ -68,3 +68,11 @@ def fit_celltype(adata: AnnData, params: dict[str, Any], seed: int, context: Fit
     noise = rng.normal(0.0, params["noise"], (adata.n_obs, params["n_comps"]))
     centres = np.where((codes >= 0)[:, None], centroids[np.maximum(codes, 0)], 0.0)
     return FitResult((centres + noise).astype(np.float32))
+
+
+PCA = ModelSpec("pca", fit_pca, {"n_comps": 15}, seeded=False, ranges=N_COMPS_RANGE, reads_pca=True)
+HARMONY = ModelSpec("harmony", fit_harmony, {"n_comps": 15, "theta": 2.0, "max_iter_harmony": 20}, libraries=("harmonypy",),
+                    ranges={**N_COMPS_RANGE, "theta": NON_NEGATIVE, "max_iter_harmony": POSITIVE_INT}, reads_pca=True)
+SHUFFLED = ModelSpec("shuffled", fit_shuffled, {"n_comps": 15}, is_control=True, ranges=N_COMPS_RANGE, reads_pca=True)
+CELLTYPE = ModelSpec("celltype", fit_celltype, {"n_comps": 15, "noise": 0.1}, is_control=True,
+                     ranges={**N_COMPS_RANGE, "noise": NON_NEGATIVE})

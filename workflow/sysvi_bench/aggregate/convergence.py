@@ -1,6 +1,6 @@
 """Has a run's training converged? A measure from its loss history (``history.tsv``), as pure functions.
 
-Only numpy/pandas (the aggregate step's environment). The measure is the **change of the training loss over
+numpy/pandas only (the aggregate step's environment). The measure is the **change of the training loss over
 the last** ``tail_fraction`` **of the epochs** (10% by default, at least one epoch), **relative to the loss's
 range over training**:
 
@@ -32,10 +32,12 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from sysvi_bench.config import schema_defaults
+
 # per-epoch training losses, in order of preference (scvi-tools' history names)
 LOSS_COLUMNS: tuple[str, ...] = ("train_loss_epoch", "train_loss", "elbo_train", "reconstruction_loss_train")
 TAIL_FRACTION = 0.1
-DEFAULT_TOLERANCE = 0.01
+DEFAULT_TOLERANCE = schema_defaults("evaluation")["convergence_tolerance"]
 CONVERGENCE_COLUMNS = ["dataset", "run_id", "convergence", "converged"]
 
 

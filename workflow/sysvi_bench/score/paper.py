@@ -20,7 +20,7 @@ embedding once and every graph metric reuses it. Conventions, all as in the pape
   to that reference. Moran's I itself is :func:`scanpy.metrics.morans_i`.
 
 Every metric here is oriented so that higher is better, except the sds over Leiden seeds (noise, lower =
-less); :data:`sysvi_bench.metrics.catalogue.PAPER_METRICS` gives each one's type (``bio`` = biological
+less); :data:`sysvi_bench.score.catalogue.PAPER_METRICS` gives each one's type (``bio`` = biological
 conservation, ``batch`` = system correction) and its meaning.
 """
 
@@ -35,8 +35,8 @@ from numpy.typing import ArrayLike
 from scib_metrics.nearest_neighbors import NeighborsResults
 from scipy import sparse
 
-from sysvi_bench.metrics.catalogue import ILISI_SAMPLE, PAPER_METRIC_NAMES, per_system_name
-from sysvi_bench.metrics.leiden import LeidenGraph, leiden_memberships
+from sysvi_bench.score.catalogue import ILISI_SAMPLE, PAPER_METRIC_NAMES, per_system_name
+from sysvi_bench.score.leiden import LeidenGraph, leiden_memberships
 
 LEIDEN_RESOLUTIONS: tuple[float, ...] = tuple(round(0.2 * i, 1) for i in range(1, 11))
 MORAN_MIN_I = 0.2  # genes with Moran's I >= this on the unintegrated group graph are scored
@@ -134,7 +134,7 @@ def ilisi_sample_within_system(
     NaN for a system with one sample, and for the mean if no system has two.
     """
     if neighbor_fn is None:
-        from sysvi_bench.metrics.neighbors import compute_neighbors
+        from sysvi_bench.score.neighbors import compute_neighbors
 
         neighbor_fn = compute_neighbors
     systems, samples = np.asarray(systems).astype(str), np.asarray(samples)
@@ -197,7 +197,7 @@ def nmi_ari_leiden(
     seeds
         Leiden seeds; each gives its own best-over-resolutions NMI and ARI (the paper: seed 0 only).
     graph
-        How the graph is built (:func:`sysvi_bench.metrics.leiden.leiden_igraph`; the paper:
+        How the graph is built (:func:`sysvi_bench.score.leiden.leiden_igraph`; the paper:
         ``both_directions``).
     n_jobs
         Processes the clusterings are spread over (values do not depend on it).

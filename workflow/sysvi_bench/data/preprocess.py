@@ -9,8 +9,8 @@ import pandas as pd
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
-from sysvi_bench.accounting import Accounting, from_uns
-from sysvi_bench.data.validate import DataError, case_collision_note, cell_labels, system_labels
+from sysvi_bench.data.accounting import Accounting, from_uns
+from sysvi_bench.data.validate import MIN_CELLS_PER_SYSTEM, DataError, case_collision_note, cell_labels, system_labels
 from sysvi_bench.config import DatasetKeys, schema_defaults
 
 PREPROCESS_REPORT_UNS = "preprocess_report"  # uns key of the report table until the script writes it out
@@ -138,7 +138,7 @@ def label_spelling_note(labels: pd.Series, systems: pd.Series) -> str:
 
 def preprocess(
     adata: AnnData, keys: DatasetKeys, params: PreprocessParams, *, where: str, copy: bool = True,
-    min_cells_per_system: int = 1,
+    min_cells_per_system: int = MIN_CELLS_PER_SYSTEM,
 ) -> AnnData:
     """Return the preprocessed dataset described in :mod:`sysvi_bench.contracts`.
 

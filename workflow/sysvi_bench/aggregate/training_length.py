@@ -37,7 +37,7 @@ def n_stages(by_epoch: pd.DataFrame) -> int:
 
 def scores_by_epoch(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame:
     """``total`` and ``selection_score`` of every run at every stage (:data:`SCORES_BY_EPOCH_COLUMNS`)."""
-    from sysvi_bench.aggregate import summarize
+    from sysvi_bench.aggregate.selection import summarize
 
     tables = []
     for stage in range(n_stages(by_epoch)):
@@ -56,7 +56,7 @@ def scores_by_epoch(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapp
 def previous_best(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame | None:
     """:func:`sysvi_bench.aggregate.best_settings` at stage 1 (each run's last checkpoint before its final
     embedding); None when no run has a checkpoint."""
-    from sysvi_bench.aggregate import best_settings, summarize
+    from sysvi_bench.aggregate.selection import best_settings, summarize
 
     if n_stages(by_epoch) < 2:
         return None
@@ -100,17 +100,9 @@ def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd
 def safety_warning(top: pd.Series) -> str:
     """Why the recommendation of ``top`` (the rank-1 row of ``best_settings``) is not safe; '' when it is."""
     reasons = []
-    if _is(top.get("converged"), False):
+    if C.flag(top.get("converged")) is False:
         reasons.append("its runs did not converge (summary.tsv: converged)")
     rank, same = top.get("rank_at_previous_checkpoint"), top.get("best_at_previous_checkpoint")
-    if (pd.notna(rank) and int(rank) != 1) or _is(same, False):
+    if (pd.notna(rank) and int(rank) != 1) or C.flag(same) is False:
         reasons.append("the winner changed between the last two checkpoints (metrics_by_epoch.tsv)")
     return " and ".join(reasons)
-
-
-def _is(value, expected: bool) -> bool:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return False
-    if isinstance(value, str):
-        value = {"true": True, "false": False}.get(value.strip().lower())
-    return value is not None and bool(value) is expected

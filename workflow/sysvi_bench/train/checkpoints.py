@@ -8,33 +8,19 @@ its last checkpoint, at the epoch it actually stopped (so the last row of ``metr
 run's ``metrics.tsv``).
 
 The checkpoints are stored in the run's ``embedding.h5ad`` as extra ``obsm`` keys
-``X_emb_epoch<epoch>`` (:func:`checkpoint_key`), next to the final ``X_emb``.
+``X_emb_epoch<epoch>`` (:func:`sysvi_bench.contracts.checkpoint_key`), next to the final ``X_emb``.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 import numpy as np
-
-KEY_PREFIX = "X_emb_epoch"
-
 
 def checkpoint_epochs(fractions: Sequence[float], max_epochs: int) -> list[int]:
     """The epochs (1-based, sorted, unique) at which ``fractions`` of ``max_epochs`` end; 1.0 excluded
     (the final embedding is the run's own)."""
     return sorted({max(1, round(f * max_epochs)) for f in fractions if round(f * max_epochs) < max_epochs})
-
-
-def checkpoint_key(epoch: int) -> str:
-    return f"{KEY_PREFIX}{int(epoch)}"
-
-
-def checkpoint_obsm(obsm_keys: Sequence[str]) -> dict[int, str]:
-    """``epoch -> obsm key`` of the checkpoints stored in an embedding file, in epoch order."""
-    found = {int(m.group(1)): k for k in obsm_keys if (m := re.fullmatch(rf"{KEY_PREFIX}(\d+)", k))}
-    return dict(sorted(found.items()))
 
 
 def make_callback(model: Any, epochs: Sequence[int]):

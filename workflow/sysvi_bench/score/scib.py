@@ -25,7 +25,7 @@ from scib_metrics.benchmark import BatchCorrection, BioConservation
 from scib_metrics.benchmark._core import MetricAnnDataAPI
 from scib_metrics.nearest_neighbors import NeighborsResults
 
-from sysvi_bench.metrics.neighbors import compute_neighbors
+from sysvi_bench.score.neighbors import compute_neighbors
 
 # Benchmarker's neighbour sizes: one graph at the largest k, subset for the others
 NEIGHBOR_SIZES = (15, 50, 90)

@@ -23,15 +23,13 @@ import numpy as np
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.convergence import CONVERGENCE_COLUMNS, convergence_table
+from sysvi_bench.aggregate.convergence import CONVERGENCE_COLUMNS, convergence_table
 from sysvi_bench.provenance import versions_text
-from sysvi_bench.metrics.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, in_aggregate
-from sysvi_bench.training_length import add_training_columns, previous_best, safety_warning
+from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, in_aggregate
+from sysvi_bench.aggregate.training_length import add_training_columns, previous_best, safety_warning
 
 SCORES = ("bio", "batch", "total", "selection_score")
 SCALINGS = ("across_runs", "within_model")
-# model kinds that are controls of the metric scaling, not candidates: left out of the ranking of models
-CONTROL_KINDS = frozenset({"shuffled", "celltype"})
 # a best setting is separable from the next when the difference of means exceeds this many sds of it
 SEPARATION_SDS = 2.0
 P_PAIRED_MIN_SEEDS = 3  # the paired t-test needs at least this many seeds in common
@@ -40,7 +38,7 @@ P_PAIRED_MIN_SEEDS = 3  # the paired t-test needs at least this many seeds in co
 # Parameters that define a SysVI setting in the paper: always reported (presets fix some without a grid axis)
 KEY_PARAMS = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates", "kl_weight", "n_prior_components")
 OUTCOME = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs")
-# training-length outcome of neural runs (sysvi_bench.training_budget.training_record): NA for other models
+# training-length outcome of neural runs (sysvi_bench.train.budget.training_record): NA for other models
 TRAINING_OUTCOME = ("max_epochs", "stopped_early", "kl_weight_reached", "kl_warmup_complete")
 
 
@@ -66,15 +64,9 @@ def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping],
         row.update({f"param_{k}": params[k] for k in KEY_PARAMS if k in params})
         row.update({f"param_{k}": v for k, v in grid_values.items()})
         row["setting"] = run.setting
+        row["control"] = bool(run.control)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _as_bool(values: pd.Series) -> pd.Series:
-    """``higher_is_better`` as booleans, whether read from a TSV as bools or as strings."""
-    if values.dtype == bool:
-        return values
-    return values.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
 
 
 def scale_metrics(metrics: pd.DataFrame, scaling: str = "across_runs") -> pd.DataFrame:
@@ -93,7 +85,7 @@ def scale_metrics(metrics: pd.DataFrame, scaling: str = "across_runs") -> pd.Dat
     lo, hi = groups.transform("min"), groups.transform("max")
     span = hi - lo
     frac = ((out["value"] - lo) / span.where(span > 0)).where(span > 0, 0.5).where(out["value"].notna())
-    out["scaled"] = frac.where(_as_bool(out["higher_is_better"]), 1.0 - frac)
+    out["scaled"] = frac.where(out["higher_is_better"].astype(bool), 1.0 - frac)
     return out
 
 
@@ -132,12 +124,12 @@ def summarize(
 
     Columns added to ``runs``: one per metric (raw value), ``scaled_<metric>`` (see :func:`scale_metrics`,
     across the dataset's runs), ``bio`` and ``batch`` (mean of the run's scaled metrics of that type, for the
-    metrics that enter aggregates: :func:`sysvi_bench.metrics.catalogue.in_aggregate`),
+    metrics that enter aggregates: :func:`sysvi_bench.score.catalogue.in_aggregate`),
     ``total = bio_weight * bio + (1 - bio_weight) * batch``, ``selection_score`` (the paper's: 0.6 *
     mean(scaled NMI, scaled Moran's I) + 0.4 * scaled iLISI, scaled as ``selection_scaling`` says:
     ``across_runs`` or ``within_model``), over the seeds of the run's setting ``n_seeds``, ``mean_<score>`` and
     ``sd_<score>`` for each score, and ``convergence``/``converged`` from ``convergence``
-    (:func:`sysvi_bench.convergence.convergence_table`; NA where not given or not applicable).
+    (:func:`sysvi_bench.aggregate.convergence.convergence_table`; NA where not given or not applicable).
     Failed runs keep NA scores.
     """
     index = ["dataset", "run_id"]
@@ -207,7 +199,7 @@ def _best_of_model(sub: pd.DataFrame, score: str) -> dict:
     runner_up = order[1] if len(order) > 1 else None
     margin = compare_seeds(_per_seed(sub, best, score), _per_seed(sub, runner_up, score)) if runner_up else {}
     return {
-        "kind": runs["kind"].iloc[0] if "kind" in runs.columns else None,
+        "kind": runs["kind"].iloc[0], "control": bool(runs["control"].iloc[0]),
         "setting": best, "best_by": score, "n_seeds": len(runs),
         "mean_total": runs["total"].mean(), "sd_total": runs["total"].std(),
         "mean_selection_score": runs["selection_score"].mean(), "sd_selection_score": runs["selection_score"].std(),
@@ -225,7 +217,7 @@ def _model_ranking(best: pd.DataFrame, totals: list[pd.Series]) -> pd.DataFrame:
     """
     rows = {}
     for _, sub in best.groupby("dataset", sort=False):
-        ranked = sub[~sub["kind"].isin(CONTROL_KINDS)].sort_values("mean_total", ascending=False, kind="stable")
+        ranked = sub[~sub["control"].astype(bool)].sort_values("mean_total", ascending=False, kind="stable")
         for rank, (i, j) in enumerate(zip(ranked.index, [*ranked.index[1:], None]), start=1):
             margin = compare_seeds(totals[i], totals[j]) if j is not None else {}
             rows[i] = {"model_rank": rank, "next_model": best.at[j, "model"] if j is not None else None,
@@ -243,8 +235,9 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
 
     Margins (:func:`compare_seeds`, per-seed values paired by seed): ``*_runner_up``: the best setting vs the
     model's second-best setting, on ``score``; ``*_next_model``: the model vs the next model in the dataset's
-    ranking by the ``mean_total`` of each model's best setting (``model_rank`` 1 = the winner; control kinds
-    :data:`CONTROL_KINDS` are not ranked), on ``total`` (scaled across all runs, so comparable across models).
+    ranking by the ``mean_total`` of each model's best setting (``model_rank`` 1 = the winner; controls, column
+    ``control`` from the run manifest, are not ranked), on ``total`` (scaled across all runs, so comparable
+    across models).
     Returns columns :data:`contracts.BEST_SETTINGS_COLUMNS`.
     """
     scored = summary[summary[score].notna()]
@@ -262,18 +255,9 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
     return table[C.BEST_SETTINGS_COLUMNS]
 
 
-def _flag(value) -> bool | None:
-    """A nullable boolean as held in memory or read back from a TSV: True, False or None (NA)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, str):
-        return {"true": True, "false": False}.get(value.strip().lower())
-    return bool(value)
-
-
 def _margin(verdicts: tuple[str, str, str], other: str, separable, diff: float, sd: float, p: float) -> str:
     """``"<verdict> <other> by diff ± sd (paired t-test: p = ...)"``; verdicts: separable, not, unknown (NA)."""
-    verdict = {True: verdicts[0], False: verdicts[1], None: verdicts[2]}[_flag(separable)]
+    verdict = {True: verdicts[0], False: verdicts[1], None: verdicts[2]}[C.flag(separable)]
     text = f"{verdict} {other} by {diff:.3f}"
     if not np.isnan(sd):
         text += f" ± {sd:.3f}"
@@ -348,7 +332,7 @@ def dataset_tables(
     aggregation-only evaluation settings (:func:`sysvi_bench.config.aggregation_settings`); ``score_infos``
     the runs' ``score_info.json`` (manifest order); ``by_epoch`` the runs'
     ``metrics_by_epoch.tsv`` concatenated (for the training-length columns of ``best_settings``:
-    :func:`sysvi_bench.training_length.add_training_columns`).
+    :func:`sysvi_bench.aggregate.training_length.add_training_columns`).
     """
     evaluation = aggregation
     runs = run_table(manifest, infos, score_infos)

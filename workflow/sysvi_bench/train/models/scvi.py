@@ -6,15 +6,43 @@ from typing import Any
 
 import numpy as np
 from anndata import AnnData
-from scvi.model import SCVI
 
 from sysvi_bench import contracts as C
-from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
-from sysvi_bench.models.sysvi import history_frame, train_with_checkpoints
-from sysvi_bench.training_budget import kl_warmup_kwargs, trainer_kwargs, training_record
+from sysvi_bench.train.models.base import (
+    NEURAL_RANGES, FitContext, FitResult, ModelSpec, Range, categorical_covariates, device_name, seed_everything,
+)
+from sysvi_bench.train.models.sysvi import history_frame, train_with_checkpoints
+from sysvi_bench.train.budget import kl_warmup_kwargs, trainer_kwargs, training_record
+
+
+SCVI_DEFAULTS: dict[str, Any] = {
+    "n_latent": 15,
+    "n_hidden": 128,
+    "n_layers": 2,
+    "dropout_rate": 0.1,
+    "gene_likelihood": "nb",
+    "dispersion": "gene",
+    "kl_weight": 1.0,  # max_kl_weight of the plan
+    # KL warm-up: exactly one of the two (or neither: no warm-up). The paper's scVI (scvi_kl_anneal in its
+    # seml configs, run_integration_scvi.py): 1,600 steps, which completes within training
+    "n_epochs_kl_warmup": None,
+    "n_steps_kl_warmup": 1600,
+    "lr": 1e-3,
+    "max_epochs": "auto",
+    "batch_size": 128,
+    "train_size": 0.9,
+    "early_stopping": False,
+    "early_stopping_patience": 45,
+    "categorical_covariate_keys": None,
+    "save_model": False,
+}
+SCVI_RANGES: dict[str, Range] = {**NEURAL_RANGES, "n_epochs_kl_warmup": Range(0, integer=True),
+                                  "n_steps_kl_warmup": Range(0, integer=True)}
 
 
 def build_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext):
+    from scvi.model import SCVI
+
     seed_everything(seed)
     adata = adata.copy()
     SCVI.setup_anndata(
@@ -47,3 +75,7 @@ def fit_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitCont
         model.save(str(context.model_dir), overwrite=True, save_anndata=False)
     return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device),
                      checkpoints=latents, record=training_record(params, kwargs["max_epochs"], history, getattr(model, "training_plan", None)))
+
+
+SPEC = ModelSpec("scvi", fit_scvi, SCVI_DEFAULTS, libraries=("scvi",), seeded=True, uses_accelerator=True,
+                 trains_over_epochs=True, ranges=SCVI_RANGES, nullable=frozenset({"n_steps_kl_warmup"}))

@@ -4,9 +4,9 @@ so the aggregation step, whose environment has only numpy/pandas, can read it to
 Three suites are reported for every run and embedding variant (the ``metric`` column of the long tables):
 
 * ``scib``: scib-metrics' default suite with the system as the batch (:data:`SCIB_DESCRIPTIONS`);
-* ``paper``: the sysVI paper's metrics (:data:`PAPER_METRICS`, computed in :mod:`sysvi_bench.metrics.paper`);
+* ``paper``: the sysVI paper's metrics (:data:`PAPER_METRICS`, computed in :mod:`sysvi_bench.score.paper`);
 * ``cell_types``: which cell types are mixed across systems and label transfer between systems
-  (:data:`CELL_TYPE_METRICS`, :mod:`sysvi_bench.metrics.cell_types`; not aggregated).
+  (:data:`CELL_TYPE_METRICS`, :mod:`sysvi_bench.score.cell_types`; not aggregated).
 
 Three paper metrics measure the same quantity as a scib-metrics one (``scib_twin``; the LISI twins differ only
 in whether a cell counts as its own neighbour); the twin is left out of the bio/batch aggregates so that no
@@ -89,7 +89,7 @@ PAPER_METRICS: tuple[MetricSpec, ...] = (
 PAPER_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in PAPER_METRICS)
 
 # Which cell types are mixed across systems, and label transfer between systems
-# (:mod:`sysvi_bench.metrics.cell_types`; suite ``cell_types``). Reported and drawn, not aggregated: the
+# (:mod:`sysvi_bench.score.cell_types`; suite ``cell_types``). Reported and drawn, not aggregated: the
 # paper's selection (NMI, Moran's I, iLISI) does not use them, ``cross_system_same_type`` is computed only on
 # the cells that have cross-system neighbours (an embedding that hardly mixes scores it on a few cells), and
 # adding them would change every existing total (docs/metrics.md).

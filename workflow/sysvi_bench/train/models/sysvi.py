@@ -7,12 +7,63 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from scvi.external import SysVI
 
 from sysvi_bench import contracts as C
-from sysvi_bench.checkpoints import checkpoint_epochs, make_callback
-from sysvi_bench.training_budget import trainer_kwargs, training_record
-from sysvi_bench.models import FitContext, FitResult, categorical_covariates, device_name, seed_everything
+from sysvi_bench.train.checkpoints import checkpoint_epochs, make_callback
+from sysvi_bench.train.budget import trainer_kwargs, training_record
+from sysvi_bench.train.models.base import (
+    NEURAL_RANGES, NON_NEGATIVE, POSITIVE_INT, FitContext, FitResult, ModelSpec, categorical_covariates, device_name,
+    seed_everything,
+)
+
+SYSVI_DEFAULTS: dict[str, Any] = {
+    # SysVI(...) / SysVAE architecture
+    "prior": "vamp",
+    "n_prior_components": 5,
+    "trainable_priors": True,
+    "pseudoinputs": "random",  # random | balanced (equal per system) | list of cell indices
+    "n_latent": 15,
+    "n_hidden": 256,
+    "n_layers": 2,
+    "dropout_rate": 0.1,
+    "out_var_mode": "feature",
+    "embed_categorical_covariates": False,
+    "embedding_kwargs": None,
+    "encoder_decoder_kwargs": None,
+    # SysVI.setup_anndata(...); None = the dataset's covariate_keys
+    "categorical_covariate_keys": None,
+    "continuous_covariate_keys": None,
+    "weight_batches": False,
+    # training plan (plan_kwargs); kl_weight reaches the plan as max_kl_weight (warm-up is 0 in SysVI)
+    "kl_weight": 1.0,
+    "reconstruction_weight": 1.0,
+    "z_distance_cycle_weight": 2.0,
+    "lr": 1e-3,
+    "weight_decay": 1e-6,
+    "optimizer": "Adam",
+    "reduce_lr_on_plateau": False,
+    # trainer; max_epochs "auto": sysvi_bench.train.budget
+    "max_epochs": "auto",
+    "batch_size": 128,
+    "train_size": 0.9,  # the rest is the validation split (early stopping)
+    "early_stopping": False,
+    "early_stopping_patience": 45,  # scvi-tools' default, epochs without improvement of elbo_validation
+    "check_val_every_n_epoch": None,
+    "save_model": False,
+}
+
+# The paper's ablation (Hrovatin et al. 2025): each preset fixes the prior and whether the cycle loss is on.
+SYSVI_PRESETS: dict[str, dict[str, Any]] = {
+    "cvae": {"prior": "standard_normal", "z_distance_cycle_weight": 0.0},
+    "vamp": {"prior": "vamp", "z_distance_cycle_weight": 0.0},
+    "cyc": {"prior": "standard_normal", "z_distance_cycle_weight": 2.0},
+    "sysvi": {"prior": "vamp", "z_distance_cycle_weight": 2.0},
+}
+
+SYSVI_RANGES: dict[str, Range] = {
+    **NEURAL_RANGES, "n_prior_components": POSITIVE_INT, "reconstruction_weight": NON_NEGATIVE,
+    "z_distance_cycle_weight": NON_NEGATIVE, "weight_decay": NON_NEGATIVE, "check_val_every_n_epoch": POSITIVE_INT,
+}
 
 # run params -> where they go in scvi-tools
 INIT_KEYS = (
@@ -46,6 +97,8 @@ def pseudoinput_indices(spec: Any, systems: pd.Series, n_components: int, seed: 
 
 def build_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext):
     """Register ``adata`` and build the (untrained) SysVI model. Returns (model, setup AnnData)."""
+    from scvi.external import SysVI
+
     seed_everything(seed)
     # weight_batches writes obs["batch_weights"]: never touch the caller's object
     adata = adata.copy()
@@ -68,7 +121,7 @@ def build_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitC
 def train_kwargs(params: dict[str, Any], accelerator: str, n_cells: int) -> dict[str, Any]:
     """Arguments of ``SysVI.train``. The KL weight goes in as ``max_kl_weight``: the plan overwrites ``kl_weight``.
 
-    ``n_cells``: the preprocessed dataset's cells, for ``max_epochs: auto`` (:mod:`sysvi_bench.training_budget`).
+    ``n_cells``: the preprocessed dataset's cells, for ``max_epochs: auto`` (:mod:`sysvi_bench.train.budget`).
     """
     plan = {k: params[k] for k in PLAN_KEYS}
     plan["max_kl_weight"] = params["kl_weight"]
@@ -77,7 +130,7 @@ def train_kwargs(params: dict[str, Any], accelerator: str, n_cells: int) -> dict
 
 
 def train_with_checkpoints(model: Any, kwargs: dict[str, Any], fractions: tuple[float, ...]) -> dict[int, np.ndarray]:
-    """``model.train(**kwargs)``, keeping the latent at ``fractions`` of ``max_epochs`` (:mod:`sysvi_bench.checkpoints`)."""
+    """``model.train(**kwargs)``, keeping the latent at ``fractions`` of ``max_epochs`` (:mod:`sysvi_bench.train.checkpoints`)."""
     epochs = checkpoint_epochs(fractions, kwargs["max_epochs"])
     if not epochs:
         model.train(**kwargs)
@@ -107,3 +160,7 @@ def fit_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitCon
         model.save(str(context.model_dir), overwrite=True, save_anndata=False)
     return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device),
                      checkpoints=latents, record=training_record(params, kwargs["max_epochs"], history, getattr(model, "training_plan", None)))
+
+
+SPEC = ModelSpec("sysvi", fit_sysvi, SYSVI_DEFAULTS, libraries=("scvi",), seeded=True, uses_accelerator=True,
+                 trains_over_epochs=True, presets=SYSVI_PRESETS, ranges=SYSVI_RANGES)

@@ -4,7 +4,7 @@ Per dataset (once, :func:`dataset_reference`, stored by :func:`reference_to_adat
 subsample, the k-NN graph of the unintegrated PCA and the Moran's I gene selection. Per run
 (:func:`score_run`, one ``score`` job each) and embedding variant: one k-NN graph
 (``evaluation.n_neighbors``, ``evaluation.neighbor_backend``) shared by the scib-metrics suite and the
-paper's metrics (:mod:`sysvi_bench.metrics.paper`).
+paper's metrics (:mod:`sysvi_bench.score.paper`).
 """
 
 from __future__ import annotations
@@ -23,27 +23,19 @@ from scib_metrics.nearest_neighbors import NeighborsResults
 from sysvi_bench import contracts as C
 from sysvi_bench.config import scoring_settings
 from sysvi_bench.provenance import versions
+from sysvi_bench.subsample import seeded_subsample
 from sysvi_bench.grid import Run
-from sysvi_bench.metrics import paper
-from sysvi_bench.metrics.catalogue import PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, is_label_free, per_system_metrics
-from sysvi_bench.metrics.catalogue import CELL_TYPE_METRICS
-from sysvi_bench.metrics.cell_types import cell_type_metrics
-from sysvi_bench.metrics.neighbors import compute_neighbors
-from sysvi_bench.metrics.scib import scib_metric_names, scib_metrics_long, scib_suite
+from sysvi_bench.score import paper
+from sysvi_bench.score.catalogue import PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, is_label_free, per_system_metrics
+from sysvi_bench.score.catalogue import CELL_TYPE_METRICS
+from sysvi_bench.score.cell_types import cell_type_metrics
+from sysvi_bench.score.neighbors import compute_neighbors
+from sysvi_bench.score.scib import scib_metric_names, scib_metrics_long, scib_suite
 
 def resolve_evaluation(evaluation: Mapping[str, Any]) -> dict[str, Any]:
     """The evaluation settings that change scores, the schema's defaults filled in (aggregation-only settings
     are left out: they never reach a scoring job)."""
     return scoring_settings(evaluation)
-
-
-def evaluation_cells(obs_names: pd.Index, size: int | None, seed: int) -> np.ndarray:
-    """Positions of the fixed evaluation subsample: depends only on the cells, the size and the seed."""
-    n = len(obs_names)
-    if size is None or size >= n:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size, replace=False))
 
 
 def embedding_variants(emb: np.ndarray, variants: list[str]) -> dict[str, np.ndarray]:
@@ -64,7 +56,7 @@ def metric_catalogue(skip: Collection[str] = (), systems: Collection[str] = ()) 
     """Every reported metric: ``metric, type, higher_is_better, suite, in_aggregate, description``.
 
     ``systems``: the dataset's systems, for the per-system rows
-    (:func:`sysvi_bench.metrics.catalogue.per_system_metrics`); without them those rows are not listed.
+    (:func:`sysvi_bench.score.catalogue.per_system_metrics`); without them those rows are not listed.
     """
     rows = [{"metric": m, "type": t, "higher_is_better": True, "suite": "scib",
              "in_aggregate": in_aggregate(m), "description": SCIB_DESCRIPTIONS.get(m, "")}
@@ -129,7 +121,7 @@ class DatasetReference:
         k-NN graph of the labelled cells' ``pca`` (for the neighbourhood Jaccard index).
     moran
         Moran's I groups and selected genes of the labelled cells
-        (:func:`sysvi_bench.metrics.paper.moran_reference`).
+        (:func:`sysvi_bench.score.paper.moran_reference`).
     """
 
     n_cells_total: int
@@ -149,7 +141,7 @@ class DatasetReference:
 def dataset_reference(preprocessed: ad.AnnData, evaluation: Mapping[str, Any]) -> DatasetReference:
     """The evaluation subsample, the unintegrated k-NN graph and the Moran's I reference of a dataset."""
     cfg = resolve_evaluation(evaluation)
-    cells = evaluation_cells(preprocessed.obs_names, cfg["subsample"], cfg["seed"])
+    cells = seeded_subsample(preprocessed.n_obs, cfg["subsample"], cfg["seed"])
     obs = preprocessed.obs.iloc[cells][[C.SYSTEM, C.LABEL, C.SAMPLE]]
     labelled = obs[C.LABEL].notna().to_numpy()
     pca = np.ascontiguousarray(np.asarray(preprocessed.obsm[C.PCA_KEY])[cells], dtype=np.float32)
@@ -203,7 +195,7 @@ def _suite_values(
     Rows of every variant: ``embedding_variant, metric, value, reason``. Each variant's k-NN graph is computed
     once and shared by scib-metrics and the paper's metrics. A metric that cannot be computed is NA with its
     reason; the others are kept. ``n_jobs``: processes for the Leiden clusterings. ``tables``: when given
-    (labelled cells), the per-cell-type tables of :mod:`~sysvi_bench.metrics.cell_types` are appended to
+    (labelled cells), the per-cell-type tables of :mod:`~sysvi_bench.score.cell_types` are appended to
     ``tables["cell_type_mixing"]`` and ``tables["label_transfer"]`` (column ``embedding_variant`` first).
     """
     cells = np.ones(len(reference.obs), dtype=bool) if label_free else reference.labelled
@@ -252,7 +244,7 @@ def score_embedding(
     """All metrics of one embedding (rows = the reference's evaluation cells), for every variant.
 
     Label-based metrics are computed on the labelled cells; when some cells are unlabelled, the label-free
-    metrics (:func:`~sysvi_bench.metrics.catalogue.is_label_free`) are computed on every evaluation cell.
+    metrics (:func:`~sysvi_bench.score.catalogue.is_label_free`) are computed on every evaluation cell.
     Returns columns ``embedding_variant, metric, type, higher_is_better, value, reason`` in
     :func:`expected_metrics` order (with the per-system rows of the reference's systems); ``reason`` says why
     a value is NA. ``n_jobs``: processes for the Leiden clusterings (values do not depend on it).
@@ -289,7 +281,7 @@ def score_run(
     needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads);
     ``tables``: collects the per-cell-type tables (:func:`cell_type_tables` puts them together; none for a
     failed run).
-    ``obsm_key``: the embedding scored (another key: a checkpoint, :mod:`sysvi_bench.checkpoints`).
+    ``obsm_key``: the embedding scored (another key: a checkpoint, :mod:`sysvi_bench.train.checkpoints`).
     """
     cfg = resolve_evaluation(evaluation)
     if info["status"] != C.STATUS_OK:

@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from sysvi_bench import contracts as C  # noqa: E402
-from sysvi_bench.metrics.catalogue import is_auxiliary  # noqa: E402
+from sysvi_bench.score.catalogue import is_auxiliary  # noqa: E402
 
 AGGREGATES = ["bio", "batch", "total", "selection_score"]
 AGGREGATE_LABELS = {
@@ -96,8 +96,7 @@ def _ok(summary: pd.DataFrame) -> pd.DataFrame:
 
 def not_converged(summary: pd.DataFrame) -> set[str]:
     """Run ids whose training did not converge (summary column ``converged`` False; NA = not applicable)."""
-    flags = summary["converged"].astype(str).str.strip().str.lower()
-    return set(summary.loc[flags.isin(["false", "0", "0.0"]), "run_id"].astype(str))
+    return set(summary.loc[C.as_bool(summary["converged"]).eq(False).fillna(False), "run_id"].astype(str))
 
 
 def _fmt(value) -> str:
@@ -122,45 +121,31 @@ def _as_label(values: pd.Series) -> pd.Series:
     return values.map(one)
 
 
-def best_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dict[str, str]:
-    """model -> the run representing its best setting: best_settings' median run, else the best-total run,
-    else (nothing scored) the model's first successful run."""
-    chosen: dict[str, str] = {}
-    if best is not None:
-        for _, row in best.iterrows():
-            if isinstance(row["median_run_id"], str) and row["median_run_id"]:
-                chosen[str(row["model"])] = row["median_run_id"]
-    ok = _ok(summary)
-    for model, sub in ok.groupby("model", sort=False):
-        if model in chosen:
-            continue
-        if sub["total"].notna().any():
-            chosen[str(model)] = sub.loc[sub["total"].idxmax(), "run_id"]
-        elif len(sub):
-            chosen[str(model)] = sub["run_id"].iloc[0]
-    order = list(dict.fromkeys(summary["model"].astype(str)))
-    return {m: chosen[m] for m in order if m in chosen}
+def best_runs(best: pd.DataFrame) -> dict[str, str]:
+    """model -> the run drawn for it: its best setting's median run (``best_settings.tsv``, where the aggregate
+    step chose it; a model without a scored run has no row and is not drawn)."""
+    named = best[best["median_run_id"].notna() & (best["median_run_id"].astype(str).str.len() > 0)]
+    return dict(zip(named["model"].astype(str), named["median_run_id"].astype(str)))
 
 
 UNINTEGRATED_PANEL = "unintegrated PCA"
 
 
-def umap_panels(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> dict[str, str | None]:
-    """Panels of the UMAP figure: name -> the run drawn (:func:`best_run_ids`), led by the preprocessed data's
-    PCA (``None``: no run) when no PCA run is among them."""
-    chosen = best_run_ids(summary, best)
+def umap_panels(summary: pd.DataFrame, best: pd.DataFrame) -> dict[str, str | None]:
+    """Panels of the UMAP figure: name -> the run drawn (:func:`best_runs`, in the summary's model order), led
+    by the preprocessed data's PCA (``None``: no run) when no PCA run is among them."""
+    chosen = best_runs(best)
+    order = [m for m in dict.fromkeys(summary["model"].astype(str)) if m in chosen]
     kinds = summary.set_index("run_id")["kind"].to_dict()
-    reference = {} if "pca" in {kinds.get(r) for r in chosen.values()} else {UNINTEGRATED_PANEL: None}
-    return {**reference, **chosen}
+    reference = {} if "pca" in {kinds.get(chosen[m]) for m in order} else {UNINTEGRATED_PANEL: None}
+    return {**reference, **{m: chosen[m] for m in order}}
 
 
-def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame | None = None) -> set[str]:
-    """Every run (all seeds) of each model's best setting."""
-    if best is not None:
-        keys = set(zip(best["model"].astype(str), best["setting"].astype(str)))
-        mask = [(str(m), str(s)) in keys for m, s in zip(summary["model"], summary["setting"])]
-        return set(summary.loc[mask, "run_id"])
-    return set(best_run_ids(summary, best).values())
+def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame) -> set[str]:
+    """Every run (all seeds) of each model's best setting (``best_settings.tsv``)."""
+    keys = set(zip(best["model"].astype(str), best["setting"].astype(str)))
+    mask = [(str(m), str(s)) in keys for m, s in zip(summary["model"], summary["setting"])]
+    return set(summary.loc[mask, "run_id"])
 
 
 # ----------------------------------------------------------------------------------------- results table
@@ -173,7 +158,7 @@ def results_table(
 
     The printed number is the raw value; the colour is the run's direction-aware scaled value from the summary
     (``scaled_<metric>``: 1 = the dataset's best run, darker = better) where it has one, else the column's
-    min-max scaled raw value. Per-system and noise rows (:func:`~sysvi_bench.metrics.catalogue.is_auxiliary`)
+    min-max scaled raw value. Per-system and noise rows (:func:`~sysvi_bench.score.catalogue.is_auxiliary`)
     are not columns. Failed runs are listed last, marked "(failed)", with NA; runs whose training
     did not converge (summary column ``converged``) are marked "(not converged)".
     """
@@ -244,7 +229,7 @@ def _seed_error_bars(ax, ok: pd.DataFrame, colours: Mapping[str, tuple]) -> bool
 def batch_bio_scatter(
     summary: pd.DataFrame,
     paths: list[Path | str],
-    best: pd.DataFrame | None = None,
+    best: pd.DataFrame,
     title: str = "",
     bio_weight: float = 0.6,
 ) -> None:
@@ -306,11 +291,21 @@ def swept_axes(summary: pd.DataFrame) -> list[str]:
     return [a for a in SWEEP_AXES if f"param_{a}" in sysvi.columns and sysvi[f"param_{a}"].dropna().nunique() > 1]
 
 
-def sweep_table(summary: pd.DataFrame, quantities: Sequence[str]) -> pd.DataFrame:
+def sweep_anchor(best: pd.DataFrame) -> str | None:
+    """The setting the sweep holds its other axes at: of the SysVI-kind models' best settings
+    (``best_settings.tsv``), the one with the highest mean of the score they were chosen by (``best_by``)."""
+    rows = best[best["kind"].astype(str) == "sysvi"]
+    if rows.empty:
+        return None
+    means = rows[f"mean_{rows['best_by'].iloc[0]}"]
+    return None if means.isna().all() else str(rows.loc[means.idxmax(), "setting"])
+
+
+def sweep_table(summary: pd.DataFrame, quantities: Sequence[str], best: pd.DataFrame) -> pd.DataFrame:
     """Mean and sd over seeds of each quantity per SysVI setting and swept axis (long format).
 
     Columns: axis, x, prior, facet, quantity, mean, sd, n. For each axis, the other swept axes are held at the
-    values of the best SysVI setting (highest mean total), so that a line only varies its own axis.
+    values of the best SysVI setting (:func:`sweep_anchor`), so that a line only varies its own axis.
     """
     sysvi = _ok(summary)
     sysvi = sysvi[sysvi["kind"] == "sysvi"]
@@ -322,12 +317,8 @@ def sweep_table(summary: pd.DataFrame, quantities: Sequence[str]) -> pd.DataFram
         _prior=_as_label(sysvi[f"param_{HUE}"]) if f"param_{HUE}" in sysvi.columns else "all",
         _facet=_as_label(sysvi[f"param_{FACET}"]) if f"param_{FACET}" in sysvi.columns else "all",
     )
-    score = "total" if sysvi["total"].notna().any() else None
-    if score:
-        by_setting = sysvi.groupby("setting")[score].mean()
-        anchor = sysvi[sysvi["setting"] == by_setting.idxmax()].iloc[0]
-    else:
-        anchor = sysvi.iloc[0]
+    anchored = sysvi[sysvi["setting"].astype(str) == sweep_anchor(best)]
+    anchor = (anchored if len(anchored) else sysvi).iloc[0]
     frames = []
     for axis in axes:
         sub = sysvi
@@ -349,6 +340,7 @@ def sweep_table(summary: pd.DataFrame, quantities: Sequence[str]) -> pd.DataFram
 
 def parameter_sweep(
     summary: pd.DataFrame,
+    best: pd.DataFrame,
     quantities: Sequence[str],
     paths: list[Path | str],
     title: str = "",
@@ -361,7 +353,7 @@ def parameter_sweep(
     coloured by prior (``labels``: panel names per quantity). Axes that are not swept are skipped (with none swept, the cycle weight is shown, a
     single point per prior). The unintegrated PCA (kind ``pca``), when scored, is a dashed grey reference.
     """
-    table = sweep_table(summary, quantities)
+    table = sweep_table(summary, quantities, best)
     if table.empty:
         _message_figure(paths, title, "No scored SysVI run: no parameter sweep to draw.")
         return
@@ -429,17 +421,6 @@ def parameter_sweep(
 
 
 # -------------------------------------------------------------------------------------------- UMAP grid
-
-
-def umap_cells(n_cells: int, max_cells: int = 5000, seed: int = 0) -> np.ndarray:
-    """Positions of the cells a UMAP is drawn on: all, or a seeded subsample of ``max_cells`` (sorted).
-
-    Depends only on the number of cells and the seed, so every run of a dataset (its embeddings share the
-    preprocessed cells and their order) is drawn on the same cells.
-    """
-    if n_cells <= max_cells:
-        return np.arange(n_cells)
-    return np.sort(np.random.default_rng(seed).choice(n_cells, max_cells, replace=False))
 
 
 def umap_coordinates(emb: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
@@ -526,7 +507,7 @@ def training_curves(
 
     ``histories``: run id -> its ``history.tsv`` (runs without a history, e.g. PCA, are skipped).
     ``convergence``: rows with ``run_id``, ``convergence``, ``converged`` (the summary, or
-    :func:`sysvi_bench.convergence.convergence_table`): unconverged runs are named in red with their relative
+    :func:`sysvi_bench.aggregate.convergence.convergence_table`): unconverged runs are named in red with their relative
     loss change over the last 10% of epochs.
     """
     histories = {k: v for k, v in histories.items() if v is not None and len(v) and "epoch" in v.columns}
@@ -627,7 +608,7 @@ def runtime_memory(summary: pd.DataFrame, paths: list[Path | str], title: str = 
 def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path | str], title: str = "") -> None:
     """Total score of each model's best setting (its median run) at every embedding checkpoint vs epoch.
 
-    ``scores``: ``scores_by_epoch.tsv`` (:func:`sysvi_bench.training_length.scores_by_epoch`); ``best``:
+    ``scores``: ``scores_by_epoch.tsv`` (:func:`sysvi_bench.aggregate.training_length.scores_by_epoch`); ``best``:
     ``best_settings.tsv``. Models without epochs (PCA, Harmony, controls) are drawn as horizontal lines at their
     final total. The last point of each line is the model's score in the summary.
     """

@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sysvi_bench.metrics.catalogue import SELECTION_BATCH, SELECTION_BIO  # noqa: E402
+from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO  # noqa: E402
 
 # The metrics of the paper's selection score, the default columns of the top-settings figure and tests
 KEY_METRICS: tuple[str, ...] = (*SELECTION_BIO, *SELECTION_BATCH)

@@ -1,4 +1,4 @@
-"""Score a run's embedding checkpoints (:mod:`sysvi_bench.checkpoints`): ``metrics_by_epoch.tsv``."""
+"""Score a run's embedding checkpoints (:mod:`sysvi_bench.train.checkpoints`): ``metrics_by_epoch.tsv``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import anndata as ad
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.checkpoints import checkpoint_obsm
 from sysvi_bench.grid import Run
-from sysvi_bench.metrics.score import DatasetReference, score_run
+from sysvi_bench.score.suite import DatasetReference, score_run
 
 
 def score_by_epoch(
@@ -29,12 +28,12 @@ def score_by_epoch(
 
     The final rows of ``metrics_by_epoch`` *are* ``metrics`` (one computation), at epoch ``n_epochs`` of
     ``run_info.json`` (0 for models that do not train over epochs; a failed run has no checkpoints).
-    ``tables`` collects the final embedding's per-cell-type tables (:func:`~sysvi_bench.metrics.score.score_run`).
+    ``tables`` collects the final embedding's per-cell-type tables (:func:`~sysvi_bench.score.suite.score_run`).
     """
     final = score_run(run, info, embedding, reference, evaluation, n_jobs=n_jobs, tables=tables)
     checkpoints: dict[int, str] = {}
     if info["status"] == C.STATUS_OK:
-        checkpoints = checkpoint_obsm(list(ad.read_h5ad(embedding).obsm.keys()))
+        checkpoints = C.checkpoint_obsm(list(ad.read_h5ad(embedding).obsm.keys()))
     tables = [score_run(run, info, embedding, reference, evaluation, n_jobs=n_jobs, obsm_key=key).assign(epoch=epoch)
               for epoch, key in checkpoints.items() if epoch < int(info["n_epochs"])]
     tables.append(final.assign(epoch=int(info["n_epochs"])))

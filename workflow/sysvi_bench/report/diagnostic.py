@@ -34,6 +34,7 @@ from scipy import sparse
 from scipy.stats import false_discovery_control, mannwhitneyu
 
 from sysvi_bench import contracts as C
+from sysvi_bench.subsample import seeded_subsample
 
 ALL_CELL_TYPES = "(all cell types)"
 
@@ -180,12 +181,6 @@ def _best_possible_p(n_across: int, n_within: int) -> float:
     return float(mannwhitneyu(across, within, alternative="greater", method="auto").pvalue)
 
 
-def _subsample(n: int, max_n: int, seed: int) -> np.ndarray:
-    if n <= max_n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, max_n, replace=False))
-
-
 def system_silhouettes(adata: AnnData, params: DiagnosticParams) -> tuple[float, float]:
     """Silhouette of the system on the unintegrated PCA: over all cells, and within cell types (cell-weighted).
 
@@ -193,7 +188,7 @@ def system_silhouettes(adata: AnnData, params: DiagnosticParams) -> tuple[float,
     """
     from sklearn.metrics import silhouette_samples
 
-    idx = _subsample(adata.n_obs, params.max_cells_silhouette, params.seed)
+    idx = seeded_subsample(adata.n_obs, params.max_cells_silhouette, params.seed)
     emb = np.asarray(adata.obsm[C.PCA_KEY])[idx]
     system = adata.obs[C.SYSTEM].astype(str).to_numpy()[idx]
     labelled = adata.obs[C.LABEL].notna().to_numpy()[idx]

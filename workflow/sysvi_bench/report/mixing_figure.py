@@ -1,6 +1,6 @@
 """Per dataset: which cell types each model's best run mixes with which across systems (the paper's
 ``adversarial_cell_mixing.py`` heatmaps), from the runs' ``cell_type_mixing.tsv``
-(:mod:`sysvi_bench.metrics.cell_types`).
+(:mod:`sysvi_bench.score.cell_types`).
 
 A panel per model and system pair: rows = the first system's cell types, columns = the second's, colour =
 of the row type's neighbours from the second system, the fraction carrying the column type. A good
@@ -21,6 +21,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from sysvi_bench.report.figures import best_runs  # noqa: E402
+
 UNINTEGRATED = "unintegrated (PCA)"
 
 
@@ -29,11 +31,9 @@ def mixing_panels(summary: pd.DataFrame, best: pd.DataFrame) -> dict[str, str | 
     ``None``: the evaluation reference's unintegrated graph), then the sysVI model (the model named
     ``sysvi``, else the best-ranked SysVI-kind model), then every other model by rank; each model's run is its
     best setting's median run (``best_settings.tsv``)."""
-    best = best[best["median_run_id"].astype(str).str.len() > 0].copy()
-    best = best[best["median_run_id"].notna() & (best["median_run_id"].astype(str) != "nan")]
+    run_of = best_runs(best)
     kind = best.set_index("model")["kind"].astype(str).to_dict()
     rank = pd.to_numeric(best.set_index("model")["model_rank"], errors="coerce").to_dict()
-    run_of = best.set_index("model")["median_run_id"].astype(str).to_dict()
     pca = [m for m in run_of if kind[m] == "pca"]
     panels: dict[str, str | None] = {UNINTEGRATED: run_of[pca[0]] if pca else None}
     # the model named "sysvi" (the full sysVI preset) leads the SysVI-kind models (the paper's ablation
