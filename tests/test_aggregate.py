@@ -215,7 +215,7 @@ def test_recommendation_states_the_winner_and_its_margins_in_one_sentence(tmp_pa
 
 
 def test_completeness_reports_missing_and_na_values():
-    from sysvi_bench.aggregate.selection import completeness
+    from sysvi_bench.aggregate.tables import completeness
 
     info = {"metrics": [{"metric": "a"}, {"metric": "b"}], "evaluation": {"variants": ["raw"]}}
     runs = pd.DataFrame({"dataset": ["d"] * 3, "run_id": ["ok", "failed", "partial"],

@@ -177,3 +177,13 @@ def test_external_embedding_is_realigned_and_checked(pre, tmp_path):
     extra = pd.concat([table, pd.DataFrame(np.zeros((1, 5)), index=["stranger"])])
     with pytest.raises(ValueError, match="1 extra.*stranger"):
         align_to_cells(extra, pre.obs_names, where="e")
+
+
+def test_the_schema_lists_exactly_the_registered_model_kinds():
+    from sysvi_bench.config import schema
+
+    kinds = schema()["$defs"]["model"]["properties"]["kind"]["enum"]
+    assert sorted(kinds) == sorted(MODEL_SPECS)
+    for kind, spec in MODEL_SPECS.items():
+        assert spec.kind == kind and callable(spec.fitter)
+    assert {k for k, s in MODEL_SPECS.items() if s.is_control} == {"shuffled", "celltype"}

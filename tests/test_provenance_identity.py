@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate.selection import chain_status, dataset_chain, run_table, summarize
+from sysvi_bench.aggregate.selection import summarize
+from sysvi_bench.aggregate.tables import chain_status, dataset_chain, run_table
 from sysvi_bench.config import ConfigError, DatasetKeys, aggregation_keys, aggregation_settings, scoring_settings
 from sysvi_bench.config_check import check_config
 from sysvi_bench.grid import MAX_RUN_ID_LENGTH, Run

@@ -314,7 +314,7 @@ PARTIAL = "results/partial"
 
 
 onerror:
-    from sysvi_bench.aggregate.selection import TABLE_CONTRACTS, chain_status, dataset_chain, write_benchmark_tables
+    from sysvi_bench.aggregate.tables import TABLE_CONTRACTS, chain_status, dataset_chain, write_benchmark_tables
 
     write_benchmark_tables(
         {d: {t: f"results/{d}/{t}.tsv" for t in TABLE_CONTRACTS} for d in DATASETS},

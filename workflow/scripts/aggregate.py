@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate.selection import TABLE_CONTRACTS, VERSION_COLUMNS, dataset_tables, run_table
+from sysvi_bench.aggregate.tables import TABLE_CONTRACTS, VERSION_COLUMNS, dataset_tables, run_table
 from sysvi_bench.aggregate.training_length import scores_by_epoch
 from sysvi_bench.io import read_history, read_json
 from sysvi_bench.provenance import version_mix

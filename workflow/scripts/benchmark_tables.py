@@ -1,4 +1,4 @@
-from sysvi_bench.aggregate.selection import TABLE_CONTRACTS, write_benchmark_tables
+from sysvi_bench.aggregate.tables import TABLE_CONTRACTS, write_benchmark_tables
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):

@@ -16,7 +16,7 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``obs[SAMPLE]`` (copies of the configured keys under fixed names, so later steps need no config;
     several system columns are joined with :data:`SYSTEM_SEPARATOR`; SAMPLE is ``"{system}:{sample}"``); the
     user's obs columns unchanged, except one that has a name of :data:`PIPELINE_OBS` without being configured
-    in that role: kept as ``user_<name>``; unlabelled cells (see :data:`UNLABELED`) have a missing ``obs[LABEL]``;
+    in that role: kept as ``user_<name>``; unlabelled cells (see :data:`N_UNLABELED_KEY`) have a missing ``obs[LABEL]``;
     ``obsm[PCA_KEY]``: PCA of X (the unintegrated reference); ``uns["preprocess"]``: the settings used,
     ``n_hvg_per_system`` and ``n_unlabeled``.
 ``results/{dataset}/preprocess_report.tsv``
@@ -149,7 +149,6 @@ SYSTEM_SEPARATOR = "+"
 # Unlabelled cells: obs[LABEL] is missing (NaN, a missing category) in preprocessed.h5ad. They come from
 # missing values of the configured label_key (NaN/None/empty) and the dataset's `unlabeled` values. They are
 # kept for training and every label-free metric; label-based metrics leave them out.
-UNLABELED = None
 N_UNLABELED_KEY = "n_unlabeled"  # uns["preprocess"][N_UNLABELED_KEY]: their count
 
 # Accounting of removed cells and genes (preprocess_report.tsv; raw.h5ad's uns[SOURCE_REPORT_KEY])

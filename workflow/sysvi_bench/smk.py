@@ -38,8 +38,8 @@ def limit_threads(threads: int) -> None:
     """Keep a job's numeric libraries to the job's ``threads`` (call before they are imported).
 
     XLA's CPU backend (JAX, scib-metrics) otherwise uses every core of the machine, numba and BLAS too, so
-    jobs running side by side oversubscribe the cores (DESIGN.md: a 2-thread torch job beside a busy core ran
-    11x slower). With one thread, XLA's own thread pool is switched off; numba and BLAS/OpenMP get ``threads``.
+    jobs running side by side oversubscribe the cores (measured on 2 cores: a 2-thread torch job beside a busy
+    core ran 11x slower). With one thread, XLA's own thread pool is switched off; numba and BLAS/OpenMP get ``threads``.
     A scoring job on the demo took 21 s on one thread and 19 s on two (measured): little is lost.
     """
     threads = max(1, int(threads))

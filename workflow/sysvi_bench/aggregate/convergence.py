@@ -17,7 +17,7 @@ computes this: scvi-tools' early stopping watches a validation metric during tra
 Why the training loss and not the validation loss for the runs without early stopping: scvi-tools logs the
 validation loss only when it checks validation (early stopping or ``check_val_every_n_epoch``), and one
 epoch's validation loss is noisier than the training loss averaged over an epoch's steps; the training-loss
-measure failed every demo SysVI run at 30 and 150 epochs and passed every neural run at 400 (DESIGN notes).
+measure failed every demo SysVI run at 30 and 150 epochs and passed every neural run at 400 (docs/performance.md).
 
 The loss is the first of :data:`LOSS_COLUMNS` that the history has: scvi-tools' total training objective
 (``train_loss_epoch``), else the ELBO, else the reconstruction loss. Models without a history (PCA, Harmony,

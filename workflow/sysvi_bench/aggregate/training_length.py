@@ -15,6 +15,7 @@ from typing import Mapping
 import pandas as pd
 
 from sysvi_bench import contracts as C
+from sysvi_bench.aggregate.selection import best_settings, summarize
 
 SCORES_BY_EPOCH_COLUMNS = ["dataset", "run_id", "model", "setting", "seed", "stage", "epoch", "total",
                            "selection_score"]
@@ -37,8 +38,6 @@ def n_stages(by_epoch: pd.DataFrame) -> int:
 
 def scores_by_epoch(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame:
     """``total`` and ``selection_score`` of every run at every stage (:data:`SCORES_BY_EPOCH_COLUMNS`)."""
-    from sysvi_bench.aggregate.selection import summarize
-
     tables = []
     for stage in range(n_stages(by_epoch)):
         metrics, epochs = stage_metrics(by_epoch, stage)
@@ -56,8 +55,6 @@ def scores_by_epoch(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapp
 def previous_best(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame | None:
     """:func:`sysvi_bench.aggregate.best_settings` at stage 1 (each run's last checkpoint before its final
     embedding); None when no run has a checkpoint."""
-    from sysvi_bench.aggregate.selection import best_settings, summarize
-
     if n_stages(by_epoch) < 2:
         return None
     metrics, _ = stage_metrics(by_epoch, 1)
@@ -95,14 +92,3 @@ def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd
     best["best_at_previous_checkpoint"] = pd.array(same, dtype="boolean")
     best["rank_at_previous_checkpoint"] = pd.array(ranks, dtype="Int64")
     return best
-
-
-def safety_warning(top: pd.Series) -> str:
-    """Why the recommendation of ``top`` (the rank-1 row of ``best_settings``) is not safe; '' when it is."""
-    reasons = []
-    if C.flag(top.get("converged")) is False:
-        reasons.append("its runs did not converge (summary.tsv: converged)")
-    rank, same = top.get("rank_at_previous_checkpoint"), top.get("best_at_previous_checkpoint")
-    if (pd.notna(rank) and int(rank) != 1) or C.flag(same) is False:
-        reasons.append("the winner changed between the last two checkpoints (metrics_by_epoch.tsv)")
-    return " and ".join(reasons)

@@ -1,4 +1,10 @@
-"""Dataset sources: each turns a config entry into ``resources/{dataset}/raw.h5ad``."""
+"""The data step (rules ``download_*``, ``prepare_dataset`` and ``preprocess`` in workflow/rules/data.smk).
+
+Owns the sources (:func:`load_source`: each turns a config entry into ``resources/{dataset}/raw.h5ad``;
+:mod:`.sources` reads users' files, :mod:`.came`, :mod:`.download` and :mod:`.simulate` the others), the checks
+of raw data (:mod:`.validate`), preprocessing into ``preprocessed.h5ad`` (:mod:`.preprocess`) and the count of
+every cell and gene a step removes (:mod:`.accounting`).
+"""
 
 from __future__ import annotations
 

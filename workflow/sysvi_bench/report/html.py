@@ -18,7 +18,8 @@ import pandas as pd
 import yaml
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate.selection import VERSION_COLUMNS, recommendation
+from sysvi_bench.aggregate.selection import recommendation
+from sysvi_bench.aggregate.tables import VERSION_COLUMNS
 from sysvi_bench.provenance import version_mix
 from sysvi_bench.io import atomic_path
 

@@ -12,8 +12,8 @@ from sysvi_bench import contracts as C
 from sysvi_bench.train.checkpoints import checkpoint_epochs, make_callback
 from sysvi_bench.train.budget import trainer_kwargs, training_record
 from sysvi_bench.train.models.base import (
-    NEURAL_RANGES, NON_NEGATIVE, POSITIVE_INT, FitContext, FitResult, ModelSpec, categorical_covariates, device_name,
-    seed_everything,
+    NEURAL_RANGES, NON_NEGATIVE, POSITIVE_INT, FitContext, FitResult, ModelSpec, Range, categorical_covariates,
+    device_name, seed_everything,
 )
 
 SYSVI_DEFAULTS: dict[str, Any] = {
