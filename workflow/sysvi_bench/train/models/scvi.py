@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
 from sysvi_bench.train.models.base import (
-    NEURAL_RANGES, FitContext, FitResult, ModelSpec, Range, categorical_covariates, device_name, seed_everything,
+    NEURAL_RANGES, FitContext, FitResult, ModelSpec, Range, categorical_covariates, seed_everything,
 )
-from sysvi_bench.train.models.sysvi import history_frame, train_with_checkpoints
-from sysvi_bench.train.budget import kl_warmup_kwargs, trainer_kwargs, training_record
+from sysvi_bench.train.models.neural import train_and_embed
+from sysvi_bench.train.budget import kl_warmup_kwargs, trainer_kwargs
 
 
 SCVI_DEFAULTS: dict[str, Any] = {
@@ -68,13 +67,7 @@ def fit_scvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitCont
         "enable_progress_bar": False,
         "plan_kwargs": {"max_kl_weight": params["kl_weight"], **kl_warmup_kwargs(params), "lr": params["lr"]},
     }
-    latents = train_with_checkpoints(model, kwargs, context.checkpoints)
-    history = history_frame(model.history)
-    embedding = model.get_latent_representation()
-    if context.model_dir is not None and params["save_model"]:
-        model.save(str(context.model_dir), overwrite=True, save_anndata=False)
-    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device),
-                     checkpoints=latents, record=training_record(params, kwargs["max_epochs"], history, getattr(model, "training_plan", None)))
+    return train_and_embed(model, kwargs, params, context)
 
 
 SPEC = ModelSpec("scvi", fit_scvi, SCVI_DEFAULTS, libraries=("scvi",), seeded=True, uses_accelerator=True,

@@ -9,12 +9,12 @@ import pandas as pd
 from anndata import AnnData
 
 from sysvi_bench import contracts as C
-from sysvi_bench.train.checkpoints import checkpoint_epochs, make_callback
-from sysvi_bench.train.budget import trainer_kwargs, training_record
+from sysvi_bench.train.budget import trainer_kwargs
 from sysvi_bench.train.models.base import (
     NEURAL_RANGES, NON_NEGATIVE, POSITIVE_INT, FitContext, FitResult, ModelSpec, Range, categorical_covariates,
-    device_name, seed_everything,
+    seed_everything,
 )
+from sysvi_bench.train.models.neural import train_and_embed
 
 SYSVI_DEFAULTS: dict[str, Any] = {
     # SysVI(...) / SysVAE architecture
@@ -129,37 +129,9 @@ def train_kwargs(params: dict[str, Any], accelerator: str, n_cells: int) -> dict
     return {"plan_kwargs": plan, "accelerator": accelerator, "enable_progress_bar": False, **kwargs}
 
 
-def train_with_checkpoints(model: Any, kwargs: dict[str, Any], fractions: tuple[float, ...]) -> dict[int, np.ndarray]:
-    """``model.train(**kwargs)``, keeping the latent at ``fractions`` of ``max_epochs`` (:mod:`sysvi_bench.train.checkpoints`)."""
-    epochs = checkpoint_epochs(fractions, kwargs["max_epochs"])
-    if not epochs:
-        model.train(**kwargs)
-        return {}
-    callback = make_callback(model, epochs)
-    model.train(**kwargs, callbacks=[callback])
-    return callback.latents
-
-
-def history_frame(history: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """scvi-tools' per-metric history dict as one table, one row per epoch."""
-    frames = [df for df in history.values() if len(df)]
-    if not frames:
-        return pd.DataFrame()
-    table = pd.concat(frames, axis=1)
-    table.index.name = "epoch"
-    return table.reset_index()
-
-
 def fit_sysvi(adata: AnnData, params: dict[str, Any], seed: int, context: FitContext) -> FitResult:
     model, _ = build_sysvi(adata, params, seed, context)
-    kwargs = train_kwargs(params, context.accelerator, adata.n_obs)
-    latents = train_with_checkpoints(model, kwargs, context.checkpoints)
-    history = history_frame(model.history)
-    embedding = model.get_latent_representation()
-    if context.model_dir is not None and params["save_model"]:
-        model.save(str(context.model_dir), overwrite=True, save_anndata=False)
-    return FitResult(np.asarray(embedding, dtype=np.float32), history, device=device_name(model.device),
-                     checkpoints=latents, record=training_record(params, kwargs["max_epochs"], history, getattr(model, "training_plan", None)))
+    return train_and_embed(model, train_kwargs(params, context.accelerator, adata.n_obs), params, context)
 
 
 SPEC = ModelSpec("sysvi", fit_sysvi, SYSVI_DEFAULTS, libraries=("scvi",), seeded=True, uses_accelerator=True,
