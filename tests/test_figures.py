@@ -10,6 +10,8 @@ import pytest
 
 from sysvi_bench import contracts as C
 from sysvi_bench.report import figures as F
+from sysvi_bench.report import panels as P
+from sysvi_bench.report import umap as U
 from sysvi_bench.subsample import seeded_subsample
 from sysvi_bench.report import html as R
 
@@ -94,11 +96,11 @@ def test_unconverged_runs_are_found_in_memory_and_from_tsv(tmp_path):
     late = {summary["run_id"].iloc[0]}
     assert F.not_converged(summary) == late
     summary.to_csv(tmp_path / "summary.tsv", sep="\t", index=False)
-    assert F.not_converged(F.read_summary(tmp_path / "summary.tsv")) == late  # NA rows are not flagged
+    assert F.not_converged(C.read_table(tmp_path / "summary.tsv", C.SUMMARY)) == late  # NA rows are not flagged
     # a summary without the column is refused on reading, naming the file and the column
     summary.drop(columns="converged").to_csv(tmp_path / "old_summary.tsv", sep="\t", index=False)
     with pytest.raises(C.ContractError, match=r"old_summary.tsv: summary lacks column\(s\) \['converged'\]"):
-        F.read_summary(tmp_path / "old_summary.tsv")
+        C.read_table(tmp_path / "old_summary.tsv", C.SUMMARY)
 
 
 def test_batch_bio_scatter(tmp_path):
@@ -110,7 +112,7 @@ def test_batch_bio_scatter(tmp_path):
 def test_the_runs_drawn_are_the_median_runs_of_best_settings():
     summary = _summary()
     best = _best(summary)
-    chosen = F.best_runs(best)
+    chosen = P.best_runs(best)
     assert chosen == dict(zip(best["model"], best["median_run_id"]))
     assert "broken" not in chosen  # no scored run: no row in best_settings, not drawn
 
@@ -152,7 +154,7 @@ def test_umap_grid(tmp_path):
     obs = pd.DataFrame({C.SYSTEM: rng.choice(["human", "mouse"], 300),
                         C.LABEL: rng.choice([f"type {i}" for i in range(12)], 300)})
     coords = {m: rng.normal(size=(300, 2)) for m in ("sysvi", "scvi", "unintegrated", "harmony")}
-    F.umap_grid(coords, obs, _paths(tmp_path, "umap"), title="toy",
+    U.umap_grid(coords, obs, _paths(tmp_path, "umap"), title="toy",
                 subtitles={"sysvi": "sysvi__prior=vamp__cyc=2__embed=false__seed=0"})
     _assert_written(tmp_path, "umap")
 
@@ -167,8 +169,8 @@ def test_umap_draws_the_same_seeded_cells_and_the_pca_only_without_a_pca_run():
                             "run_id": ["sysvi__a__seed=0", "sysvi__b__seed=0", "pca"], "status": "ok",
                             "total": [0.4, 0.6, 0.2]})
     best = pd.DataFrame({"model": ["pca", "sysvi"], "median_run_id": ["pca", "sysvi__b__seed=0"]})
-    assert F.umap_panels(summary, best) == {"sysvi": "sysvi__b__seed=0", "pca": "pca"}  # the summary's order
-    assert F.umap_panels(summary.iloc[:2], best.iloc[1:]) == {F.UNINTEGRATED_PANEL: None, "sysvi": "sysvi__b__seed=0"}
+    assert P.umap_panels(summary, best) == {"sysvi": "sysvi__b__seed=0", "pca": "pca"}  # the summary's order
+    assert P.umap_panels(summary.iloc[:2], best.iloc[1:]) == {P.UNINTEGRATED_PANEL: None, "sysvi": "sysvi__b__seed=0"}
 
 
 def test_training_curves(tmp_path):

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 
 from sysvi_bench.score.cell_types import cross_system_mixing
-from sysvi_bench.report.mixing_figure import UNINTEGRATED, axis_order, cell_type_mixing_figure, mixing_matrix, mixing_panels
+from sysvi_bench.report.panels import UNINTEGRATED, mixing_panels
+from sysvi_bench.report.mixing_figure import axis_order, cell_type_mixing_figure, mixing_matrix
 
 
 def _best(with_pca=True):

@@ -20,6 +20,7 @@ os.environ.update(
     )
 )
 
+from sysvi_bench import contracts as C
 from sysvi_bench.config_check import check_config
 from sysvi_bench.config import (
     ConfigError,
@@ -147,13 +148,14 @@ def run_files(dataset, name):
 
 
 def mixing_tables(wildcards):
-    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.report.mixing_figure.mixing_panels),
+    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.report.panels.mixing_panels),
     known once the dataset is aggregated (checkpoint)."""
-    from sysvi_bench.report.figures import read_best_settings, read_summary
-    from sysvi_bench.report.mixing_figure import mixing_panels
+    from sysvi_bench.report.panels import mixing_panels
 
     tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
-    panels = mixing_panels(read_summary(tables.summary), read_best_settings(tables.best_settings))
+    panels = mixing_panels(
+        C.read_table(tables.summary, C.SUMMARY), C.read_table(tables.best_settings, C.BEST_SETTINGS)
+    )
     return [
         f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/cell_type_mixing.tsv"
         for run_id in panels.values()
@@ -162,13 +164,13 @@ def mixing_tables(wildcards):
 
 
 def umap_tables(wildcards):
-    """The UMAP tables of the UMAP figure's panels (sysvi_bench.report.figures.umap_panels), in panel order: read
+    """The UMAP tables of the UMAP figure's panels (sysvi_bench.report.panels.umap_panels), in panel order: read
     from the dataset's aggregated tables once the aggregate checkpoint has run."""
-    from sysvi_bench.report.figures import read_best_settings, read_summary, umap_panels
+    from sysvi_bench.report.panels import umap_panels
 
     tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
     panels = umap_panels(
-        read_summary(tables.summary), read_best_settings(tables.best_settings)
+        C.read_table(tables.summary, C.SUMMARY), C.read_table(tables.best_settings, C.BEST_SETTINGS)
     )
     return [
         f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/umap.tsv"

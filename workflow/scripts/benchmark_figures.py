@@ -7,15 +7,15 @@ from sysvi_bench.report.benchmark_figures import (
     parameter_correlation_figure,
     top_settings_figure,
 )
-from sysvi_bench.report.figures import read_best_settings, read_summary
+
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     out, metrics = snakemake.output, list(snakemake.params.metrics)
     failed = failed_datasets(C.read_table(snakemake.input.datasets, C.DATASETS))
-    summary = read_summary(snakemake.input.summary)
+    summary = C.read_table(snakemake.input.summary, C.SUMMARY)
     summary = summary[~summary["dataset"].astype(str).isin(failed)]
-    runs = best_setting_runs(summary, read_best_settings(snakemake.input.best_settings))
+    runs = best_setting_runs(summary, C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS))
     print(f"datasets: {sorted(set(summary['dataset']))}; left out (failed): {failed}")
     C.write_table(pairwise_tests(runs, metrics), out.tests, C.BENCHMARK_TESTS)
     top_settings_figure(runs, [out.top_png, out.top_pdf], metrics, failed)

@@ -1,15 +1,16 @@
 import numpy as np
 
 from sysvi_bench import contracts as C
-from sysvi_bench.report.figures import read_best_settings, read_summary
 from sysvi_bench.score.cell_types import cross_system_mixing
-from sysvi_bench.report.mixing_figure import cell_type_mixing_figure, mixing_panels
+from sysvi_bench.report.mixing_figure import cell_type_mixing_figure
+from sysvi_bench.report.panels import mixing_panels
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     variant = snakemake.params.variant
-    panels = mixing_panels(read_summary(snakemake.input.summary), read_best_settings(snakemake.input.best_settings))
+    panels = mixing_panels(C.read_table(snakemake.input.summary, C.SUMMARY),
+                           C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS))
     # read as a file, not through sysvi_bench.score.suite (whose libraries the report env does not hold)
     reference = C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE)
     labelled = np.asarray(reference.obs["labelled"], dtype=bool)

@@ -1,11 +1,12 @@
-from sysvi_bench.report.figures import AGGREGATES, parameter_sweep, read_best_settings, read_metric_types, read_summary
+from sysvi_bench import contracts as C
+from sysvi_bench.report.figures import AGGREGATES, parameter_sweep
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
-    summary = read_summary(snakemake.input.summary)
-    best = read_best_settings(snakemake.input.best_settings)
-    types = read_metric_types(snakemake.input.metrics_info)
+    summary = C.read_table(snakemake.input.summary, C.SUMMARY)
+    best = C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS)
+    types = C.read_metric_types(snakemake.input.metrics_info)
     parameter_sweep(summary, best, AGGREGATES, [snakemake.output.scores_png, snakemake.output.scores_pdf],
                     title=f"{dataset}: aggregate scores vs SysVI parameters")
     metrics = [m for t in ("bio", "batch") for m in sorted(k for k, v in types.items() if v == t)]

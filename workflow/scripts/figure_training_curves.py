@@ -1,13 +1,13 @@
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.report.figures import read_summary, training_curves
+from sysvi_bench.report.figures import training_curves
 from sysvi_bench.io import read_history
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
-    summary = read_summary(snakemake.input.summary)
+    summary = C.read_table(snakemake.input.summary, C.SUMMARY)
     ok = set(summary.loc[summary["status"] == C.STATUS_OK, "run_id"])
     histories = {}
     for path in snakemake.input.histories:

@@ -1,13 +1,15 @@
 import anndata as ad
 
 from sysvi_bench import contracts as C
-from sysvi_bench.report.figures import read_best_settings, read_summary, umap_grid, umap_panels
+from sysvi_bench.report.umap import umap_grid
+from sysvi_bench.report.panels import umap_panels
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     # the same panels, in the same order, as the rule's input function asked the UMAP tables for
-    panels = umap_panels(read_summary(snakemake.input.summary), read_best_settings(snakemake.input.best_settings))
+    panels = umap_panels(C.read_table(snakemake.input.summary, C.SUMMARY),
+                         C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS))
     pre = ad.read_h5ad(snakemake.input.preprocessed, backed="r")
     obs = pre.obs[[C.SYSTEM, C.LABEL]].astype(str)
     obs[C.LABEL] = obs[C.LABEL].where(pre.obs[C.LABEL].notna().to_numpy(), "(unlabelled)")

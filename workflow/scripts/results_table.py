@@ -1,11 +1,12 @@
-from sysvi_bench.report.figures import read_metric_types, read_summary, results_table
+from sysvi_bench import contracts as C
+from sysvi_bench.report.figures import results_table
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     results_table(
-        read_summary(snakemake.input.summary),
-        read_metric_types(snakemake.input.metrics_info),
+        C.read_table(snakemake.input.summary, C.SUMMARY),
+        C.read_metric_types(snakemake.input.metrics_info),
         [snakemake.output.png, snakemake.output.pdf],
         title=f"{dataset}: scib-metrics and the sysVI paper's metrics (system as batch)",
     )

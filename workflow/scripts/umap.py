@@ -5,7 +5,7 @@ limit_threads(snakemake.threads)  # before numba and BLAS start their thread poo
 import pandas as pd
 
 from sysvi_bench import contracts as C
-from sysvi_bench.report.figures import umap_coordinates
+from sysvi_bench.report.umap import umap_coordinates
 from sysvi_bench.subsample import seeded_subsample
 from sysvi_bench.jit_cache import enable_numba_cache
 from sysvi_bench.smk import logged

@@ -125,6 +125,7 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -325,6 +326,11 @@ def read_table(path: Path | str, contract: TableContract) -> pd.DataFrame:
         elif kind == "bool":  # with NA, pandas reads true/false as text
             df[col] = as_bool(df[col])
     return df
+
+
+def read_metric_types(metrics_info: Path | str) -> dict[str, str]:
+    """metric -> ``bio``/``batch`` from a dataset's ``metrics_info.json`` (the metric catalogue it was scored with)."""
+    return {m["metric"]: m["type"] for m in json.loads(Path(metrics_info).read_text())["metrics"]}
 
 
 def read_tables(paths: Iterable[Path | str], contract: TableContract) -> pd.DataFrame:

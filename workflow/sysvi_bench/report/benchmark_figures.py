@@ -20,16 +20,14 @@ from itertools import combinations
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from scipy import stats
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO  # noqa: E402
+from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO
+from sysvi_bench.report.plotting import save_figure
 
 # The metrics of the paper's selection score, the default columns of the top-settings figure and tests
 KEY_METRICS: tuple[str, ...] = (*SELECTION_BIO, *SELECTION_BATCH)
@@ -103,13 +101,6 @@ def _caption(fig: plt.Figure, failed: Sequence[str], note: str = "") -> None:
         fig.text(0.01, 0.005, text.strip(), fontsize=8, va="bottom", ha="left", wrap=True)
 
 
-def _save(fig: plt.Figure, paths: Sequence[Path | str]) -> None:
-    for path in paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, bbox_inches="tight", dpi=150)
-    plt.close(fig)
-
-
 def _dots_and_bars(ax: plt.Axes, data: pd.DataFrame, x: str, y: str, order: list[str]) -> None:
     """A bar at the mean (no error bar) and one dot per run, horizontal (seaborn)."""
     sns.barplot(data=data, x=x, y=y, order=order, errorbar=None, color="#c6dbef", ax=ax)
@@ -145,7 +136,7 @@ def _swarm_grid(runs: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequen
     fig.suptitle(title)
     _caption(fig, failed)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    _save(fig, paths)
+    save_figure(fig, paths)
     return fig
 
 
@@ -236,5 +227,5 @@ def parameter_correlation_figure(summary: pd.DataFrame, paths: Sequence[Path | s
     fig.suptitle("Spearman correlation of each tuned parameter with each metric (all runs of the model)")
     _caption(fig, failed)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    _save(fig, paths)
+    save_figure(fig, paths)
     return fig

@@ -292,11 +292,10 @@ def verdict_text(diag: Diagnostic) -> str:
 
 def diagnostic_figure(diag: Diagnostic, paths: list[Path | str], title: str = "") -> None:
     """Pseudobulk PCA (colour = cell type, marker = system) and within- vs across-system distances per cell type."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+
+    from sysvi_bench.report.plotting import save_figure
 
     pb, dist, table = diag.pseudobulks, diag.distances, diag.per_cell_type
     cell_types = sorted(pb["cell_type"].unique()) if len(pb) else []
@@ -356,9 +355,7 @@ def diagnostic_figure(diag: Diagnostic, paths: list[Path | str], title: str = ""
             f"suggests {s['recommendation']}")
     fig.suptitle(head.strip(), fontsize=10, x=0.01, ha="left")
     fig.tight_layout()
-    for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, paths)
 
 
 def _palette(n: int) -> list:

@@ -8,22 +8,19 @@ SVG for papers). Columns are read defensively: the summary gains metric columns 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from sysvi_bench import contracts as C  # noqa: E402
-from sysvi_bench.score.catalogue import is_auxiliary  # noqa: E402
+from sysvi_bench import contracts as C
+from sysvi_bench.score.catalogue import is_auxiliary
+from sysvi_bench.report.plotting import message_figure, save_figure
 
 AGGREGATES = ["bio", "batch", "total", "selection_score"]
 AGGREGATE_LABELS = {
@@ -43,44 +40,9 @@ HUE = "prior"
 # loss families of the training-curve figure: (title, column prefix)
 LOSSES = [("reconstruction", "reconstruction_loss"), ("KL (local)", "kl_local"), ("cycle consistency", "cycle_loss"),
           ("KL weight (warm-up)", "kl_weight")]
-DPI = 150
-
-
-# ------------------------------------------------------------------------------------------ reading inputs
-
-
-def read_summary(path: Path | str) -> pd.DataFrame:
-    """A dataset's ``summary.tsv`` (checked against :data:`contracts.SUMMARY`)."""
-    return C.read_table(path, C.SUMMARY)
-
-
-def read_best_settings(path: Path | str) -> pd.DataFrame:
-    """A dataset's ``best_settings.tsv`` (checked against :data:`contracts.BEST_SETTINGS`)."""
-    return C.read_table(path, C.BEST_SETTINGS)
-
-
-def read_metric_types(metrics_info: Path | str) -> dict[str, str]:
-    """metric -> ``bio``/``batch`` from a dataset's ``metrics_info.json`` (the metric catalogue it was scored with)."""
-    return {m["metric"]: m["type"] for m in json.loads(Path(metrics_info).read_text())["metrics"]}
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def _save(fig, paths: Iterable[Path | str]) -> None:
-    for path in paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-
-
-def _message_figure(paths: Iterable[Path | str], title: str, message: str) -> None:
-    """A small figure that says why there is nothing to draw (so every report entry exists)."""
-    fig, ax = plt.subplots(figsize=(6, 1.8))
-    ax.axis("off")
-    ax.text(0.0, 0.5, message, ha="left", va="center", fontsize=10, wrap=True, transform=ax.transAxes)
-    ax.set_title(title, loc="left", fontsize=10)
-    _save(fig, paths)
 
 
 def model_colours(models: Sequence[str]) -> dict[str, tuple]:
@@ -121,26 +83,6 @@ def _as_label(values: pd.Series) -> pd.Series:
     return values.map(one)
 
 
-def best_runs(best: pd.DataFrame) -> dict[str, str]:
-    """model -> the run drawn for it: its best setting's median run (``best_settings.tsv``, where the aggregate
-    step chose it; a model without a scored run has no row and is not drawn)."""
-    named = best[best["median_run_id"].notna() & (best["median_run_id"].astype(str).str.len() > 0)]
-    return dict(zip(named["model"].astype(str), named["median_run_id"].astype(str)))
-
-
-UNINTEGRATED_PANEL = "unintegrated PCA"
-
-
-def umap_panels(summary: pd.DataFrame, best: pd.DataFrame) -> dict[str, str | None]:
-    """Panels of the UMAP figure: name -> the run drawn (:func:`best_runs`, in the summary's model order), led
-    by the preprocessed data's PCA (``None``: no run) when no PCA run is among them."""
-    chosen = best_runs(best)
-    order = [m for m in dict.fromkeys(summary["model"].astype(str)) if m in chosen]
-    kinds = summary.set_index("run_id")["kind"].to_dict()
-    reference = {} if "pca" in {kinds.get(chosen[m]) for m in order} else {UNINTEGRATED_PANEL: None}
-    return {**reference, **{m: chosen[m] for m in order}}
-
-
 def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame) -> set[str]:
     """Every run (all seeds) of each model's best setting (``best_settings.tsv``)."""
     keys = set(zip(best["model"].astype(str), best["setting"].astype(str)))
@@ -166,7 +108,7 @@ def results_table(
                for m in sorted(k for k, v in metric_types.items() if v == t and not is_auxiliary(k))]
     cols = [c for c in metrics + AGGREGATES if c in summary.columns and summary[c].notna().any()]
     if summary.empty or not cols:
-        _message_figure(paths, title, "No scored run to tabulate.")
+        message_figure(paths, title, "No scored run to tabulate.")
         return
     order = summary.sort_values("total", ascending=False, na_position="last")
     unconverged = not_converged(order)
@@ -207,7 +149,7 @@ def results_table(
     ax.set_ylim(len(order) - 0.5 + 0.9, -0.5)
     ax.set_title(title, fontsize=10, pad=10, loc="left")
     fig.tight_layout()
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 # -------------------------------------------------------------------------------- batch vs bio scatter
@@ -242,7 +184,7 @@ def batch_bio_scatter(
     ok = _ok(summary)
     ok = ok[ok[["bio", "batch"]].notna().all(axis=1)] if {"bio", "batch"} <= set(ok.columns) else ok.iloc[:0]
     if ok.empty:
-        _message_figure(paths, title, "No scored run: nothing to place on the batch-vs-bio plane.")
+        message_figure(paths, title, "No scored run: nothing to place on the batch-vs-bio plane.")
         return
     colours = model_colours(summary["model"].astype(str))
     highlighted = best_setting_run_ids(summary, best)
@@ -278,7 +220,7 @@ def batch_bio_scatter(
     ax.legend(handles=handles, title="model", fontsize=8, title_fontsize=9, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 # ------------------------------------------------------------------------------------- parameter sweeps
@@ -355,7 +297,7 @@ def parameter_sweep(
     """
     table = sweep_table(summary, quantities, best)
     if table.empty:
-        _message_figure(paths, title, "No scored SysVI run: no parameter sweep to draw.")
+        message_figure(paths, title, "No scored SysVI run: no parameter sweep to draw.")
         return
     axes = list(dict.fromkeys(table["axis"]))
     facets = sorted(table["facet"].unique())
@@ -417,80 +359,7 @@ def parameter_sweep(
     # above the panels (the saved figure's tight bounding box includes it)
     fig.suptitle(title + (f"\nother swept parameters held at the best setting: {held}" if held else ""),
                  x=0.01, y=1.0, ha="left", va="bottom", fontsize=10)
-    _save(fig, paths)
-
-
-# -------------------------------------------------------------------------------------------- UMAP grid
-
-
-def umap_coordinates(emb: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
-    """2-D UMAP of one embedding (cells x 2): scanpy's k-NN graph on it, then ``sc.tl.umap`` seeded."""
-    import anndata as ad
-    import scanpy as sc
-
-    adata = ad.AnnData(obsm={"X_emb": np.asarray(emb, dtype=np.float32)}, shape=(len(emb), 0))
-    sc.pp.neighbors(adata, use_rep="X_emb", n_neighbors=min(n_neighbors, len(emb) - 1), random_state=seed)
-    sc.tl.umap(adata, random_state=seed)
-    return np.asarray(adata.obsm["X_umap"])
-
-
-def umap_grid(
-    coords: Mapping[str, np.ndarray],
-    obs: pd.DataFrame,
-    paths: list[Path | str],
-    title: str = "",
-    subtitles: Mapping[str, str] | None = None,
-    colour_by: Sequence[tuple[str, str]] = ((C.SYSTEM, "system"), (C.LABEL, "cell type")),
-    pairs_per_row: int = 3,
-) -> None:
-    """UMAP of each embedding (best run per model), coloured by system and by cell type, with shared legends.
-
-    ``coords``: name -> (cells x 2), rows aligned with ``obs`` (which holds the ``colour_by`` columns).
-    """
-    if not coords:
-        _message_figure(paths, title, "No successful run: no embedding to draw.")
-        return
-    subtitles = subtitles or {}
-    names = list(coords)
-    per_row = min(pairs_per_row, len(names))
-    n_rows = math.ceil(len(names) / per_row)
-    n_panels = len(colour_by)
-    palettes = {}
-    for col, _ in colour_by:
-        cats = sorted(obs[col].astype(str).unique())
-        cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
-        palettes[col] = {c: cmap(i % cmap.N) for i, c in enumerate(cats)}
-    legend_rows = max(math.ceil(len(p) / 4) for p in palettes.values())
-    fig = plt.figure(figsize=(2.7 * n_panels * per_row, 3.15 * n_rows + 0.7 + 0.2 * legend_rows), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[3.15 * n_rows, 0.5 + 0.2 * legend_rows])
-    cells = np.atleast_2d(top.subfigures(n_rows, per_row, squeeze=False))
-    order = np.random.default_rng(0).permutation(len(obs))  # random draw order: no system painted on top
-    size = max(0.5, min(6.0, 6000 / max(len(obs), 1)))
-    for k, name in enumerate(names):
-        r, c = divmod(k, per_row)
-        cell = cells[r, c]
-        sub = subtitles.get(name, "")
-        cell.suptitle(f"{name}" + (f"\n{sub}" if sub and sub != name else ""), fontsize=8.5)
-        xy = coords[name][order]
-        for p, (col, label), ax in zip(range(n_panels), colour_by, cell.subplots(1, n_panels)):
-            colours = obs[col].astype(str).map(palettes[col]).to_numpy()[order]
-            ax.scatter(xy[:, 0], xy[:, 1], c=list(colours), s=size, lw=0, rasterized=True)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_xlabel("UMAP 1", fontsize=7, labelpad=1)
-            if p == 0:
-                ax.set_ylabel("UMAP 2", fontsize=7, labelpad=1)
-            ax.set_title(f"colour: {label}", fontsize=7.5)
-    for k in range(len(names), n_rows * per_row):
-        r, c = divmod(k, per_row)
-        cells[r, c].set_visible(False)
-    for lax, (col, label) in zip(np.atleast_1d(bottom.subplots(1, n_panels)), colour_by):
-        lax.axis("off")
-        handles = [Line2D([], [], marker="o", ls="", color=v, label=k) for k, v in palettes[col].items()]
-        lax.legend(handles=handles, title=label, loc="upper center", ncol=min(4, len(handles)), fontsize=7,
-                   title_fontsize=8, frameon=False)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 # ------------------------------------------------------------------------------------- training curves
@@ -512,7 +381,7 @@ def training_curves(
     """
     histories = {k: v for k, v in histories.items() if v is not None and len(v) and "epoch" in v.columns}
     if not histories:
-        _message_figure(paths, title, "No run has a training history (no neural model trained).")
+        message_figure(paths, title, "No run has a training history (no neural model trained).")
         return
     losses = [(t, p) for t, p in LOSSES if any(any(c.startswith(p) for c in h.columns) for h in histories.values())]
     unconverged = not_converged(convergence) if convergence is not None else set()
@@ -562,7 +431,7 @@ def training_curves(
     fig.legend(handles=handles, loc="upper right", fontsize=8, frameon=False, ncol=2)
     fig.suptitle(title, x=0.01, y=1.0, ha="left", va="bottom", fontsize=10)
     fig.tight_layout(h_pad=2.2)
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 # ------------------------------------------------------------------------------------- runtime and memory
@@ -572,7 +441,7 @@ def runtime_memory(summary: pd.DataFrame, paths: list[Path | str], title: str = 
     """Wall time and peak memory of every run (horizontal bars, coloured by model; failed runs marked)."""
     cols = ["wall_time_s", "peak_memory_mb"]
     if summary.empty:
-        _message_figure(paths, title, "No run timing recorded.")
+        message_figure(paths, title, "No run timing recorded.")
         return
     table = summary.reset_index(drop=True)
     colours = model_colours(table["model"].astype(str))
@@ -602,7 +471,7 @@ def runtime_memory(summary: pd.DataFrame, paths: list[Path | str], title: str = 
                title_fontsize=9, frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontsize=10)
     fig.tight_layout()
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path | str], title: str = "") -> None:
@@ -614,7 +483,7 @@ def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path |
     """
     runs = best.dropna(subset=["median_run_id"])
     if scores.empty or runs.empty:
-        _message_figure(paths, title, "No scored run.")
+        message_figure(paths, title, "No scored run.")
         return
     colours = model_colours(sorted(runs["model"].astype(str)))
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -639,4 +508,4 @@ def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path |
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, paths)
+    save_figure(fig, paths)

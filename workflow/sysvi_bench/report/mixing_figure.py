@@ -13,38 +13,10 @@ from itertools import combinations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from sysvi_bench.report.figures import best_runs  # noqa: E402
-
-UNINTEGRATED = "unintegrated (PCA)"
-
-
-def mixing_panels(summary: pd.DataFrame, best: pd.DataFrame) -> dict[str, str | None]:
-    """Panel name -> run drawn: the unintegrated data first (a ``pca`` run if one is a best run, else
-    ``None``: the evaluation reference's unintegrated graph), then the sysVI model (the model named
-    ``sysvi``, else the best-ranked SysVI-kind model), then every other model by rank; each model's run is its
-    best setting's median run (``best_settings.tsv``)."""
-    run_of = best_runs(best)
-    kind = best.set_index("model")["kind"].astype(str).to_dict()
-    rank = pd.to_numeric(best.set_index("model")["model_rank"], errors="coerce").to_dict()
-    pca = [m for m in run_of if kind[m] == "pca"]
-    panels: dict[str, str | None] = {UNINTEGRATED: run_of[pca[0]] if pca else None}
-    # the model named "sysvi" (the full sysVI preset) leads the SysVI-kind models (the paper's ablation
-    # presets cvae/vamp/cyc are SysVI models too), then the rest of them by rank
-    sysvi = sorted((m for m in run_of if kind[m] == "sysvi"),
-                   key=lambda m: (m != "sysvi", np.nan_to_num(rank[m], nan=1e9), m))
-    rest = sorted((m for m in run_of if m not in sysvi[:1] and m not in pca),
-                  key=lambda m: (np.nan_to_num(rank[m], nan=1e9), m))
-    for model in [*sysvi[:1], *rest]:
-        panels[model] = run_of[model]
-    return panels
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from sysvi_bench.report.plotting import save_figure
 
 
 def axis_order(types_a: Sequence[str], types_b: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -99,8 +71,5 @@ def cell_type_mixing_figure(
              "off-diagonal mass = different types mixed; an empty row = no cross-system neighbours.",
              fontsize=8, ha="left", va="bottom", wrap=True)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    for path in paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, bbox_inches="tight", dpi=150)
-    plt.close(fig)
+    save_figure(fig, paths)
     return fig
