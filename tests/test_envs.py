@@ -318,3 +318,26 @@ def test_conda_jobs_keep_the_package_on_their_search_path():
     profile = yaml.safe_load((ROOT / "profiles" / "default" / "config.yaml").read_text())
     assert profile.get("conda-not-block-search-path-envvars") is True
     assert "PYTHONPATH" in (ROOT / "workflow" / "rules" / "common.smk").read_text()
+
+
+# ---- the package is laid out like the workflow: a rule file's scripts import from the subpackage of its name
+
+SHARED_MODULES = {"config", "config_check", "contracts", "io", "grid", "provenance", "subsample", "smk", "jit_cache"}
+# the only scripts that reach into another step's subpackage, and why
+CROSS_STEP = {"cell_type_mixing_figure": {"score"}}  # the unintegrated panel's mixing: score.cell_types
+# scripts of no step's logic: plan_runs writes rows that sysvi_bench.train.plan made in the Snakefile (common.smk)
+NO_STEP = {"plan_runs"}
+
+
+def test_each_rule_files_scripts_import_from_the_subpackage_of_its_name():
+    subpackages = {p.name for p in (PACKAGE / "sysvi_bench").iterdir() if (p / "__init__.py").is_file()}
+    assert {p.stem for p in RULE_FILES} - {"common"} <= subpackages
+    assert {p.stem for p in (PACKAGE / "sysvi_bench").glob("*.py")} - {"__init__"} == SHARED_MODULES
+    for rule, (path, body) in all_rules().items():
+        script = re.search(r'^    script:\n\s+"([^"]+)"', body, flags=re.M)
+        if not script:
+            continue
+        text = (path.parent / script.group(1)).resolve().read_text()
+        steps = {m.split(".")[1] for m in re.findall(r"^\s*from (sysvi_bench\.\w+)", text, flags=re.M)} - SHARED_MODULES
+        expected = set() if rule in NO_STEP else {path.stem} | CROSS_STEP.get(rule, set())
+        assert steps == expected, f"rule {rule} ({path.name}): its script imports from {sorted(steps)}"
