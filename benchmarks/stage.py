@@ -48,7 +48,7 @@ def main(argv: list[str]) -> dict:
 
     from sysvi_bench.config import DatasetKeys
     from sysvi_bench.train.plan import expand_model
-    from sysvi_bench.train import peak_memory_mb
+    from sysvi_bench.train.run import peak_memory_mb
 
     keys = DatasetKeys(*KEYS_ARGS)
     stage, args = argv[0], argv[1:]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,18 +71,37 @@ def local_env() -> dict[str, str]:
 
 
 def run_snakemake(
-    workdir: Path, *args: str, config: dict | None = None, config_path: str | Path = "config.yaml", timeout: int = 900
+    workdir: Path, *args: str, config: dict | None = None, config_path: str | Path = "config.yaml", timeout: int = 900,
+    config_text: str | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the workflow of this repo with ``workdir`` as working directory (outputs land there).
 
-    ``config`` is written to ``config_path`` (relative to ``workdir``) and passed as the config file.
+    ``config`` is written to ``config_path`` (relative to ``workdir``) and passed as the config file;
+    ``config_text``: the config file's text as given (e.g. keys in an order of its own).
     """
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    if config is not None:
+    if config is not None or config_text is not None:
         cfg = workdir / config_path
-        cfg.write_text(yaml.safe_dump(with_test_cache(config)))
+        cfg.write_text(config_text if config_text is not None else yaml.safe_dump(with_test_cache(config)))
         cmd += ["--configfile", str(cfg)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=local_env())
+
+
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts of a dry run ({} when nothing is to be done)."""
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    if "Job stats:" not in proc.stdout:
+        assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+        return {}
+    stats = proc.stdout.split("Job stats:")[1]
+    return {name: int(n) for name, n in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M) if name != "total"}
+
+
+def copy_of_run(tiny_run: Path, tmp_path: Path) -> Path:
+    """A copy of a finished workflow directory to change (keeps mtimes and Snakemake's records)."""
+    workdir = tmp_path / "work"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    return workdir
 
 
 @pytest.fixture(scope="session")

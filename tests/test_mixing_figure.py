@@ -17,14 +17,14 @@ def _best(with_pca=True):
 
 
 def test_panels_unintegrated_then_best_sysvi_then_by_rank():
-    panels = mixing_panels(pd.DataFrame(), _best())
+    panels = mixing_panels(_best())
     assert list(panels) == [UNINTEGRATED, "sysvi", "scvi", "vamp", "harmony"]
     assert panels[UNINTEGRATED] == "unintegrated" and panels["sysvi"] == "sysvi__cyc=2__seed=1"
     # the model named sysvi leads the SysVI-kind presets even when one of them ranks higher
     best = _best().assign(model_rank=[3, 2, 1, 4, 5])
-    assert list(mixing_panels(pd.DataFrame(), best)) == [UNINTEGRATED, "sysvi", "vamp", "scvi", "harmony"]
+    assert list(mixing_panels(best)) == [UNINTEGRATED, "sysvi", "vamp", "scvi", "harmony"]
     # no PCA run: the evaluation reference's graph (None) leads
-    assert mixing_panels(pd.DataFrame(), _best(with_pca=False))[UNINTEGRATED] is None
+    assert mixing_panels(_best(with_pca=False))[UNINTEGRATED] is None
 
 
 def test_matrix_shared_types_first_on_both_axes():

@@ -6,25 +6,11 @@ a failing figure job does not mark its dataset failed."""
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import subprocess
-import sys
 
 import yaml
-from conftest import ROOT, TINY_CONFIG, load_yaml, local_env, run_snakemake, with_test_cache
+from conftest import TINY_CONFIG, copy_of_run, load_yaml, planned_jobs, run_snakemake, with_test_cache
 
 from sysvi_bench import contracts as C
-
-
-def planned(proc: subprocess.CompletedProcess) -> dict[str, int]:
-    """Job counts of a dry run ({} when nothing is to be done)."""
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    if "Job stats:" not in proc.stdout:
-        assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-2000:]
-        return {}
-    stats = proc.stdout.split("Job stats:")[1]
-    return {name: int(n) for name, n in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M) if name != "total"}
 
 
 def reversed_keys(obj):
@@ -32,26 +18,13 @@ def reversed_keys(obj):
     return {k: reversed_keys(obj[k]) for k in reversed(list(obj))} if isinstance(obj, dict) else obj
 
 
-def dry_run_with_file(workdir, config_text: str, *targets: str) -> subprocess.CompletedProcess:
-    path = workdir / "resaved.yaml"
-    path.write_text(config_text)
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(path), "-n", *targets]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir, env=local_env())
-
-
-def copy_of(tiny_run, tmp_path):
-    workdir = tmp_path / "work"
-    shutil.copytree(tiny_run, workdir, symlinks=True)  # keeps mtimes and Snakemake's records
-    return workdir
-
-
 def test_a_resaved_config_with_one_more_setting_plans_only_that_setting(tiny_run):
     config = reversed_keys(with_test_cache(load_yaml(TINY_CONFIG)))
-    assert planned(dry_run_with_file(tiny_run, yaml.safe_dump(config, sort_keys=False))) == {}
+    assert planned_jobs(run_snakemake(tiny_run, "-n", config_text=yaml.safe_dump(config, sort_keys=False), config_path="resaved.yaml")) == {}
     config["models"]["sysvi_cyc5"] = {"kind": "sysvi", "params": {
         "n_latent": 8, "n_hidden": 32, "max_epochs": 3, "z_distance_cycle_weight": 5, "batch_size": 128}}
-    jobs = planned(dry_run_with_file(tiny_run, yaml.safe_dump(config, sort_keys=False, indent=4)))
+    jobs = planned_jobs(run_snakemake(tiny_run, "-n", config_text=yaml.safe_dump(config, sort_keys=False, indent=4),
+                                       config_path="resaved.yaml"))
     assert jobs["train"] == jobs["score"] == 1, jobs
     assert not {"prepare_dataset", "preprocess", "evaluation_reference"} & set(jobs), jobs
 
@@ -59,15 +32,15 @@ def test_a_resaved_config_with_one_more_setting_plans_only_that_setting(tiny_run
 def test_an_aggregation_setting_reaggregates_without_rescoring(tiny_run, tmp_path):
     config = load_yaml(TINY_CONFIG)
     config["evaluation"]["bio_weight"] = 0.4
-    jobs = planned(run_snakemake(tiny_run, "-n", config=config, config_path=tmp_path / "config.yaml"))
+    jobs = planned_jobs(run_snakemake(tiny_run, "-n", config=config, config_path=tmp_path / "config.yaml"))
     assert jobs["aggregate"] == 1 and not {"score", "train", "evaluation_reference"} & set(jobs), jobs
 
 
 def test_a_changed_parameter_retrains_its_runs_before_aggregation(tiny_run, tmp_path):
-    workdir = copy_of(tiny_run, tmp_path)
+    workdir = copy_of_run(tiny_run, tmp_path)
     config = load_yaml(TINY_CONFIG)
     config["models"]["sysvi"]["params"]["max_epochs"] = 4
-    jobs = planned(run_snakemake(workdir, "-n", config=config))
+    jobs = planned_jobs(run_snakemake(workdir, "-n", config=config))
     assert jobs["train"] == jobs["score"] == 2 and jobs["aggregate"] == 1, jobs  # the two SysVI runs
     proc = run_snakemake(workdir, "--cores", "2", config=config)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -76,11 +49,11 @@ def test_a_changed_parameter_retrains_its_runs_before_aggregation(tiny_run, tmp_
     assert summary.loc["broken__seed=0", "n_epochs"] == 0  # its own max_epochs: untouched
     manifest = C.read_table(workdir / "results" / "sim" / "runs.tsv", C.MANIFEST).set_index("run_id")
     assert json.loads(manifest.loc["sysvi__prior=vamp__seed=0", "params"])["max_epochs"] == 4
-    assert planned(run_snakemake(workdir, "-n", config=config)) == {}  # nothing left for a second invocation
+    assert planned_jobs(run_snakemake(workdir, "-n", config=config)) == {}  # nothing left for a second invocation
 
 
 def test_a_replaced_input_file_reprepares_its_dataset_only(tiny_run, tmp_path, small_sim):
-    workdir = copy_of(tiny_run, tmp_path)
+    workdir = copy_of_run(tiny_run, tmp_path)
     data = workdir / "mine.h5ad"
     small_sim.write_h5ad(data)
     config = load_yaml(TINY_CONFIG)
@@ -89,19 +62,19 @@ def test_a_replaced_input_file_reprepares_its_dataset_only(tiny_run, tmp_path, s
     targets = ("resources/mine/raw.h5ad", "results/sim/summary.tsv")
     proc = run_snakemake(workdir, "--cores", "1", targets[0], config=config)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert planned(run_snakemake(workdir, "-n", *targets, config=config)) == {}
+    assert planned_jobs(run_snakemake(workdir, "-n", *targets, config=config)) == {}
     fixed = small_sim.copy()
     fixed.obs["cell_type"] = fixed.obs["cell_type"].cat.rename_categories(lambda c: f"fixed_{c}")
     fixed.write_h5ad(data)  # the user fixes their labels
     proc = run_snakemake(workdir, "-n", *targets, config=config)
-    assert planned(proc) == {"prepare_dataset": 1}
+    assert planned_jobs(proc) == {"prepare_dataset": 1}
     assert "dataset=mine" in proc.stdout and "dataset=sim" not in proc.stdout
 
 
 def test_a_failing_figure_job_leaves_its_dataset_complete(tiny_run, tmp_path):
     import os
 
-    workdir = copy_of(tiny_run, tmp_path)
+    workdir = copy_of_run(tiny_run, tmp_path)
     results = workdir / "results"
     umap = sorted((results / "sim" / "runs").glob("*/umap.tsv"))[0]  # one drawn run's table
     stat = umap.stat()

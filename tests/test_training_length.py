@@ -12,7 +12,9 @@ import pytest
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate.selection import best_settings, recommendation, summarize
 from sysvi_bench.aggregate.convergence import run_convergence
-from sysvi_bench.aggregate.training_length import add_training_columns, previous_best, scores_by_epoch, stage_metrics
+from sysvi_bench.aggregate.training_length import (
+    add_training_columns, previous_best, scores_by_epoch, stage_metrics, stage_summaries,
+)
 
 EVALUATION = {"summary_variant": "raw", "bio_weight": 0.6, "selection_scaling": "across_runs", "best_by": "total"}
 
@@ -86,14 +88,14 @@ def test_scores_at_each_checkpoint_and_whether_the_best_was_best_before():
     by_epoch, runs = by_epoch_table()
     final, epochs = stage_metrics(by_epoch, 0)
     assert epochs.to_dict() == {("d", "m__s=a__seed=0"): 100, ("d", "m__s=b__seed=0"): 100, ("d", "pca__seed=0"): 0}
-    scores = scores_by_epoch(by_epoch, runs, EVALUATION)
+    scores = scores_by_epoch(stage_summaries(by_epoch, runs, EVALUATION))
     # stage 0 is exactly the summary's total
     summary = summarize(final, runs)
     merged = scores[scores["stage"] == 0].merge(summary[["run_id", "total"]], on="run_id")
     np.testing.assert_allclose(merged["total_x"], merged["total_y"])
     assert scores.loc[scores["stage"] == 1, "epoch"].tolist() == [50, 50, 0]
     summary["converged"] = pd.array([True, False, pd.NA], dtype="boolean")
-    best = add_training_columns(best_settings(summary), summary, previous_best(by_epoch, runs, EVALUATION))
+    best = add_training_columns(best_settings(summary), summary, previous_best(stage_summaries(by_epoch, runs, EVALUATION), EVALUATION["best_by"]))
     m = best.set_index("model").loc["m"]
     assert m["setting"] == "m__s=b" and m["best_at_previous_checkpoint"] == False  # noqa: E712 (a led at epoch 50)
     assert m["converged"] == False and pd.isna(best.set_index("model").loc["pca", "converged"])  # noqa: E712
@@ -107,7 +109,7 @@ def test_a_converged_stable_winner_is_recommended_flatly():
     by_epoch = by_epoch[by_epoch["epoch"] != 50]  # no checkpoints: nothing to compare
     summary = summarize(stage_metrics(by_epoch, 0)[0], runs)
     summary["converged"] = pd.array([True, True, pd.NA], dtype="boolean")
-    best = add_training_columns(best_settings(summary), summary, previous_best(by_epoch, runs, EVALUATION))
+    best = add_training_columns(best_settings(summary), summary, previous_best(stage_summaries(by_epoch, runs, EVALUATION), EVALUATION["best_by"]))
     assert best["best_at_previous_checkpoint"].isna().all()
     assert recommendation(best, "d").startswith("On d, m (m__s=b) scores best")
 

@@ -8,7 +8,7 @@ import re
 import anndata as ad
 import numpy as np
 import pandas as pd
-from conftest import TINY_CONFIG, load_yaml, run_snakemake
+from conftest import TINY_CONFIG, copy_of_run, load_yaml, planned_jobs, run_snakemake
 
 from sysvi_bench import contracts as C
 
@@ -97,17 +97,12 @@ def test_a_failing_run_is_recorded_and_the_rest_completes(tiny_run):
                                             "reason": ""}]
 
 
-def _planned_jobs(proc) -> dict[str, int]:
-    stats = proc.stdout.split("Job stats:")[1]
-    return {name: int(n) for name, n in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M)}
-
-
 def test_a_preprocessing_change_reruns_preprocessing_but_not_the_fetch(tiny_run, tmp_path):
     config = load_yaml(TINY_CONFIG)
     config["datasets"]["sim"]["preprocess"]["n_hvg"] = 150
     proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    jobs = _planned_jobs(proc)
+    jobs = planned_jobs(proc)
     assert {"preprocess", "train", "score"} <= set(jobs)
     assert "prepare_dataset" not in jobs
 
@@ -121,7 +116,7 @@ def test_adding_a_run_plans_only_its_training_and_scoring(tiny_run, tmp_path):
     proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
     assert proc.returncode == 0, proc.stderr[-2000:]
     # a grid axis renames every SysVI run: all four SysVI settings are new, PCA and broken are untouched
-    jobs = _planned_jobs(proc)
+    jobs = planned_jobs(proc)
     assert jobs["train"] == jobs["score"] == 4 and jobs["plan_runs"] == jobs["aggregate"] == 1
     assert "preprocess" not in jobs and "evaluation_reference" not in jobs
 
@@ -129,7 +124,7 @@ def test_adding_a_run_plans_only_its_training_and_scoring(tiny_run, tmp_path):
     config["models"]["pca_more"] = {"kind": "pca", "params": {"n_comps": 6}}
     proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    jobs = _planned_jobs(proc)
+    jobs = planned_jobs(proc)
     assert jobs["train"] == jobs["score"] == 1, jobs
     assert "preprocess" not in jobs and "evaluation_reference" not in jobs
 
@@ -139,15 +134,12 @@ def test_changing_the_evaluation_rescores_every_run_but_retrains_none(tiny_run, 
     config["evaluation"]["n_neighbors"] = 60
     proc = run_snakemake(tiny_run, "--dry-run", config=config, config_path=tmp_path / "config.yaml")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    jobs = _planned_jobs(proc)
+    jobs = planned_jobs(proc)
     assert jobs["score"] == 4 and jobs["evaluation_reference"] == 1 and "train" not in jobs
 
 
 def test_a_broken_dataset_leaves_the_others_complete_and_is_listed_with_its_reason(tiny_run, tmp_path):
-    import shutil
-
-    workdir = tmp_path / "work"
-    shutil.copytree(tiny_run, workdir, symlinks=True)
+    workdir = copy_of_run(tiny_run, tmp_path)
     broken = workdir / "broken.h5ad"
     broken.write_bytes(b"this is not an AnnData")
     config = load_yaml(TINY_CONFIG)
@@ -172,10 +164,7 @@ def test_a_broken_dataset_leaves_the_others_complete_and_is_listed_with_its_reas
 
 
 def test_without_a_pca_run_the_umap_figure_draws_the_preprocessed_pca(tiny_run, tmp_path):
-    import shutil
-
-    workdir = tmp_path / "work"
-    shutil.copytree(tiny_run, workdir, symlinks=True)
+    workdir = copy_of_run(tiny_run, tmp_path)
     config = load_yaml(TINY_CONFIG)
     del config["models"]["unintegrated"]
     proc = run_snakemake(workdir, "results/figures/sim/umap_best_runs.png", "--cores", "2", config=config)

@@ -147,15 +147,17 @@ def run_files(dataset, name):
     ]
 
 
+def aggregated_table(wildcards, name, contract):
+    """One of the dataset's aggregated tables, once the aggregate checkpoint has run (input functions of the
+    figures whose runs it chooses)."""
+    return C.read_table(getattr(checkpoints.aggregate.get(dataset=wildcards.dataset).output, name), contract)
+
+
 def mixing_tables(wildcards):
-    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.report.panels.mixing_panels),
-    known once the dataset is aggregated (checkpoint)."""
+    """The cell_type_mixing.tsv of the mixing figure's panels (sysvi_bench.report.panels.mixing_panels)."""
     from sysvi_bench.report.panels import mixing_panels
 
-    tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
-    panels = mixing_panels(
-        C.read_table(tables.summary, C.SUMMARY), C.read_table(tables.best_settings, C.BEST_SETTINGS)
-    )
+    panels = mixing_panels(aggregated_table(wildcards, "best_settings", C.BEST_SETTINGS))
     return [
         f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/cell_type_mixing.tsv"
         for run_id in panels.values()
@@ -164,13 +166,12 @@ def mixing_tables(wildcards):
 
 
 def umap_tables(wildcards):
-    """The UMAP tables of the UMAP figure's panels (sysvi_bench.report.panels.umap_panels), in panel order: read
-    from the dataset's aggregated tables once the aggregate checkpoint has run."""
+    """The UMAP tables of the UMAP figure's panels (sysvi_bench.report.panels.umap_panels), in panel order."""
     from sysvi_bench.report.panels import umap_panels
 
-    tables = checkpoints.aggregate.get(dataset=wildcards.dataset).output
     panels = umap_panels(
-        C.read_table(tables.summary, C.SUMMARY), C.read_table(tables.best_settings, C.BEST_SETTINGS)
+        aggregated_table(wildcards, "summary", C.SUMMARY),
+        aggregated_table(wildcards, "best_settings", C.BEST_SETTINGS),
     )
     return [
         f"{RUN_DIR.format(dataset=wildcards.dataset, run_id=run_id)}/umap.tsv"
@@ -298,9 +299,7 @@ def small_runtime(wildcards, attempt):
 def all_outputs():
     return [
         *(f"results/{table}.tsv" for table in BENCHMARK_TABLES),
-        *expand("results/figures/{dataset}/results_table.png", dataset=DATASETS),
         *REPORT_TARGETS,  # figures, diagnostic and report pages: workflow/rules/report.smk
-        *BENCHMARK_TARGETS,  # cell-type mixing and benchmark-wide figures (report.smk)
     ]
 
 

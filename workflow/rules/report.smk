@@ -17,6 +17,11 @@ BEST_SETTINGS = "results/{dataset}/best_settings.tsv"
 METRICS_INFO = "results/{dataset}/metrics_info.json"
 # The UMAP figure's subsample and seed (every drawn run and the unintegrated PCA alike)
 UMAP_PARAMS = {"max_cells": 5000, "seed": 0}
+# The paper's figures across every completed dataset (report category "Benchmark")
+BENCHMARK_FIGURES = "results/figures/benchmark"
+# columns of the benchmark figures and of results/benchmark_tests.tsv (figures.benchmark_metrics; the schema's
+# default: the paper's selection metrics)
+BENCHMARK_METRICS = config["figures"]["benchmark_metrics"]
 
 
 # Every output of this file (all_outputs() in common.smk includes them)
@@ -26,6 +31,8 @@ REPORT_TARGETS = [
             "results/{dataset}/diagnostic.tsv",
             "results/{dataset}/diagnostic.txt",
             f"{FIGURES}/diagnostic.png",
+            f"{FIGURES}/results_table.png",
+            f"{FIGURES}/cell_type_mixing.png",
             f"{FIGURES}/batch_vs_bio.png",
             f"{FIGURES}/sweep_scores.png",
             f"{FIGURES}/umap_best_runs.png",
@@ -37,6 +44,8 @@ REPORT_TARGETS = [
         dataset=DATASETS,
     ),
     f"{PAGES}/config_versions.html",
+    f"{BENCHMARK_FIGURES}/top_settings.png",
+    "results/benchmark_tests.tsv",
 ]
 
 
@@ -358,17 +367,17 @@ rule report_config:
 
 rule results_table:
     input:
-        summary="results/{dataset}/summary.tsv",
-        metrics_info="results/{dataset}/metrics_info.json",
+        summary=SUMMARY,
+        metrics_info=METRICS_INFO,
     output:
         png=report(
-            "results/figures/{dataset}/results_table.png",
+            f"{FIGURES}/results_table.png",
             caption="../report/results_table.rst",
             category="{dataset}",
-            subcategory="2 Results",
+            subcategory=SUBCAT_RESULTS,
             labels={"entry": "figure: scIB-style results table"},
         ),
-        pdf="results/figures/{dataset}/results_table.pdf",
+        pdf=f"{FIGURES}/results_table.pdf",
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -380,36 +389,20 @@ rule results_table:
         "../scripts/results_table.py"
 
 
-# Which cell types each model mixes with which (per dataset), and the paper's figures across every completed
-# dataset (report category "Benchmark"). Logic: sysvi_bench.report.mixing_figure and sysvi_bench.report.benchmark_figures.
-
-BENCHMARK_FIGURES = "results/figures/benchmark"
-# columns of the benchmark figures and of results/benchmark_tests.tsv (figures.benchmark_metrics; the schema's
-# default: the paper's selection metrics)
-BENCHMARK_METRICS = config["figures"]["benchmark_metrics"]
-
-BENCHMARK_TARGETS = [
-    *expand("results/figures/{dataset}/cell_type_mixing.png", dataset=DATASETS),
-    f"{BENCHMARK_FIGURES}/top_settings.png",
-    "results/benchmark_tests.tsv",
-]
-
-
 rule cell_type_mixing_figure:
     input:
         reference="results/{dataset}/evaluation_reference.h5ad",
-        summary="results/{dataset}/summary.tsv",
-        best_settings="results/{dataset}/best_settings.tsv",
+        best_settings=BEST_SETTINGS,
         tables=mixing_tables,
     output:
         png=report(
-            "results/figures/{dataset}/cell_type_mixing.png",
+            f"{FIGURES}/cell_type_mixing.png",
             caption="../report/cell_type_mixing.rst",
             category="{dataset}",
-            subcategory="2 Results",
+            subcategory=SUBCAT_RESULTS,
             labels={"entry": "figure: which cell types are mixed across systems"},
         ),
-        pdf="results/figures/{dataset}/cell_type_mixing.pdf",
+        pdf=f"{FIGURES}/cell_type_mixing.pdf",
     params:
         variant=config["evaluation"]["summary_variant"],
     resources:
@@ -432,7 +425,7 @@ rule benchmark_figures:
         top_png=report(
             f"{BENCHMARK_FIGURES}/top_settings.png",
             caption="../report/benchmark_top_settings.rst",
-            category="Benchmark",
+            category=BENCHMARK_CATEGORY,
             subcategory="Figures across datasets",
             labels={"entry": "figure: best setting per model (the paper's main figure)"},
         ),
@@ -440,7 +433,7 @@ rule benchmark_figures:
         all_png=report(
             f"{BENCHMARK_FIGURES}/all_settings.png",
             caption="../report/benchmark_all_settings.rst",
-            category="Benchmark",
+            category=BENCHMARK_CATEGORY,
             subcategory="Figures across datasets",
             labels={"entry": "figure: every setting of every model"},
         ),
@@ -448,7 +441,7 @@ rule benchmark_figures:
         corr_png=report(
             f"{BENCHMARK_FIGURES}/parameter_correlation.png",
             caption="../report/benchmark_parameter_correlation.rst",
-            category="Benchmark",
+            category=BENCHMARK_CATEGORY,
             subcategory="Figures across datasets",
             labels={"entry": "figure: parameter-metric correlation"},
         ),
@@ -456,7 +449,7 @@ rule benchmark_figures:
         tests=report(
             "results/benchmark_tests.tsv",
             caption="../report/benchmark_tests.rst",
-            category="Benchmark",
+            category=BENCHMARK_CATEGORY,
             subcategory="Tables (TSV downloads)",
             labels={"entry": "benchmark_tests.tsv"},
         ),

@@ -2,8 +2,7 @@ import json
 from pathlib import Path
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate.tables import TABLE_CONTRACTS, VERSION_COLUMNS, dataset_tables, run_table
-from sysvi_bench.aggregate.training_length import scores_by_epoch
+from sysvi_bench.aggregate.tables import DATASET_OUTPUTS, VERSION_COLUMNS, dataset_tables
 from sysvi_bench.io import read_history, read_json
 from sysvi_bench.provenance import version_mix
 from sysvi_bench.smk import logged
@@ -23,14 +22,11 @@ with logged(snakemake.log[0]):
     metrics_info = read_json(snakemake.input.metrics_info)
     aggregation = json.loads(snakemake.params.aggregation)
     tables = dataset_tables(manifest, infos, histories, C.read_tables(snakemake.input.metrics, C.METRICS),
-                            metrics_info, aggregation, score_infos=score_infos, by_epoch=by_epoch)
+                            metrics_info, aggregation, by_epoch, score_infos=score_infos)
     for name, table in tables.items():
-        C.write_table(table, snakemake.output[name], TABLE_CONTRACTS[name])
+        C.write_table(table, snakemake.output[name], DATASET_OUTPUTS[name])
     for note in version_mix(tables["summary"], VERSION_COLUMNS):
         print(f"WARNING {snakemake.wildcards.dataset}: {note}")
-    runs = run_table(manifest, infos, score_infos)
-    C.write_table(scores_by_epoch(by_epoch, runs, aggregation), snakemake.output.scores_by_epoch,
-                  C.SCORES_BY_EPOCH)
     gaps = tables["completeness"]
     if len(gaps):
         print(f"INCOMPLETE: {len(gaps)} expected metric values are missing or NA (see {snakemake.output.completeness}):")

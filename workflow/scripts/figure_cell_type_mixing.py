@@ -9,8 +9,7 @@ from sysvi_bench.smk import logged
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     variant = snakemake.params.variant
-    panels = mixing_panels(C.read_table(snakemake.input.summary, C.SUMMARY),
-                           C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS))
+    panels = mixing_panels(C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS))
     # read as a file, not through sysvi_bench.score.suite (whose libraries the report env does not hold)
     reference = C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE)
     labelled = np.asarray(reference.obs["labelled"], dtype=bool)

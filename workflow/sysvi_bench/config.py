@@ -133,6 +133,12 @@ class DatasetKeys:
         """The obs column(s) the system label is made of."""
         return (self.system_key,) if isinstance(self.system_key, str) else tuple(self.system_key)
 
+    def pipeline_columns_in_their_role(self) -> set[str]:
+        """Pipeline obs columns (``system``, ``cell_type``) that the user's data already has in the same role: the
+        configured system or label column of that very name, which the pipeline's own copy replaces."""
+        return ({"system"} if self.system_columns == ("system",) else set()) | (
+            {"cell_type"} if self.label_key == "cell_type" else set())
+
 
 def dataset_keys(dataset_cfg: Mapping[str, Any]) -> DatasetKeys:
     """Return the obs keys of a dataset, filling the defaults of its source kind."""

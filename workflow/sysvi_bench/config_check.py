@@ -28,8 +28,7 @@ def check_source(name: str, source: Mapping[str, Any]) -> None:
         return
     systems = sorted(map(str, source["system_files"]))
     orthologs = source.get("orthologs")
-    if orthologs:
-        _check_file(orthologs["path"], f"{where}.orthologs.path")
+    if orthologs:  # its file was checked with the source's files
         if sorted(map(str, orthologs["columns"])) != systems:
             raise ConfigError(f"{where}.orthologs.columns: needs one column per system {systems}, "
                               f"got {sorted(orthologs['columns'])}")
@@ -41,12 +40,12 @@ def check_key_collisions(name: str, keys: DatasetKeys) -> None:
     """No configured obs key has the name of a column that preprocessing writes for another role
     (:data:`sysvi_bench.contracts.PIPELINE_OBS`): it would be overwritten, and a covariate or label of that name
     would silently become the system or the cell type."""
-    same_role = {C.SYSTEM: keys.system_columns == (C.SYSTEM,), C.LABEL: keys.label_key == C.LABEL}
+    same_role = keys.pipeline_columns_in_their_role()
     roles = [("system_key", k) for k in keys.system_columns] + [("label_key", keys.label_key)]
     roles += [("covariate_keys", k) for k in keys.covariate_keys]
     roles += [("sample_key", keys.sample_key)] if keys.sample_key and keys.sample_key not in keys.covariate_keys else []
     for field_name, key in roles:
-        if key in C.PIPELINE_OBS and not same_role.get(key, False):
+        if key in C.PIPELINE_OBS and key not in same_role:
             raise ConfigError(
                 f"datasets.{name}.{field_name}: obs column {key!r} has the name of the column in which the pipeline "
                 f"writes {C.PIPELINE_OBS[key]} (system_key {keys.system_key!r}, label_key {keys.label_key!r}); it "

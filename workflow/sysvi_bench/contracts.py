@@ -26,9 +26,11 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     *after* the step; ``note`` says what was removed, and warns when QC removed more than
     ``preprocess.max_qc_loss`` of a system's cells (naming the setting to change).
 ``results/{dataset}/runs.tsv`` (:data:`MANIFEST`)
-    The run manifest, written by the ``plan_runs`` step: the one source of run identity. One row per run:
+    The run manifest, written by the ``plan_runs`` step from the run plan (:mod:`sysvi_bench.train.plan`) that
+    also gives each ``train`` and ``score`` job its run; the aggregate step reads it. One row per run:
     ``dataset, run_id, model, kind, seed, setting`` (the model entry and grid values the run's seeds share;
-    never parsed back from the run id, which may be shortened with a hash), ``params`` (JSON: every parameter
+    never parsed back from the run id, which may be shortened with a hash), ``control`` (a metric-scaling
+    control: ``ModelSpec.is_control``, never ranked), ``params`` (JSON: every parameter
     the model is fitted with) and ``grid_values`` (JSON: the grid axes that name the run).
 ``results/{dataset}/runs/{run_id}/`` (a run's folder; its identity is its row in ``runs.tsv``)
     ``model/``: the saved model (``save_model: true``; an empty folder otherwise);

@@ -48,7 +48,7 @@ def scale_metrics(metrics: pd.DataFrame, scaling: str = "across_runs") -> pd.Dat
     lo, hi = groups.transform("min"), groups.transform("max")
     span = hi - lo
     frac = ((out["value"] - lo) / span.where(span > 0)).where(span > 0, 0.5).where(out["value"].notna())
-    out["scaled"] = frac.where(out["higher_is_better"].astype(bool), 1.0 - frac)
+    out["scaled"] = frac.where(C.as_bool(out["higher_is_better"]).fillna(False).astype(bool), 1.0 - frac)
     return out
 
 

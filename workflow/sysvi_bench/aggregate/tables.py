@@ -16,7 +16,7 @@ import pandas as pd
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate.convergence import convergence_table
 from sysvi_bench.aggregate.selection import best_settings, summarize
-from sysvi_bench.aggregate.training_length import add_training_columns, previous_best
+from sysvi_bench.aggregate.training_length import add_training_columns, previous_best, scores_by_epoch, stage_summaries
 from sysvi_bench.provenance import versions_text
 
 # Parameters that define a SysVI setting in the paper: always reported (presets fix some without a grid axis)
@@ -77,9 +77,9 @@ def completeness(metrics: pd.DataFrame, runs: pd.DataFrame, metrics_info: Mappin
 def dataset_tables(
     manifest: pd.DataFrame, infos: Sequence[Mapping], histories: Sequence[pd.DataFrame | None],
     metrics: pd.DataFrame, metrics_info: Mapping, aggregation: Mapping,
-    score_infos: Sequence[Mapping] | None = None, by_epoch: pd.DataFrame | None = None,
+    by_epoch: pd.DataFrame, score_infos: Sequence[Mapping] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """One dataset's ``metrics``, ``summary``, ``best_settings`` and ``completeness`` tables.
+    """One dataset's ``metrics``, ``summary``, ``best_settings``, ``completeness`` and ``scores_by_epoch`` tables.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
     manifest order; ``metrics_info`` the dataset's scoring settings and metric list; ``aggregation`` the
@@ -88,23 +88,24 @@ def dataset_tables(
     ``metrics_by_epoch.tsv`` concatenated (for the training-length columns of ``best_settings``:
     :func:`sysvi_bench.aggregate.training_length.add_training_columns`).
     """
-    evaluation = aggregation
     runs = run_table(manifest, infos, score_infos)
     convergence = convergence_table(
         {(r.dataset, r.run_id): h for r, h in zip(manifest.itertuples(index=False), histories, strict=True)},
-        evaluation["convergence_tolerance"],
+        aggregation["convergence_tolerance"],
         stopped_early={(r.dataset, r.run_id): bool(i.get("stopped_early", False))
                        for r, i in zip(manifest.itertuples(index=False), infos, strict=True)})
-    summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
-                        selection_scaling=evaluation["selection_scaling"], convergence=convergence)
-    previous = previous_best(by_epoch, runs, evaluation) if by_epoch is not None else None
-    best = add_training_columns(best_settings(summary, evaluation["best_by"]), summary, previous)
+    summary = summarize(metrics, runs, variant=aggregation["summary_variant"], bio_weight=aggregation["bio_weight"],
+                        selection_scaling=aggregation["selection_scaling"], convergence=convergence)
+    stages = stage_summaries(by_epoch, runs, aggregation)
+    best = add_training_columns(best_settings(summary, aggregation["best_by"]), summary,
+                                previous_best(stages, aggregation["best_by"]))
     return {"metrics": metrics, "summary": summary, "best_settings": best,
-            "completeness": completeness(metrics, runs, metrics_info)}
+            "completeness": completeness(metrics, runs, metrics_info), "scores_by_epoch": scores_by_epoch(stages)}
 
 
 TABLE_CONTRACTS = {"metrics": C.METRICS, "summary": C.SUMMARY, "best_settings": C.BEST_SETTINGS,
-                   "completeness": C.COMPLETENESS}
+                   "completeness": C.COMPLETENESS}  # the dataset's tables that the benchmark-wide ones concatenate
+DATASET_OUTPUTS = {**TABLE_CONTRACTS, "scores_by_epoch": C.SCORES_BY_EPOCH}  # every table of the aggregate job
 
 
 def dataset_chain(dataset: str, run_ids: Sequence[str]) -> list[tuple[Path, Path]]:

@@ -10,16 +10,12 @@ so ``total`` at stage 0 is the summary's ``total``.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pandas as pd
 
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate.selection import best_settings, summarize
-
-SCORES_BY_EPOCH_COLUMNS = ["dataset", "run_id", "model", "setting", "seed", "stage", "epoch", "total",
-                           "selection_score"]
-
 
 def stage_metrics(by_epoch: pd.DataFrame, stage: int) -> tuple[pd.DataFrame, pd.Series]:
     """Every run's metric rows at ``stage`` (0 = final) and its epoch there (index: ``(dataset, run_id)``)."""
@@ -36,31 +32,32 @@ def n_stages(by_epoch: pd.DataFrame) -> int:
     return int(by_epoch.groupby(["dataset", "run_id"])["epoch"].nunique().max())
 
 
-def scores_by_epoch(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame:
-    """``total`` and ``selection_score`` of every run at every stage (:data:`SCORES_BY_EPOCH_COLUMNS`)."""
-    tables = []
+def stage_summaries(by_epoch: pd.DataFrame, runs: pd.DataFrame, aggregation: Mapping) -> list[pd.DataFrame]:
+    """The summary (:func:`~sysvi_bench.aggregate.selection.summarize`) of every stage: stage 0 = each run's final
+    embedding, 1 = its last checkpoint before it, ...; each with the run's ``epoch`` at that stage."""
+    summaries = []
     for stage in range(n_stages(by_epoch)):
         metrics, epochs = stage_metrics(by_epoch, stage)
-        summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
-                            selection_scaling=evaluation["selection_scaling"])
-        summary = summary.merge(epochs.reset_index(), on=["dataset", "run_id"], how="left")
-        tables.append(summary.assign(stage=stage))
-    if not tables:
-        return pd.DataFrame(columns=SCORES_BY_EPOCH_COLUMNS)
-    table = pd.concat(tables, ignore_index=True)
+        summary = summarize(metrics, runs, variant=aggregation["summary_variant"], bio_weight=aggregation["bio_weight"],
+                            selection_scaling=aggregation["selection_scaling"])
+        summaries.append(summary.merge(epochs.reset_index(), on=["dataset", "run_id"], how="left"))
+    return summaries
+
+
+def scores_by_epoch(summaries: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """``total`` and ``selection_score`` of every run at every stage (:data:`contracts.SCORES_BY_EPOCH`), from
+    :func:`stage_summaries`."""
+    if not summaries:
+        return pd.DataFrame(columns=C.SCORES_BY_EPOCH.columns)
+    table = pd.concat([summary.assign(stage=stage) for stage, summary in enumerate(summaries)], ignore_index=True)
     table["epoch"] = table["epoch"].astype("Int64")
-    return table[SCORES_BY_EPOCH_COLUMNS]
+    return table[C.SCORES_BY_EPOCH.columns]
 
 
-def previous_best(by_epoch: pd.DataFrame, runs: pd.DataFrame, evaluation: Mapping) -> pd.DataFrame | None:
-    """:func:`sysvi_bench.aggregate.best_settings` at stage 1 (each run's last checkpoint before its final
-    embedding); None when no run has a checkpoint."""
-    if n_stages(by_epoch) < 2:
-        return None
-    metrics, _ = stage_metrics(by_epoch, 1)
-    summary = summarize(metrics, runs, variant=evaluation["summary_variant"], bio_weight=evaluation["bio_weight"],
-                        selection_scaling=evaluation["selection_scaling"])
-    return best_settings(summary, evaluation["best_by"])
+def previous_best(summaries: Sequence[pd.DataFrame], best_by: str) -> pd.DataFrame | None:
+    """:func:`~sysvi_bench.aggregate.selection.best_settings` at stage 1 (each run's last checkpoint before its
+    final embedding; :func:`stage_summaries`); None when no run has a checkpoint."""
+    return best_settings(summaries[1], best_by) if len(summaries) >= 2 else None
 
 
 def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:

@@ -114,8 +114,7 @@ def keep_user_columns(adata: AnnData, keys: DatasetKeys) -> dict[str, str]:
     """Rename the user's obs columns that preprocessing would overwrite (:data:`contracts.PIPELINE_OBS`; not the
     configured system or label column, which the pipeline's own copy replaces in the same role) to
     ``user_<name>``; returns old -> new names. Configured keys of such names are refused at start-up."""
-    same_role = {C.SYSTEM} if keys.system_columns == (C.SYSTEM,) else set()
-    same_role |= {C.LABEL} if keys.label_key == C.LABEL else set()
+    same_role = keys.pipeline_columns_in_their_role()
     kept = {col: C.USER_COLUMN_PREFIX + col for col in C.PIPELINE_OBS if col in adata.obs and col not in same_role}
     if kept:
         adata.obs = adata.obs.rename(columns=kept)

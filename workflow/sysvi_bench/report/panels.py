@@ -31,7 +31,7 @@ def umap_panels(summary: pd.DataFrame, best: pd.DataFrame) -> dict[str, str | No
 UNINTEGRATED = "unintegrated (PCA)"
 
 
-def mixing_panels(summary: pd.DataFrame, best: pd.DataFrame) -> dict[str, str | None]:
+def mixing_panels(best: pd.DataFrame) -> dict[str, str | None]:
     """Panel name -> run drawn: the unintegrated data first (a ``pca`` run if one is a best run, else
     ``None``: the evaluation reference's unintegrated graph), then the sysVI model (the model named
     ``sysvi``, else the best-ranked SysVI-kind model), then every other model by rank; each model's run is its

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from functools import partial
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Collection, Mapping
 
@@ -22,12 +21,13 @@ from scib_metrics.nearest_neighbors import NeighborsResults
 
 from sysvi_bench import contracts as C
 from sysvi_bench.config import scoring_settings
-from sysvi_bench.provenance import versions
+from sysvi_bench.provenance import LIBRARIES, versions
 from sysvi_bench.subsample import seeded_subsample
 from sysvi_bench.grid import Run
 from sysvi_bench.score import paper
-from sysvi_bench.score.catalogue import PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, is_label_free, per_system_metrics
-from sysvi_bench.score.catalogue import CELL_TYPE_METRICS
+from sysvi_bench.score.catalogue import (
+    CELL_TYPE_METRICS, PAPER_METRICS, SCIB_DESCRIPTIONS, in_aggregate, is_label_free, per_system_metrics,
+)
 from sysvi_bench.score.cell_types import cell_type_metrics
 from sysvi_bench.score.neighbors import compute_neighbors
 from sysvi_bench.score.scib import scib_metric_names, scib_metrics_long, scib_suite
@@ -86,18 +86,18 @@ SCORING_PACKAGES = ("scikit-learn", "igraph", "leidenalg", "jax", "pynndescent",
 
 def scoring_versions() -> dict[str, str]:
     """The pipeline's and the scoring libraries' versions (``metrics_info.json``, each run's ``score_info.json``)."""
-    return {**versions(), **{p: version(p) for p in SCORING_PACKAGES}}
+    return versions((*LIBRARIES, *SCORING_PACKAGES))
 
 
 def metrics_info(evaluation: Mapping[str, Any], systems: Collection[str] = ()) -> dict[str, Any]:
     """What a metrics table was computed with: package versions, the evaluation settings, the metric list
     (with the per-system rows of ``systems``, the dataset's systems)."""
+    cfg = resolve_evaluation(evaluation)
     return {
         "versions": scoring_versions(),
-        "evaluation": resolve_evaluation(evaluation),
+        "evaluation": cfg,
         "leiden_resolutions": list(paper.LEIDEN_RESOLUTIONS),
-        "metrics": metric_catalogue(resolve_evaluation(evaluation)["skip_scib_metrics"], systems).to_dict(
-            orient="records"),
+        "metrics": metric_catalogue(cfg["skip_scib_metrics"], systems).to_dict(orient="records"),
     }
 
 
@@ -265,6 +265,47 @@ def score_embedding(
     return table
 
 
+def finished_embedding(
+    info: Mapping[str, Any], path: Path | str, reference: DatasetReference | None
+) -> ad.AnnData | None:
+    """A finished run's ``embedding.h5ad``, checked against its contract and the reference's cells; None for a
+    failed run (nothing to score)."""
+    if info["status"] != C.STATUS_OK:
+        return None
+    if reference is None:
+        raise ValueError(f"{path}: scoring a finished run needs the dataset reference")
+    emb_adata = C.read_h5ad_checked(path, C.EMBEDDING)
+    if emb_adata.n_obs != reference.n_cells_total or not emb_adata.obs_names[reference.cells].equals(
+            reference.obs.index):
+        raise C.ContractError(f"{path}: cell names do not match the preprocessed dataset")
+    return emb_adata
+
+
+def embedding_metrics(run: Run, emb_adata: ad.AnnData, obsm_key: str, reference: DatasetReference,
+                      evaluation: Mapping[str, Any], n_jobs: int = 1,
+                      tables: dict[str, list[pd.DataFrame]] | None = None) -> pd.DataFrame:
+    """The metrics table (:data:`contracts.METRICS`) of one embedding of a run: ``obsm[obsm_key]``."""
+    emb = np.asarray(emb_adata.obsm[obsm_key])[reference.cells]
+    return with_run_columns(score_embedding(emb, reference, evaluation, n_jobs, tables=tables), run)
+
+
+def failed_run_metrics(run: Run, info: Mapping[str, Any], reference: DatasetReference | None,
+                       evaluation: Mapping[str, Any]) -> pd.DataFrame:
+    """The metrics table of a failed run: every expected value NA, the run's failure as the reason."""
+    cfg = resolve_evaluation(evaluation)
+    systems = reference.systems if reference is not None else ()
+    table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"], systems).assign(
+        value=np.nan, reason=f"run failed: {info['reason']}")
+    return with_run_columns(table, run)
+
+
+def with_run_columns(table: pd.DataFrame, run: Run) -> pd.DataFrame:
+    """``table`` with the run's identity columns, as :data:`contracts.METRICS`."""
+    for col in C.RUN_COLUMNS:
+        table[col] = getattr(run, col)
+    return table[C.METRIC_COLUMNS]
+
+
 def score_run(
     run: Run,
     info: Mapping[str, Any],
@@ -273,33 +314,19 @@ def score_run(
     evaluation: Mapping[str, Any],
     n_jobs: int = 1,
     tables: dict[str, list[pd.DataFrame]] | None = None,
-    obsm_key: str = C.EMBEDDING_KEY,
 ) -> pd.DataFrame:
-    """Metrics table of one run (:data:`contracts.METRICS`); NA values, with the reason, if the run failed.
+    """Metrics table of one run's final embedding (:data:`contracts.METRICS`); NA values, with the reason, if the
+    run failed. Its checkpoints: :func:`sysvi_bench.score.by_epoch.score_by_epoch`.
 
     ``info`` is the run's ``run_info.json``; ``reference`` the dataset's :func:`dataset_reference` (not
     needed for a failed run); ``n_jobs``: processes for the Leiden clusterings (the job's threads);
     ``tables``: collects the per-cell-type tables (:func:`cell_type_tables` puts them together; none for a
     failed run).
-    ``obsm_key``: the embedding scored (another key: a checkpoint, :mod:`sysvi_bench.train.checkpoints`).
     """
-    cfg = resolve_evaluation(evaluation)
-    if info["status"] != C.STATUS_OK:
-        systems = reference.systems if reference is not None else ()
-        table = expected_metrics(cfg["variants"], cfg["skip_scib_metrics"], systems).assign(
-            value=np.nan, reason=f"run failed: {info['reason']}")
-    else:
-        if reference is None:
-            raise ValueError(f"{embedding}: scoring a finished run needs the dataset reference")
-        emb_adata = C.read_h5ad_checked(embedding, C.EMBEDDING)
-        if emb_adata.n_obs != reference.n_cells_total or not emb_adata.obs_names[reference.cells].equals(
-                reference.obs.index):
-            raise C.ContractError(f"{embedding}: cell names do not match the preprocessed dataset")
-        table = score_embedding(np.asarray(emb_adata.obsm[obsm_key])[reference.cells], reference, cfg, n_jobs,
-                                tables=tables)
-    for col in C.RUN_COLUMNS:
-        table[col] = getattr(run, col)
-    return table[C.METRIC_COLUMNS]
+    emb_adata = finished_embedding(info, embedding, reference)
+    if emb_adata is None:
+        return failed_run_metrics(run, info, reference, evaluation)
+    return embedding_metrics(run, emb_adata, C.EMBEDDING_KEY, reference, evaluation, n_jobs, tables)
 
 
 def cell_type_tables(run: Run, tables: Mapping[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:
