@@ -68,7 +68,8 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     :data:`METRICS`; the rows of its last epoch (the epochs the run trained; 0 for models without epochs) are
     exactly ``metrics.tsv``. ``run_info.json`` of a neural run also holds ``max_epochs`` (resolved from
     ``auto``), ``stopped_early`` and, where the model has a KL weight, ``kl_weight_reached`` and
-    ``kl_warmup_complete`` (:mod:`sysvi_bench.train.budget`).
+    ``kl_warmup_complete`` (:mod:`sysvi_bench.train.budget`); that of a Harmony run ``harmony_iterations`` and
+    ``harmony_converged`` (it stopped before ``max_iter_harmony``).
 ``results/{dataset}/runs/{run_id}/umap.tsv``, ``results/{dataset}/umap_unintegrated.tsv`` (:data:`UMAP`)
     2-D UMAP of a run's embedding (of the preprocessed PCA), written by the ``umap`` (``umap_unintegrated``)
     step for the runs the UMAP figure shows: one row per drawn cell (``cell``: its name; at most 5,000 cells,
