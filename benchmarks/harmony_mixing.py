@@ -6,7 +6,8 @@ PREPROCESSED: a preprocessed dataset (default: the demo's ``results/pancreas_hum
 its keys (system, covariates, label) come from the dataset's entry in ``--config`` (default: the demo's
 ``config/config.yaml``). For each embedding it prints, over every cell's ``--k`` (90, the paper's) nearest
 neighbours (self excluded), the mean share from another system and the mean share with the cell's own label
-(labelled cells), and the fit time:
+(labelled cells); the paper's ``ilisi_system`` and ``ilisi_sample_within_system`` (the project's scoring
+functions, on all cells); and the fit time:
 
 * ``unintegrated PCA``: the preprocessing PCA (``n_comps`` 15);
 * ``pipeline Harmony (defaults)``: the ``harmony`` model kind's fitter with its defaults (lamb 1, the system and the
@@ -39,6 +40,7 @@ import yaml  # noqa: E402
 from sysvi_bench import contracts as C  # noqa: E402
 from sysvi_bench.config import dataset_keys  # noqa: E402
 from sysvi_bench.score.neighbors import compute_neighbors  # noqa: E402
+from sysvi_bench.score.paper import ILISI_SAMPLE, ilisi_sample_within_system, ilisi_system  # noqa: E402
 from sysvi_bench.train.models import MODEL_SPECS, resolve_params  # noqa: E402
 from sysvi_bench.train.models.base import FitContext  # noqa: E402
 
@@ -96,13 +98,17 @@ def main() -> None:
         "harmonypy run_harmony(lamb=1)": plain_lamb_1,
     }
     shares = {}
-    print(f"{'embedding':44s} {'other-system share':>18s} {'same-label share':>16s} {'fit s':>6s}")
+    print(f"{'embedding':42s} {'other-system share':>18s} {'same-label share':>16s} {'ilisi_system':>12s} "
+          f"{ILISI_SAMPLE:>26s} {'fit s':>6s}")
     for name, make in embeddings.items():
         start = time.perf_counter()
         embedding = make()
         seconds = time.perf_counter() - start
         shares[name] = neighbour_shares(embedding, systems, labels, args.k)
-        print(f"{name:44s} {shares[name][0]:18.3f} {shares[name][1]:16.3f} {seconds:6.1f}")
+        system_mixing = ilisi_system(compute_neighbors(embedding, args.k), systems, labels)["ilisi_system"]
+        sample_mixing = ilisi_sample_within_system(embedding, systems, adata.obs[C.SAMPLE], args.k)[ILISI_SAMPLE]
+        print(f"{name:42s} {shares[name][0]:18.3f} {shares[name][1]:16.3f} {system_mixing:12.3f} "
+              f"{sample_mixing:26.3f} {seconds:6.1f}")
     ours, plain = shares["pipeline Harmony (defaults)"][0], shares["harmonypy run_harmony(lamb=1)"][0]
     verdict = "yes" if ours >= plain else "NO"
     print(f"pipeline Harmony mixes the systems at least as much as harmonypy with lamb=1 on the same PCA: {verdict} "
