@@ -34,8 +34,8 @@ def fit_harmony(adata: AnnData, params: dict[str, Any], seed: int, context: FitC
 
     The batch variables (harmonypy's ``vars_use``) are the system and, as SysVI and scVI condition on them, the
     dataset's ``covariate_keys`` (or the run's ``categorical_covariate_keys``; ``[]``: the system only). One
-    ``theta`` and one ``lamb`` for every variable, as R harmony's scalar arguments; ``lamb`` null lets harmonypy
-    estimate the ridge penalty per cluster (its own default since 2.0).
+    ``theta`` and one ``lamb`` for every batch variable (R harmony's defaults: theta 2 for each, lambda 1);
+    ``lamb`` null lets harmonypy estimate the ridge penalty per cluster (harmonypy 2.1.0's default).
     """
     import harmonypy
 
@@ -90,7 +90,7 @@ PCA = ModelSpec("pca", fit_pca, {"n_comps": 15}, seeded=False, ranges=N_COMPS_RA
 # Harmony's defaults are R harmony's (RunHarmony: theta 2, lambda 1, sigma 0.1, nclust min(N / 30, 100)) except
 # max_iter_harmony: R and harmonypy stop after 10 iterations, before Harmony converged on the demo (system only,
 # lamb 1: 27 iterations); 50 is a cap, Harmony stops once its objective changes less than epsilon_harmony.
-# harmonypy >= 2.0 estimates lambda per cluster when none is given (lamb: null here); R harmony and harmonypy
+# harmonypy 2.1.0 estimates lambda per cluster when none is given (lamb: null here); R harmony and harmonypy
 # <= 0.2 use 1, which mixes the demo's systems more than twice as much (benchmarks/harmony_mixing.py).
 HARMONY_DEFAULTS: dict[str, Any] = {
     "n_comps": 15,
