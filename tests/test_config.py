@@ -24,6 +24,9 @@ def test_demo_and_tiny_configs_validate(validated, tiny_config):
         (lambda c: c.update(unknown_key=1), "unknown_key"),
         (lambda c: c["datasets"]["sim"].update(sytem_key="x"), "sytem_key"),
         (lambda c: c.update(seeds="zero"), "seeds"),
+        # harmonypy takes its seed as a 32-bit signed int: larger seeds would fail every Harmony run after start
+        (lambda c: c.update(seeds=[0, 2**31]), "seeds"),
+        (lambda c: c.update(seeds=[-1]), "seeds"),
         (lambda c: c["datasets"]["sim"]["source"].update(n_cells="many"), "n_cells"),
         (lambda c: c["datasets"]["sim"]["source"].update(kind="csv"), "kind"),
         (lambda c: c["datasets"]["sim"].pop("source"), "source"),
@@ -51,6 +54,31 @@ def test_grid_expands_to_cartesian_product_times_seeds(validated, tiny_config):
     run = next(r for r in sysvi if r.run_id == "sysvi__prior=vamp__cyc=10__seed=1")
     assert run.params["prior"] == "vamp" and run.params["z_distance_cycle_weight"] == 10 and run.seed == 1
     assert run.params["max_epochs"] == 3  # fixed params reach every run
+
+
+def test_manifest_says_what_each_run_corrects(validated, tiny_config):
+    """runs.tsv's covariates: the system and covariates a model uses, none for PCA, declared or unknown for external."""
+    from sysvi_bench.aggregate.tables import run_table
+    from sysvi_bench.train.plan import manifest_table
+
+    tiny_config["datasets"]["sim"]["covariate_keys"] = ["sample"]
+    tiny_config["models"].update({
+        "harmony": {}, "harmony_system_only": {"kind": "harmony", "params": {"categorical_covariate_keys": []}},
+        "scvi": {"params": {"max_epochs": 1}}, "celltype": {},
+        "combat": {"kind": "external", "params": {"path": "x.tsv", "covariates": ["system"]}},
+        "glue": {"kind": "external", "params": {"path": "y.tsv"}},
+    })
+    config = validated(tiny_config)
+    manifest = manifest_table(expand_runs(config), config)
+    covariates = manifest.drop_duplicates("model").set_index("model")["covariates"].to_dict()
+    assert covariates == {
+        "broken": "system+sample", "celltype": "none", "combat": "system", "glue": "unknown (made elsewhere)",
+        "harmony": "system+sample", "harmony_system_only": "system", "scvi": "system+sample",
+        "sysvi": "system+sample", "unintegrated": "none",
+    }
+    infos = [{"status": "ok", "reason": "", "wall_time_s": 1.0, "peak_memory_mb": 1.0, "device": "cpu",
+              "n_epochs": 1}] * len(manifest)
+    assert run_table(manifest, infos)["covariates"].tolist() == manifest["covariates"].tolist()  # into summary.tsv
 
 
 def test_run_id_is_readable_stable_and_bounded():
@@ -111,6 +139,10 @@ def test_workflow_refuses_bad_config_at_startup(tmp_path, tiny_config):
         ("scvi", {"train_size": 1.5}, r"train_size: 1.5"),
         ("scvi", {"max_epochs": 2.5}, r"max_epochs: 2.5 .*integer"),
         ("harmony", {"theta": -0.5}, r"theta: -0.5 .*>= 0"),
+        ("harmony", {"lamb": 0}, r"models\.m\.lamb: 0 .*> 0"),
+        ("harmony", {"sigma": -0.1}, r"models\.m\.sigma: -0.1 .*> 0"),
+        ("harmony", {"nclust": 2.5}, r"models\.m\.nclust: 2.5 .*integer >= 1"),
+        ("harmony", {"max_iter_harmony": 0}, r"models\.m\.max_iter_harmony: 0"),
         ("pca", {"n_comps": 0}, r"n_comps: 0"),
         ("celltype", {"noise": "loud"}, r"noise: 'loud' is out of range; must be a number"),
     ],

@@ -124,6 +124,50 @@ def test_harmony_theta_changes_its_output(pre):
     np.testing.assert_allclose(high, again)
 
 
+class _CapturedHarmony:
+    """Stands in for harmonypy.run_harmony: records its arguments, returns the input as the correction."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, data_mat, meta_data, vars_use, **kwargs):
+        self.calls.append({"meta_data": meta_data.copy(), "vars_use": list(vars_use), **kwargs})
+        return type("Result", (), {"Z_corr": np.asarray(data_mat).T, "objective_harmony": [3.0, 2.0, 1.9]})()
+
+
+def test_harmony_corrects_the_system_and_covariates_with_its_lamb(pre, monkeypatch):
+    import harmonypy
+
+    captured = _CapturedHarmony()
+    monkeypatch.setattr(harmonypy, "run_harmony", captured)
+    params = resolve_params("harmony", {"n_comps": 10}, where="t")
+    result = MODEL_SPECS["harmony"].fitter(pre, params, 7, FitContext(keys=KEYS, accelerator="cpu"))
+    emb = result.embedding
+    assert result.record == {"harmony_iterations": 2, "harmony_converged": True}  # run_info.json
+    call = captured.calls[-1]
+    # the system and the dataset's covariate_keys (KEYS: sample), as SysVI and scVI condition on them
+    assert call["vars_use"] == [C.SYSTEM, "sample"]
+    assert list(call["meta_data"].columns) == [C.SYSTEM, "sample"]
+    assert call["meta_data"]["sample"].equals(pre.obs["sample"])
+    # R harmony's defaults: lambda 1, sigma 0.1, nclust chosen by the library; the run's seed
+    assert (call["lamb"], call["sigma"], call["nclust"], call["theta"]) == (1.0, 0.1, None, 2.0)
+    assert call["max_iter_harmony"] == 50
+    assert call["random_state"] == 7 and emb.shape == (pre.n_obs, 10)
+    _fit("harmony", pre, 0, n_comps=10, lamb=None, nclust=12, sigma=0.2, categorical_covariate_keys=[])
+    call = captured.calls[-1]
+    assert call["lamb"] is None  # null: harmonypy estimates lambda per cluster
+    assert (call["nclust"], call["sigma"]) == (12, 0.2)
+    assert call["vars_use"] == [C.SYSTEM]  # [] corrects the system only
+
+
+def test_harmony_with_covariates_runs_with_harmonypy(pre):
+    """The real harmonypy takes two batch variables and lamb null; lamb changes the correction."""
+    fixed = _fit("harmony", pre, 0, n_comps=10)
+    estimated = _fit("harmony", pre, 0, n_comps=10, lamb=None)
+    assert fixed.shape == estimated.shape == (pre.n_obs, 10) and np.isfinite(fixed).all()
+    assert np.abs(fixed - estimated).max() > 1e-3
+
+
 def test_controls(pre):
     shuffled = _fit("shuffled", pre, 0, n_comps=10)
     pca = _fit("pca", pre, 0, n_comps=10)

@@ -36,11 +36,12 @@ def long_config(tiny_config: dict) -> dict:
 
 
 def test_a_long_id_keeps_its_seeds_in_one_setting(tiny_config, validated):
-    runs = expand_runs(validated(long_config(tiny_config)))
+    config = validated(long_config(tiny_config))
+    runs = expand_runs(config)
     full = f"{LONG_MODEL}__prior=standard_normal__n_hidden=32__npc=5__embed=false__seed=0"
     assert len(full) >= 130  # the id has to be shortened (hashed)
     assert all(len(r.run_id) <= MAX_RUN_ID_LENGTH for r in runs) and full not in {r.run_id for r in runs}
-    manifest = manifest_table(runs)
+    manifest = manifest_table(runs, config)
     assert manifest["setting"].nunique() == 2 and manifest["run_id"].nunique() == 6
     assert manifest["run_id"].str.endswith(tuple(f"__seed={s}" for s in (0, 1, 2))).all()
     # the setting is carried by the manifest, never parsed back from the id

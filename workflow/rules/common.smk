@@ -63,7 +63,7 @@ def runs_of(dataset):
 
 def manifest_rows(dataset):
     """The dataset's runs as the rows of its manifest (the plan_runs step writes them to runs.tsv)."""
-    return canonical_json(manifest_table(runs_of(dataset)).to_dict(orient="records"))
+    return canonical_json(manifest_table(runs_of(dataset), config).to_dict(orient="records"))
 
 
 def run_param(wildcards):

@@ -30,8 +30,11 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     also gives each ``train`` and ``score`` job its run; the aggregate step reads it. One row per run:
     ``dataset, run_id, model, kind, seed, setting`` (the model entry and grid values the run's seeds share;
     never parsed back from the run id, which may be shortened with a hash), ``control`` (a metric-scaling
-    control: ``ModelSpec.is_control``, never ranked), ``params`` (JSON: every parameter
-    the model is fitted with) and ``grid_values`` (JSON: the grid axes that name the run).
+    control: ``ModelSpec.is_control``, never ranked), ``covariates`` (what the run corrects or conditions on, obs
+    columns joined by ``+``: the system column(s) and covariates for SysVI, scVI and Harmony, e.g.
+    ``species+donor``; ``none`` for PCA and the controls; an external embedding's declared ``covariates`` or
+    ``unknown (made elsewhere)``: :func:`sysvi_bench.train.models.base.corrected_covariates`), ``params`` (JSON:
+    every parameter the model is fitted with) and ``grid_values`` (JSON: the grid axes that name the run).
 ``results/{dataset}/runs/{run_id}/`` (a run's folder; its identity is its row in ``runs.tsv``)
     ``model/``: the saved model (``save_model: true``; an empty folder otherwise);
     ``embedding.h5ad`` (:data:`EMBEDDING`): obs names = cell names, ``obsm[EMBEDDING_KEY]`` = latent
@@ -65,7 +68,8 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     :data:`METRICS`; the rows of its last epoch (the epochs the run trained; 0 for models without epochs) are
     exactly ``metrics.tsv``. ``run_info.json`` of a neural run also holds ``max_epochs`` (resolved from
     ``auto``), ``stopped_early`` and, where the model has a KL weight, ``kl_weight_reached`` and
-    ``kl_warmup_complete`` (:mod:`sysvi_bench.train.budget`).
+    ``kl_warmup_complete`` (:mod:`sysvi_bench.train.budget`); that of a Harmony run ``harmony_iterations`` and
+    ``harmony_converged`` (it stopped before ``max_iter_harmony``).
 ``results/{dataset}/runs/{run_id}/umap.tsv``, ``results/{dataset}/umap_unintegrated.tsv`` (:data:`UMAP`)
     2-D UMAP of a run's embedding (of the preprocessed PCA), written by the ``umap`` (``umap_unintegrated``)
     step for the runs the UMAP figure shows: one row per drawn cell (``cell``: its name; at most 5,000 cells,
@@ -86,8 +90,8 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     The dataset's runs' metric rows concatenated (:data:`METRICS`).
 ``results/{dataset}/summary.tsv`` (:data:`SUMMARY`)
     One row per run: :data:`RUN_COLUMNS`, ``status``, ``reason``, ``wall_time_s``, ``peak_memory_mb``,
-    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` (from the
-    manifest), ``train_versions``/``score_versions`` (the versions of ``run_info.json``/``score_info.json`` as
+    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` and
+    ``covariates`` (from the manifest), ``train_versions``/``score_versions`` (the versions of ``run_info.json``/``score_info.json`` as
     one line); then, for ``evaluation.summary_variant``: one column per metric (raw value),
     ``scaled_<metric>`` (min-max scaled over the dataset's runs, 1 = best, direction-aware),
     ``bio`` and ``batch`` (mean of the scaled metrics of that type; scib-metrics twins of paper metrics,
@@ -238,8 +242,9 @@ RUN_COLUMNS = ["dataset", "run_id", "model", "kind", "seed"]
 _RUN_KINDS: dict[str, Kind] = {"dataset": "str", "run_id": "str", "model": "str", "kind": "str", "seed": "int"}
 
 # control: a metric-scaling control (ModelSpec.is_control), never ranked or recommended
-MANIFEST = TableContract("run manifest", {**_RUN_KINDS, "setting": "str", "control": "bool", "params": "json",
-                                          "grid_values": "json"})
+# covariates: what the run corrects or conditions on (sysvi_bench.train.models.base.corrected_covariates)
+MANIFEST = TableContract("run manifest", {**_RUN_KINDS, "setting": "str", "control": "bool", "covariates": "str",
+                                          "params": "json", "grid_values": "json"})
 METRICS = TableContract("metrics table", {
     **_RUN_KINDS, "metric": "str", "type": "str", "embedding_variant": "str", "value": "float",
     "higher_is_better": "bool", "reason": "str",

@@ -49,6 +49,7 @@ def run_table(manifest: pd.DataFrame, infos: Sequence[Mapping],
         row.update({f"param_{k}": v for k, v in grid_values.items()})
         row["setting"] = run.setting
         row["control"] = bool(run.control)
+        row["covariates"] = run.covariates
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -15,6 +15,7 @@ from sysvi_bench import contracts as C
 from sysvi_bench.config import ConfigError, canonical_json, dataset_keys
 from sysvi_bench.grid import AXIS_ORDER, Run, make_run_id, make_setting_id
 from sysvi_bench.train.models import MODEL_SPECS, resolve_params
+from sysvi_bench.train.models.base import corrected_covariates
 
 
 def _axis_rank(item: tuple[str, Any]) -> tuple[int, str]:
@@ -86,9 +87,11 @@ def runs_by_id(config: Mapping[str, Any]) -> dict[tuple[str, str], Run]:
     return {(r.dataset, r.run_id): r for r in expand_runs(config)}
 
 
-def manifest_table(runs: list[Run]) -> pd.DataFrame:
-    """The run manifest (``results/{dataset}/runs.tsv``, :data:`contracts.MANIFEST`) of ``runs``."""
+def manifest_table(runs: list[Run], config: Mapping[str, Any]) -> pd.DataFrame:
+    """The run manifest (``results/{dataset}/runs.tsv``, :data:`contracts.MANIFEST`) of ``runs`` of ``config``."""
+    keys = {dataset: dataset_keys(cfg) for dataset, cfg in config["datasets"].items()}
     rows = [{"dataset": r.dataset, "run_id": r.run_id, "model": r.model, "kind": r.kind, "seed": r.seed,
-             "setting": r.setting, "control": MODEL_SPECS[r.kind].is_control, "params": canonical_json(r.params),
-             "grid_values": canonical_json(r.grid_values)} for r in runs]
+             "setting": r.setting, "control": MODEL_SPECS[r.kind].is_control,
+             "covariates": corrected_covariates(MODEL_SPECS[r.kind], r.params, keys[r.dataset]),
+             "params": canonical_json(r.params), "grid_values": canonical_json(r.grid_values)} for r in runs]
     return pd.DataFrame(rows, columns=C.MANIFEST.columns)

@@ -95,6 +95,10 @@ class ModelSpec:
     ``reads_pca``: the kind starts from the preprocessing PCA, so its ``n_comps`` may not exceed ``preprocess.n_pcs``.
     ``uses_accelerator``: it trains on a GPU when one is available. ``trains_over_epochs``: it learns over epochs,
     so a fit that logged no epoch failed.
+
+    What a kind corrects or conditions on (the manifest's ``covariates``, :func:`corrected_covariates`) follows
+    from its parameters: a kind with ``categorical_covariate_keys`` corrects the system and those covariates; one
+    with ``covariates`` (external) declares them; any other corrects nothing.
     """
 
     kind: str
@@ -111,12 +115,34 @@ class ModelSpec:
     nullable: frozenset[str] = frozenset()  # parameters that may be None although their default is not
 
 
-def categorical_covariates(params: dict[str, Any], context: FitContext) -> list[str] | None:
+def covariate_columns(params: dict[str, Any], keys: DatasetKeys) -> list[str]:
     """The run's categorical covariate keys; ``None`` in the params means the dataset's ``covariate_keys``."""
-    keys = params["categorical_covariate_keys"]
-    if keys is None:
-        keys = list(context.keys.covariate_keys)
-    return list(keys) or None
+    chosen = params["categorical_covariate_keys"]
+    return list(keys.covariate_keys if chosen is None else chosen)
+
+
+def categorical_covariates(params: dict[str, Any], context: FitContext) -> list[str] | None:
+    """The run's categorical covariate keys as scvi-tools takes them (None for none)."""
+    return covariate_columns(params, context.keys) or None
+
+
+UNKNOWN_COVARIATES = "unknown (made elsewhere)"
+
+
+def corrected_covariates(spec: ModelSpec, params: dict[str, Any], keys: DatasetKeys) -> str:
+    """What a run corrects or conditions on (the manifest's ``covariates``): obs columns joined by ``+``.
+
+    The system column(s) as configured (``system_key``) and the categorical and continuous covariates for the
+    kinds that use them; ``none`` for PCA and the controls; for an external embedding the ``covariates`` its
+    params declare, else :data:`UNKNOWN_COVARIATES`.
+    """
+    if "covariates" in spec.defaults:
+        declared = [params["covariates"]] if isinstance(params["covariates"], str) else params["covariates"]
+        return UNKNOWN_COVARIATES if declared is None else "+".join(declared) or "none"
+    if "categorical_covariate_keys" not in spec.defaults:
+        return "none"
+    columns = [*keys.system_columns, *covariate_columns(params, keys), *(params.get("continuous_covariate_keys") or ())]
+    return "+".join(columns)
 
 
 def seed_everything(seed: int) -> None:

@@ -50,5 +50,6 @@ def fit_external(adata: AnnData, params: dict[str, Any], seed: int, context: Fit
     return FitResult(align_to_cells(table, adata.obs_names, where=f"external embedding {params['path']}"))
 
 
-# path: h5ad (with obsm_key) or TSV/CSV keyed by cell name
-SPEC = ModelSpec("external", fit_external, {"path": None, "obsm_key": None}, seeded=False)
+# path: h5ad (with obsm_key) or TSV/CSV keyed by cell name; covariates: the obs columns the other tool corrected
+# (the manifest's covariates column; null: unknown)
+SPEC = ModelSpec("external", fit_external, {"path": None, "obsm_key": None, "covariates": None}, seeded=False)

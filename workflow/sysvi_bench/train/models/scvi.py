@@ -14,9 +14,13 @@ from sysvi_bench.train.models.neural import train_and_embed
 from sysvi_bench.train.budget import kl_warmup_kwargs, trainer_kwargs
 
 
+# Architecture: the paper's scVI (run_integration_scvi.py: SCVI(n_layers=2, n_hidden=256, n_latent=15,
+# gene_likelihood="nb")), which is also SysVI's size here; scvi-tools' SCVI defaults are 1 layer of 128, 10 latent
+# dimensions and "zinb". The rest are scvi-tools 1.4.2's defaults except the KL warm-up and max_epochs (README,
+# "Baseline defaults").
 SCVI_DEFAULTS: dict[str, Any] = {
     "n_latent": 15,
-    "n_hidden": 128,
+    "n_hidden": 256,
     "n_layers": 2,
     "dropout_rate": 0.1,
     "gene_likelihood": "nb",
