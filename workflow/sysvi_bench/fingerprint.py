@@ -27,6 +27,7 @@ import ast
 import hashlib
 import importlib.metadata as md
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ NOT_LIBRARIES = {"snakemake", "__future__", PACKAGE}
 # ---- the static import analysis (what a script reaches)
 
 
+@lru_cache(maxsize=None)
 def module_file(name: str) -> Path | None:
     """The file of package module ``name`` (``sysvi_bench.x.y``), or None when ``name`` is not a module."""
     path = WORKFLOW_DIR.joinpath(*name.split("."))
@@ -145,57 +147,57 @@ BARE = ".*"
 
 
 class ModuleInfo:
-    """One package module: its top-level definitions (functions, classes, constants), what runs on import
-    (every other top-level statement) and its imports."""
+    """One package module as pieces: each top-level definition (function, class, constant) and what runs on
+    import (every other top-level statement, and the modules it imports), each as (digest of its normalised
+    code, the qualified names it refers to)."""
 
-    def __init__(self, name: str, path: Path):
-        tree = _strip_docstrings(ast.parse(path.read_text()))
+    def __init__(self, name: str, defs: dict[str, tuple[str, list[str]]], on_import: tuple[str, list[str]],
+                 specs: dict[str, str]):
         self.name = name
-        self.defs: dict[str, list[ast.stmt]] = {}
-        self.on_import: list[ast.stmt] = []
-        self.imports: dict[str, str] = {}
+        self.defs = defs
+        self.on_import = on_import
+        self.specs = specs  # model kind -> name of the ModelSpec constant that declares it
+
+    @classmethod
+    def parse(cls, name: str, source: str) -> "ModuleInfo":
+        tree = _strip_docstrings(ast.parse(source))
+        nodes: dict[str, list[ast.stmt]] = {}
+        on_import: list[ast.stmt] = []
+        imports: dict[str, str] = {}
         for node in tree.body:
-            targets = self._defined_names(node)
-            if targets:
-                for target in targets:
-                    self.defs.setdefault(target, []).append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.imports |= import_names(node)
-            else:
-                self.on_import.append(node)
+            targets = _defined_names(node)
+            for target in targets:
+                nodes.setdefault(target, []).append(node)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports |= import_names(node)
+            elif not targets:
+                on_import.append(node)
                 for sub in ast.walk(node):  # imports inside if/try blocks run on import too
-                    self.imports |= import_names(sub)
-        # a ModelSpec's fitter is called only by the train job of its kind: not followed from the spec
-        self.fitters = frozenset(f for n in ast.walk(tree) if (f := _fitter_argument(n)))
-        self.specs = {kind: name for name, nodes in self.defs.items() for n in nodes if (kind := _spec_kind(n))}
-        # names of this module as the code in it refers to them
-        self.names = {**self.imports, **{d: f"{name}.{d}" for d in self.defs}}
-        self._pieces: dict[str, tuple[str, frozenset[str]]] = {}
+                    imports |= import_names(sub)
+        specs = {kind: d for d, statements in nodes.items() for n in statements if (kind := _spec_kind(n))}
+        # a ModelSpec names its fitter, which only the train job of its kind runs (``calls`` of reach)
+        fitters = frozenset(f for d in specs.values() for n in nodes[d] for sub in ast.walk(n)
+                            if (f := _fitter_argument(sub)))
+        names = {**imports, **{d: f"{name}.{d}" for d in nodes}}  # as the module's code refers to them
+        defs = {d: (_digest(statements), sorted(references(statements, names, fitters if d in specs.values()
+                                                                       else frozenset())))
+                for d, statements in nodes.items()}
+        loaded = {module_part(t) for t in imports.values()} | references(on_import, names)
+        return cls(name, defs, (_digest(on_import), sorted(loaded)), specs)
 
-    def piece(self, name: str | None) -> tuple[str, frozenset[str]]:
-        """(normalised code, what it refers to) of definition ``name``; None: what runs on import (its module-level
-        statements and the modules it imports)."""
-        if name not in self._pieces:
-            if name is None:
-                refs = {module_part(t) for t in self.imports.values()} | references(self.on_import, self.names)
-                self._pieces[name] = ("\n".join(normalized(n) for n in self.on_import), frozenset(refs))
-            else:
-                nodes = self.defs[name]
-                # a ModelSpec names its fitter, which only the train job of its kind runs (``calls`` of reach)
-                fitters = self.fitters if name in self.specs.values() else frozenset()
-                self._pieces[name] = ("\n".join(normalized(n) for n in nodes),
-                                      frozenset(references(nodes, self.names, fitters)))
-        return self._pieces[name]
 
-    @staticmethod
-    def _defined_names(node: ast.stmt) -> list[str]:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            return [node.name]
-        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-            return [t.id for t in node.targets]
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            return [node.target.id]
-        return []
+def _defined_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        return [t.id for t in node.targets]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    return []
+
+
+def _digest(nodes: Iterable[ast.AST]) -> str:
+    return hashlib.sha256("\n".join(normalized(n) for n in nodes).encode()).hexdigest()[:32]
 
 
 def module_part(target: str) -> str:
@@ -209,16 +211,48 @@ def module_part(target: str) -> str:
     return ".".join(parts)
 
 
+@lru_cache(maxsize=1)
+def _analysis_version() -> str:
+    """This module's own source: a change in the analysis invalidates every cached module."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 @lru_cache(maxsize=None)
 def module_info(name: str) -> ModuleInfo | None:
+    """The pieces of package module ``name`` (None when it is not a module).
+
+    Cached per process, and beside Python's own bytecode cache (``__pycache__/<module>.fingerprint.json``,
+    keyed by the file's content and this analysis's version): parsing the whole package at every Snakemake
+    start-up would cost about a second.
+    """
     path = module_file(name)
-    return ModuleInfo(name, path) if path else None
+    if path is None:
+        return None
+    source = path.read_bytes()
+    key = hashlib.sha256(_analysis_version().encode() + source).hexdigest()
+    cache = path.parent / "__pycache__" / f"{path.stem}.fingerprint.json"
+    try:
+        cached = json.loads(cache.read_text())
+        if cached["key"] == key:
+            return ModuleInfo(name, {d: tuple(v) for d, v in cached["defs"].items()}, tuple(cached["on_import"]),
+                              cached["specs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    info = ModuleInfo.parse(name, source.decode())
+    try:  # best effort (a read-only checkout parses every time), atomic for concurrent Snakemake processes
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "defs": info.defs, "on_import": info.on_import, "specs": info.specs}))
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return info
 
 
 @dataclass
 class Reach:
-    """What a script reaches: package code (qualified name -> its normalised syntax trees) and the top-level
-    names of the libraries it imports."""
+    """What a script reaches: package code (qualified name -> digest of its normalised syntax tree) and the
+    top-level names of the libraries it imports."""
 
     code: dict[str, str] = field(default_factory=dict)
     libraries: set[str] = field(default_factory=set)
@@ -241,7 +275,7 @@ def reach(script: Path, calls: Sequence[str] = (), skip: frozenset[str] = frozen
     """
     result = Reach()
     tree = _strip_docstrings(ast.parse(Path(script).read_text()))
-    result.code[f"script:{Path(script).name}"] = normalized(tree)
+    result.code[f"script:{Path(script).name}"] = _digest([tree])
     todo = sorted(references(tree.body, {})) + list(calls)
     done: set[str] = set()
 
@@ -272,17 +306,13 @@ def reach(script: Path, calls: Sequence[str] = (), skip: frozenset[str] = frozen
                 owner = module_info(".".join(parts[: i - 1]))
                 obj = parts[i - 1]
                 if owner and obj in owner.defs:
-                    nodes = owner.defs[obj]
-                    result.code[module] = "\n".join(normalized(n) for n in nodes)
-                    # a ModelSpec names its fitter, which only the train job of its kind runs (``calls``)
-                    fitters = owner.fitters if obj in owner.specs.values() else frozenset()
-                    follow(references(nodes, owner.names, fitters), module)
+                    result.code[module], refs = owner.defs[obj]
+                    follow(refs, module)
                 break
             if f"{module}:" not in result.code:
-                result.code[f"{module}:"] = "\n".join(normalized(n) for n in info.on_import)
                 # importing a module runs its module-level statements and imports, not the functions it imports
-                loaded = {module_part(target) for target in info.imports.values()}
-                follow(loaded | references(info.on_import, info.names), f"{module}:")
+                result.code[f"{module}:"], refs = info.on_import
+                follow(refs, f"{module}:")
             if bare and i == len(parts):
                 follow([f"{module}.{d}" for d in info.defs], f"{module} (as a whole)")
     return result
