@@ -18,7 +18,8 @@ library under it changes. Every rule that makes values therefore takes a ``code`
 
 The import analysis is static and approximate (a function called through an object whose class the script
 never names is not followed); ``tests/test_envs.py`` checks with it that every step's environment provides what
-the step imports. Read at parse time: the standard library only, each result cached per process.
+the step imports. Computed at parse time with the standard library only: each module's pieces are cached by
+its content (:func:`module_info`), each param per process.
 """
 
 from __future__ import annotations
