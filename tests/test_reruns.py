@@ -120,9 +120,9 @@ SYSVI_RUNS = {"sysvi__prior=standard_normal__seed=0", "sysvi__prior=vamp__seed=0
 
 @pytest.fixture
 def repo_copy(tmp_path) -> Path:
-    """A copy of the workflow (Snakefile, workflow/, profiles/, config/) to touch and edit; its Snakefile."""
+    """A copy of the workflow (Snakefile, workflow/, profiles/, config/, envs/) to touch and edit."""
     repo = tmp_path / "repo"
-    for name in ("workflow", "profiles", "config"):
+    for name in ("workflow", "profiles", "config", "envs"):
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "Snakefile", repo / "Snakefile")
     return repo
