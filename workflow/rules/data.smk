@@ -1,4 +1,5 @@
 # Downloads are jobs of their own (declared outputs), so prepare_dataset's inputs are files on disk.
+# They take no `code` param: the sha256 is a download's identity (prepare_dataset reads it as ancient, common.smk).
 rule download_came:
     output:
         "resources/came/{wheel}",
