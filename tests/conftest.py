@@ -72,14 +72,15 @@ def local_env() -> dict[str, str]:
 
 def run_snakemake(
     workdir: Path, *args: str, config: dict | None = None, config_path: str | Path = "config.yaml", timeout: int = 900,
-    config_text: str | None = None,
+    config_text: str | None = None, snakefile: Path | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the workflow of this repo with ``workdir`` as working directory (outputs land there).
 
     ``config`` is written to ``config_path`` (relative to ``workdir``) and passed as the config file;
-    ``config_text``: the config file's text as given (e.g. keys in an order of its own).
+    ``config_text``: the config file's text as given (e.g. keys in an order of its own); ``snakefile``: another
+    copy of the workflow (default: this repo's).
     """
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile or ROOT / "Snakefile"), "--directory", str(workdir), *args]
     if config is not None or config_text is not None:
         cfg = workdir / config_path
         cfg.write_text(config_text if config_text is not None else yaml.safe_dump(with_test_cache(config)))

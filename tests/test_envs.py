@@ -5,7 +5,6 @@ Also: `snakemake --lint` reports nothing (every rule has log: and conda:, no lin
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -163,59 +162,6 @@ def test_snakemake_lint_reports_nothing(tmp_path):
 PACKAGE = ROOT / "workflow"
 
 
-def _module_file(name: str) -> Path | None:
-    path = PACKAGE.joinpath(*name.split("."))
-    for candidate in (path / "__init__.py", path.with_suffix(".py")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _import_names(node) -> dict[str, str]:
-    """local name -> imported module or ``module.attribute``, of one import statement."""
-    if isinstance(node, ast.Import):
-        return {(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0]) for a in node.names}
-    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-        return {(a.asname or a.name): f"{node.module}.{a.name}" for a in node.names}
-    return {}
-
-
-class _Module:
-    """One module's imports and functions, for following what a script uses (static, approximate)."""
-
-    def __init__(self, path: Path):
-        tree = ast.parse(path.read_text())
-        self.defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-        # module-level constants, followed when a used function refers to them (e.g. the model registry)
-        self.defs |= {t.id: n for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
-                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
-        # a ModelSpec's fitter is called only by the train job: not followed from the spec (see fitters())
-        self.fitters = {_fitter_argument(n) for n in ast.walk(tree) if _fitter_argument(n)}
-        self.top_imports: dict[str, str] = {}
-        for node in tree.body:  # module level, including inside if/try blocks
-            for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)) else ():
-                self.top_imports |= _import_names(sub)
-
-    def uses(self, name: str) -> tuple[set[str], set[str]]:
-        """(modules imported inside ``name``'s body, names and ``name.attribute`` references it makes)."""
-        imported, local = set(), set()
-        for node in ast.walk(self.defs[name]):
-            imported |= set(_import_names(node).values())
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                local.add(f"{node.value.id}.{node.attr}")
-            if isinstance(node, ast.Name) and node.id not in self.fitters:
-                local.add(node.id)
-        return imported, local
-
-
-def _fitter_argument(node) -> str | None:
-    """The name passed as ``fitter`` (second argument) to a ``ModelSpec(...)`` call, else None."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ModelSpec"):
-        return None
-    args = [a for a in node.args[1:2]] + [k.value for k in node.keywords if k.arg == "fitter"]
-    return args[0].id if args and isinstance(args[0], ast.Name) else None
-
-
 def fitters() -> list[str]:
     """Every kind's fitter: the train job calls them (sysvi_bench.train.run: MODEL_SPECS[kind].fitter)."""
     from sysvi_bench.train.models import MODEL_SPECS
@@ -224,47 +170,12 @@ def fitters() -> list[str]:
 
 
 def third_party_imports(script: Path, calls: Sequence[str] = ()) -> set[str]:
-    """Top-level third-party modules that ``script`` can import: its own imports, each sysvi_bench module it
-    reaches (module-level imports, run on import, with its packages' ``__init__``) and the functions it uses
-    (imports inside them; following the functions they use in turn). Functions a script never reaches are
-    not followed, so a library imported lazily by code of another step is not this step's dependency."""
-    modules: dict[str, _Module] = {}
-    found: set[str] = set()
-    done: set[str] = set()
-    # a script runs top to bottom: every import in it counts, at any depth
-    todo = [m for node in ast.walk(ast.parse(script.read_text())) for m in _import_names(node).values()] + list(calls)
-    while todo:
-        name = todo.pop()
-        if name in done:
-            continue
-        done.add(name)
-        parts = name.split(".")
-        if parts[0] != "sysvi_bench":
-            if parts[0] not in sys.stdlib_module_names and parts[0] not in ("snakemake", "__future__"):
-                found.add(parts[0])
-            continue
-        for i in range(1, len(parts) + 1):  # importing a module runs its packages' __init__ too
-            module = ".".join(parts[:i])
-            path = _module_file(module)
-            if path is None:
-                # parts[:i] is an object of the module parts[:i-1]: follow what it uses
-                owner = ".".join(parts[: i - 1])
-                info = modules.get(owner)
-                if info and parts[i - 1] in info.defs:
-                    imported, local = info.uses(parts[i - 1])
-                    todo += list(imported)
-                    for ref in local:
-                        head, _, attr = ref.partition(".")
-                        if head in info.defs:
-                            todo.append(f"{owner}.{head}")
-                        elif head in info.top_imports:
-                            target = info.top_imports[head]
-                            todo.append(f"{target}.{attr}" if attr else target)
-                break
-            if module not in modules:
-                modules[module] = _Module(path)
-                todo += list(modules[module].top_imports.values())
-    return found
+    """Top-level third-party modules that ``script`` can import (sysvi_bench.fingerprint.reach: the analysis
+    that also makes each rule's ``code`` param). Functions a script never reaches are not followed, so a
+    library imported lazily by code of another step is not this step's dependency."""
+    from sysvi_bench.fingerprint import reach
+
+    return reach(script, tuple(calls)).libraries
 
 
 def _with_requirements(names: set[str]) -> set[str]:
@@ -316,7 +227,8 @@ def test_conda_jobs_keep_the_package_on_their_search_path():
 
 # ---- the package is laid out like the workflow: a rule file's scripts import from the subpackage of its name
 
-SHARED_MODULES = {"config", "config_check", "contracts", "io", "grid", "provenance", "subsample", "smk", "jit_cache"}
+SHARED_MODULES = {"config", "config_check", "contracts", "io", "grid", "provenance", "subsample", "smk", "jit_cache",
+                  "fingerprint"}
 # the only scripts that reach into another step's subpackage, and why
 CROSS_STEP = {"cell_type_mixing_figure": {"score"}}  # the unintegrated panel's mixing: score.cell_types
 # scripts of no step's logic: plan_runs writes rows that sysvi_bench.train.plan made in the Snakefile (common.smk)

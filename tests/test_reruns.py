@@ -99,3 +99,156 @@ def test_every_run_records_the_versions_that_made_it(tiny_run):
     summary = C.read_table(tiny_run / "results" / "sim" / "summary.tsv", C.SUMMARY)
     assert summary["train_versions"].str.contains("scvi-tools=1.4.2").all()
     assert summary["score_versions"].nunique() == 1
+
+
+# ---- code and libraries are inputs too (sysvi_bench.fingerprint): what a job runs decides, not file times
+
+import ast
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from sysvi_bench import fingerprint as F
+
+TINY_RUNS = 4  # the tiny config's runs: two SysVI settings, the broken SysVI run and the PCA
+SYSVI_RUNS = {"sysvi__prior=standard_normal__seed=0", "sysvi__prior=vamp__seed=0", "broken__seed=0"}
+
+
+@pytest.fixture
+def repo_copy(tmp_path) -> Path:
+    """A copy of the workflow (Snakefile, workflow/, profiles/, config/, envs/) to touch and edit."""
+    repo = tmp_path / "repo"
+    for name in ("workflow", "profiles", "config", "envs"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "Snakefile", repo / "Snakefile")
+    return repo
+
+
+def dry_run(tiny_run, repo, **kwargs):
+    return run_snakemake(tiny_run, "-n", config=load_yaml(TINY_CONFIG), snakefile=repo / "Snakefile", **kwargs)
+
+
+def planned_run_ids(proc, rule: str) -> set[str]:
+    """The run ids of the planned jobs of ``rule`` in a dry run's output."""
+    blocks = re.split(r"^(?=rule \w+:)", proc.stdout, flags=re.M)
+    return {m.group(1) for b in blocks if b.startswith(f"rule {rule}:") for m in [re.search(r"run_id=(\S+)", b)] if m}
+
+
+def edit_function(path: Path, name: str) -> None:
+    """A real change to function ``name`` of ``path``: one statement more at the start of its body."""
+    lines = path.read_text().splitlines(keepends=True)
+    node = next(n for n in ast.walk(ast.parse("".join(lines))) if isinstance(n, ast.FunctionDef) and n.name == name)
+    first = node.body[1] if ast.get_docstring(node) is not None and len(node.body) > 1 else node.body[0]
+    lines.insert(first.lineno - 1, " " * first.col_offset + "changed_here = 1  # a changed statement\n")
+    path.write_text("".join(lines))
+
+
+def test_touching_every_workflow_and_config_file_reruns_nothing(tiny_run, repo_copy):
+    later = Path(tiny_run / "results" / "sim" / "summary.tsv").stat().st_mtime + 3600
+    for path in [*(repo_copy / "workflow").rglob("*"), *(repo_copy / "config").rglob("*")]:
+        if path.is_file():
+            os.utime(path, (later, later))
+    assert planned_jobs(dry_run(tiny_run, repo_copy)) == {}
+
+
+def test_comments_docstrings_and_formatting_in_a_metric_module_rerun_nothing(tiny_run, repo_copy):
+    paper = repo_copy / "workflow" / "sysvi_bench" / "score" / "paper.py"
+    text = paper.read_text()
+    text = "# a comment\n" + text.replace('"""', '"""Reworded. ', 1).replace("def clisi(", "def  clisi (", 1)
+    text = text.replace("\n\n\ndef ", "\n\n\n# another comment\ndef ")
+    paper.write_text(text)
+    assert planned_jobs(dry_run(tiny_run, repo_copy)) == {}
+
+
+def test_a_changed_metric_rescores_without_retraining(tiny_run, repo_copy):
+    assert "sysvi_bench.score.paper.clisi" in F.reach(F.SCRIPTS_DIR / "score.py").code  # scoring runs it
+    edit_function(repo_copy / "workflow" / "sysvi_bench" / "score" / "paper.py", "clisi")
+    proc = dry_run(tiny_run, repo_copy)
+    jobs = planned_jobs(proc)
+    assert jobs["score"] == TINY_RUNS and jobs["aggregate"] == 1 and jobs["batch_vs_bio"] == 1, jobs
+    assert not {"train", "preprocess", "prepare_dataset"} & set(jobs), jobs
+    assert '"step": "score"' in proc.stdout  # the reason names the step whose code changed
+
+
+def test_a_changed_sysvi_fitter_retrains_the_sysvi_runs_only(tiny_run, repo_copy):
+    edit_function(repo_copy / "workflow" / "sysvi_bench" / "train" / "models" / "sysvi.py", "fit_sysvi")
+    proc = dry_run(tiny_run, repo_copy)
+    jobs = planned_jobs(proc)
+    assert planned_run_ids(proc, "train") == planned_run_ids(proc, "score") == SYSVI_RUNS, proc.stdout[-3000:]
+    assert not {"preprocess", "evaluation_reference"} & set(jobs), jobs
+
+
+@pytest.mark.parametrize("library, expected", [
+    ("scib-metrics", {"train": set(), "score": TINY_RUNS}),  # scoring's library: rescore, no retraining
+    ("torch", {"train": SYSVI_RUNS, "score": len(SYSVI_RUNS)}),  # the neural kinds' library: not PCA
+])
+def test_a_library_upgrade_reruns_the_steps_that_use_it(tiny_run, repo_copy, tmp_path, monkeypatch, library, expected):
+    # an installed distribution of another version, found first on the path (the fingerprint reads versions with
+    # importlib.metadata; a dry run imports no library)
+    fake = tmp_path / "site"
+    info = fake / f"{library.replace('-', '_')}-999.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {library}\nVersion: 999.0\n")
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    proc = dry_run(tiny_run, repo_copy)
+    jobs = planned_jobs(proc)
+    assert planned_run_ids(proc, "train") == expected["train"], jobs
+    assert jobs.get("score") == expected["score"], jobs
+    assert "preprocess" not in jobs and f'"{library}": "999.0"' in proc.stdout
+
+
+# ---- the fingerprint itself
+
+
+def digest_of(tmp_path, source: str) -> str:
+    script = tmp_path / "script.py"
+    script.write_text(source)
+    return F.reach(script).digest()
+
+
+def test_the_code_hash_ignores_comments_docstrings_and_formatting_not_constants(tmp_path):
+    base = digest_of(tmp_path, '"""Doc."""\nfrom sysvi_bench.grid import make_run_id\n\nx = make_run_id("m", {}, 0)\n')
+    same = digest_of(tmp_path, '# comment\n"""Other doc."""\nfrom sysvi_bench.grid import make_run_id\nx = make_run_id(\n    "m", {},  0)  # c\n')
+    changed = digest_of(tmp_path, '"""Doc."""\nfrom sysvi_bench.grid import make_run_id\n\nx = make_run_id("m", {}, 1)\n')
+    assert base == same != changed
+
+
+def test_the_code_hash_follows_the_package_functions_a_script_uses():
+    score = F.reach(F.SCRIPTS_DIR / "score.py")
+    assert "sysvi_bench.score.paper.clisi" in score.code and "scib_metrics" in score.libraries
+    assert not any(name.startswith("sysvi_bench.train.models") for name in score.code)
+    assert not any(name.startswith("sysvi_bench.report") for name in score.code)
+
+
+def test_each_model_kinds_training_code_is_its_own():
+    from sysvi_bench.train.models import MODEL_SPECS
+
+    def code(kind):
+        spec = MODEL_SPECS[kind]
+        return json.loads(F.train_code_param(spec, MODEL_SPECS.values()))
+
+    pca, sysvi, harmony = code("pca"), code("sysvi"), code("harmony")
+    assert len({pca["code"], sysvi["code"], harmony["code"]}) == 3
+    assert "torch" in sysvi["libraries"] and "scvi-tools" in sysvi["libraries"]
+    assert not {"torch", "scvi-tools", "harmonypy"} & set(pca["libraries"])
+    assert "harmonypy" in harmony["libraries"] and "torch" not in harmony["libraries"]
+    assert code("sysvi") == sysvi and sysvi["step"] == "train sysvi"
+
+
+def test_the_import_name_table_agrees_with_the_installed_distributions():
+    import importlib.metadata as md
+
+    installed = md.packages_distributions()
+    reached = set().union(*(F.reach(script).libraries for script in F.SCRIPTS_DIR.glob("*.py")))
+    from sysvi_bench.train.models import MODEL_SPECS
+
+    reached |= {lib for spec in MODEL_SPECS.values() for lib in F.reach(
+        F.SCRIPTS_DIR / "train.py", (f"{spec.fitter.__module__}.{spec.fitter.__name__}",)).libraries}
+    for name in reached:
+        assert name in installed, f"{name} is imported but not installed"
+        assert F.distribution_name(name) in {F.normalize(d) for d in installed[name]}, (
+            f"import {name}: distribution {installed[name]}; add it to sysvi_bench.fingerprint.DISTRIBUTIONS")

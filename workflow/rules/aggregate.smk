@@ -16,6 +16,7 @@ checkpoint aggregate:
         completeness="results/{dataset}/completeness.tsv",
         scores_by_epoch="results/{dataset}/scores_by_epoch.tsv",
     params:
+        code=code_param("aggregate.py"),
         # aggregation-only evaluation settings: changing one re-aggregates without rescoring
         aggregation=aggregation_config(),
     resources:
@@ -42,6 +43,7 @@ rule benchmark_tables:
         completeness="results/completeness.tsv",
         datasets="results/datasets.tsv",
     params:
+        code=code_param("benchmark_tables.py"),
         datasets=DATASETS,  # the order of the inputs
     resources:
         mem_mb=small_mem_mb,

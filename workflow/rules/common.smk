@@ -32,6 +32,7 @@ from sysvi_bench.config import (
     source_files,
 )
 from sysvi_bench.train.plan import manifest_table, runs_by_id
+from sysvi_bench.fingerprint import code_param, train_code_param
 
 validate(config, "../schemas/config.schema.yaml")
 try:
@@ -76,6 +77,14 @@ def run_param(wildcards):
     return run_of(wildcards).to_json()
 
 
+def train_code(wildcards):
+    """A training job's code param: the train script's code and libraries as its model kind runs them (a change
+    in train/models/sysvi.py retrains the SysVI runs only; sysvi_bench.fingerprint)."""
+    from sysvi_bench.train.models import MODEL_SPECS
+
+    return train_code_param(MODEL_SPECS[run_of(wildcards).kind], MODEL_SPECS.values())
+
+
 def dataset_keys_of(dataset):
     return dataset_keys(config["datasets"][dataset]).to_json()
 
@@ -99,10 +108,13 @@ def source_inputs(wildcards):
     """The files a dataset's source reads: the user's files (a manual source's once it is in place) and
     the downloads (jobs of their own). Replacing one re-prepares the dataset and reruns what follows."""
     source = config["datasets"][wildcards.dataset]["source"]
+    # A download is sha256-verified against the checksum in the config (or, for came, in the code): fetched again,
+    # it holds the same bytes, so its new mtime and its job's rerun must not make the dataset out of date
+    # (ancient). A changed checksum or url changes this job's params (fetch_config) or the file's name.
     if source["kind"] == "url":
-        return [f"resources/downloads/{download_filename(source)}"]
+        return [ancient(f"resources/downloads/{download_filename(source)}")]
     if source["kind"] == "came_pancreas":
-        return [came_wheel()]
+        return [ancient(came_wheel())]
     files = list(source_files(source).values())
     if source["kind"] == "manual":
         return [f for f in files if os.path.isfile(f)]

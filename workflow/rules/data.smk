@@ -1,4 +1,5 @@
 # Downloads are jobs of their own (declared outputs), so prepare_dataset's inputs are files on disk.
+# They take no `code` param: the sha256 is a download's identity (prepare_dataset reads it as ancient, common.smk).
 rule download_came:
     output:
         "resources/came/{wheel}",
@@ -40,6 +41,7 @@ rule prepare_dataset:
     output:
         "resources/{dataset}/raw.h5ad",
     params:
+        code=code_param("prepare_dataset.py"),
         dataset_cfg=lambda wc: fetch_config(wc.dataset),
     resources:
         mem_mb=prepare_mem_mb,
@@ -59,6 +61,7 @@ rule preprocess:
         h5ad="results/{dataset}/preprocessed.h5ad",
         report="results/{dataset}/preprocess_report.tsv",
     params:
+        code=code_param("preprocess.py"),
         dataset_cfg=lambda wc: dataset_config(wc.dataset),
     threads: config["threads"]["preprocess"]
     resources:

@@ -83,6 +83,8 @@ rule diagnostic:
             labels={"entry": "figure: pseudobulk distances"},
         ),
         pdf=f"{FIGURES}/diagnostic.pdf",
+    params:
+        code=code_param("diagnostic.py"),
     resources:
         mem_mb=lambda wc, input, attempt: int((1000 + 5 * input.size_mb) * attempt),
         runtime=small_runtime,
@@ -108,6 +110,7 @@ rule batch_vs_bio:
         ),
         pdf=f"{FIGURES}/batch_vs_bio.pdf",
     params:
+        code=code_param("figure_batch_vs_bio.py"),
         bio_weight=config["evaluation"]["bio_weight"],
     resources:
         mem_mb=small_mem_mb,
@@ -142,6 +145,8 @@ rule parameter_sweep:
             labels={"entry": "figure: every metric vs parameters"},
         ),
         metrics_pdf=f"{FIGURES}/sweep_metrics.pdf",
+    params:
+        code=code_param("figure_parameter_sweep.py"),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -159,6 +164,7 @@ rule umap:
     output:
         f"{RUN_DIR}/umap.tsv",
     params:
+        code=code_param("umap.py"),
         obsm="X_emb",
         **UMAP_PARAMS,
     resources:
@@ -178,6 +184,7 @@ use rule umap as umap_unintegrated with:
     output:
         "results/{dataset}/umap_unintegrated.tsv",
     params:
+        code=code_param("umap.py"),
         obsm="X_pca",
         **UMAP_PARAMS,
     log:
@@ -200,6 +207,8 @@ rule umap_best_runs:
             labels={"entry": "figure: UMAP of the best run per model"},
         ),
         pdf=f"{FIGURES}/umap_best_runs.pdf",
+    params:
+        code=code_param("figure_umap.py"),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -224,6 +233,8 @@ rule training_length:
             labels={"entry": "figure: scores over training length"},
         ),
         pdf=f"{FIGURES}/training_length.pdf",
+    params:
+        code=code_param("figure_training_length.py"),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -248,6 +259,8 @@ rule training_curves:
             labels={"entry": "figure: training curves per run"},
         ),
         pdf=f"{FIGURES}/training_curves.pdf",
+    params:
+        code=code_param("figure_training_curves.py"),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -271,6 +284,8 @@ rule runtime_memory:
             labels={"entry": "figure: runtime and peak memory per run"},
         ),
         pdf=f"{FIGURES}/runtime_memory.pdf",
+    params:
+        code=code_param("figure_runtime_memory.py"),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -296,6 +311,8 @@ rule report_tables:
             subcategory=SUBCAT_RESULTS,
             labels={"entry": "tables: failed runs, best settings, all runs"},
         ),
+    params:
+        code=code_param("report_tables.py"),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -353,6 +370,7 @@ rule report_config:
             labels={"entry": "datasets.tsv"},
         ),
     params:
+        code=code_param("report_config.py"),
         config=canonical_json(config),
     resources:
         mem_mb=small_mem_mb,
@@ -378,6 +396,8 @@ rule results_table:
             labels={"entry": "figure: scIB-style results table"},
         ),
         pdf=f"{FIGURES}/results_table.pdf",
+    params:
+        code=code_param("results_table.py"),
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -404,6 +424,7 @@ rule cell_type_mixing_figure:
         ),
         pdf=f"{FIGURES}/cell_type_mixing.pdf",
     params:
+        code=code_param("figure_cell_type_mixing.py"),
         variant=config["evaluation"]["summary_variant"],
     resources:
         mem_mb=small_mem_mb,
@@ -454,6 +475,7 @@ rule benchmark_figures:
             labels={"entry": "benchmark_tests.tsv"},
         ),
     params:
+        code=code_param("benchmark_figures.py"),
         metrics=BENCHMARK_METRICS,
     resources:
         mem_mb=small_mem_mb,

@@ -5,6 +5,7 @@ rule evaluation_reference:
         reference="results/{dataset}/evaluation_reference.h5ad",
         info="results/{dataset}/metrics_info.json",
     params:
+        code=code_param("evaluation_reference.py"),
         # the settings that change scores (aggregation-only ones go to the aggregate job)
         evaluation=scoring_config(),
     threads: config["threads"]["score"]
@@ -34,6 +35,7 @@ rule score:
         info=f"{RUN_DIR}/score_info.json",
         by_epoch=f"{RUN_DIR}/metrics_by_epoch.tsv",
     params:
+        code=code_param("score.py"),
         run=run_param,
     threads: config["threads"]["score"]
     resources:

@@ -2,6 +2,7 @@ rule plan_runs:
     output:
         "results/{dataset}/runs.tsv",
     params:
+        code=code_param("plan_runs.py"),
         runs=lambda wc: manifest_rows(wc.dataset),
     resources:
         mem_mb=small_mem_mb,
@@ -26,6 +27,7 @@ rule train:
         # the saved model (save_model: true; empty otherwise): declared, so a rerun replaces it
         model=directory(f"{RUN_DIR}/model"),
     params:
+        code=train_code,  # what the run's model kind runs (sysvi_bench.fingerprint)
         # the run (kind, seed, parameters) as canonical JSON: a change retrains exactly this run
         run=run_param,
         obs_keys=lambda wc: dataset_keys_of(wc.dataset),

@@ -2,9 +2,9 @@
 libraries that train and score, recorded in every ``run_info.json``, ``score_info.json`` and
 ``metrics_info.json``; and the check that one dataset's runs were all made by the same versions.
 
-Snakemake reruns a job when its params, inputs or script change, not when the package or a library under it
-changes: these records are how a table that mixes runs of two versions is found (README: "Reruns and
-provenance" says how to force a retrain or rescore after an upgrade).
+A job reruns when what it runs changes (its ``code`` param, :mod:`sysvi_bench.fingerprint`); these records say
+which versions made each result, so that a table mixing runs of two versions (e.g. kept with ``--touch``) is
+found (README: "Reruns and provenance").
 """
 
 from __future__ import annotations
