@@ -22,6 +22,9 @@ BENCHMARK_FIGURES = "results/figures/benchmark"
 # columns of the benchmark figures and of results/benchmark_tests.tsv (figures.benchmark_metrics; the schema's
 # default: the paper's selection metrics)
 BENCHMARK_METRICS = config["figures"]["benchmark_metrics"]
+# What a figure shows, named in its title: the embedding variant its metrics are of and the score that picks
+# each model's best setting and ranks the runs
+SHOWS = {"variant": config["evaluation"]["summary_variant"], "best_by": config["evaluation"]["best_by"]}
 
 
 # Every output of this file (all_outputs() in common.smk includes them)
@@ -109,6 +112,7 @@ rule batch_vs_bio:
         pdf=f"{FIGURES}/batch_vs_bio.pdf",
     params:
         bio_weight=config["evaluation"]["bio_weight"],
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -142,6 +146,8 @@ rule parameter_sweep:
             labels={"entry": "figure: every metric vs parameters"},
         ),
         metrics_pdf=f"{FIGURES}/sweep_metrics.pdf",
+    params:
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -200,6 +206,8 @@ rule umap_best_runs:
             labels={"entry": "figure: UMAP of the best run per model"},
         ),
         pdf=f"{FIGURES}/umap_best_runs.pdf",
+    params:
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -224,6 +232,8 @@ rule training_length:
             labels={"entry": "figure: scores over training length"},
         ),
         pdf=f"{FIGURES}/training_length.pdf",
+    params:
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -378,6 +388,8 @@ rule results_table:
             labels={"entry": "figure: scIB-style results table"},
         ),
         pdf=f"{FIGURES}/results_table.pdf",
+    params:
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -404,7 +416,7 @@ rule cell_type_mixing_figure:
         ),
         pdf=f"{FIGURES}/cell_type_mixing.pdf",
     params:
-        variant=config["evaluation"]["summary_variant"],
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -455,6 +467,7 @@ rule benchmark_figures:
         ),
     params:
         metrics=BENCHMARK_METRICS,
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
