@@ -395,3 +395,18 @@ def test_umap_controls_last_and_titled():
     fig = U.umap_grid(coords, obs, [], controls=["celltype"])
     heads = [sf._suptitle.get_text() for sf in fig.subfigs[0].subfigs if sf._suptitle]
     assert heads == ["sysvi", "scvi", "celltype (control)"]
+
+
+def test_training_curves_one_row_per_model_with_the_summary(tmp_path):
+    summary = _summary()
+    epochs = np.arange(30)
+    history = pd.DataFrame({"epoch": epochs, "reconstruction_loss_train": 100 / (epochs + 1),
+                            "kl_local_train": np.log1p(epochs)})
+    runs = summary.loc[(summary["kind"] == "sysvi") & (summary["status"] == C.STATUS_OK), "run_id"]
+    fig = F.training_curves({r: history for r in runs}, _paths(tmp_path, "curves_by_model"), convergence=summary)
+    _assert_written(tmp_path, "curves_by_model")
+    drawn = [ax for ax in fig.axes if ax.lines]
+    assert len(drawn) == 1 * 2  # one model (24 runs) x two losses, not 24 rows
+    assert len(drawn[0].lines) == len(runs)
+    heads = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "sysvi (24 runs): 1 not converged" in heads

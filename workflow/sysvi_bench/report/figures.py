@@ -467,40 +467,59 @@ def training_curves(
     runs_per_row: int = 2,
     convergence: pd.DataFrame | None = None,
 ) -> plt.Figure | None:
-    """Per-epoch losses of each run: reconstruction, KL and cycle-consistency (train solid, validation dashed).
+    """Per-epoch losses: reconstruction, KL, cycle consistency and the KL weight (train solid, validation dashed).
 
     ``histories``: run id -> its ``history.tsv`` (runs without a history, e.g. PCA, are skipped).
     ``convergence``: rows with ``run_id``, ``convergence``, ``converged`` (the summary, or
-    :func:`sysvi_bench.aggregate.convergence.convergence_table`): unconverged runs are named in red with their relative
-    loss change over the last 10% of epochs.
+    :func:`sysvi_bench.aggregate.convergence.convergence_table`), and, where it has ``model`` and ``setting``
+    (the summary), one row of panels per model with a line per run, coloured by setting, so that the figure
+    grows with the models, not the runs; without them, a row per run (``runs_per_row`` runs side by side).
+    Unconverged runs are named in red with their relative loss change over the last 10% of epochs.
     """
     histories = {k: v for k, v in histories.items() if v is not None and len(v) and "epoch" in v.columns}
     if not histories:
         message_figure(paths, title, "No run has a training history (no neural model trained).")
-        return
+        return None
     losses = [(t, p) for t, p in LOSSES if any(any(c.startswith(p) for c in h.columns) for h in histories.values())]
     unconverged = not_converged(convergence) if convergence is not None else set()
     changes = dict(zip(convergence["run_id"].astype(str), pd.to_numeric(convergence["convergence"], errors="coerce"))) \
         if convergence is not None else {}
-    names = list(histories)
-    per_row = min(runs_per_row, len(names))
+    by_model = convergence is not None and {"model", "setting"} <= set(convergence.columns)
+    if by_model:
+        info = convergence.drop_duplicates("run_id").set_index(convergence.drop_duplicates("run_id")["run_id"].astype(str))
+        groups: dict[str, list[str]] = {}
+        for run in histories:
+            groups.setdefault(str(info["model"].get(run, run)), []).append(run)
+        setting_of = {run: str(info["setting"].get(run, run)) for run in histories}
+        per_row = 1
+    else:
+        groups = {run: [run] for run in histories}
+        setting_of = {run: run for run in histories}
+        per_row = min(runs_per_row, len(groups))
+    names = list(groups)
     n_rows = math.ceil(len(names) / per_row)
     n_cols = per_row * len(losses)
-    fig, grid = plt.subplots(n_rows, n_cols, figsize=(2.5 * n_cols, 2.05 * n_rows + 0.8), squeeze=False)
+    fig, grid = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols + (2.2 if by_model else 0), 2.05 * n_rows + 0.8),
+                             squeeze=False)
     for k, name in enumerate(names):
         r, c0 = divmod(k, per_row)
-        hist = histories[name]
+        runs = groups[name]
+        settings = list(dict.fromkeys(setting_of[run] for run in runs))
+        cmap = plt.get_cmap("tab10")
+        colour = {s: cmap(i % 10) for i, s in enumerate(settings)} if len(settings) > 1 else {settings[0]: "#4c72b0"}
         for li, (loss_title, prefix) in enumerate(losses):
             ax = grid[r, c0 * len(losses) + li]
             drawn = False
-            for col in sorted(c for c in hist.columns if c.startswith(prefix)):
-                y = pd.to_numeric(hist[col], errors="coerce")
-                logged = y.notna()  # scvi-tools logs kl_weight every log_every_n_steps steps: gaps
-                if logged.any():
-                    ax.plot(hist["epoch"][logged], y[logged], lw=1.3, ls="--" if "valid" in col else "-",
-                            color="#dd8452" if "valid" in col else "#4c72b0",
-                            label="validation" if "valid" in col else "train")
-                    drawn = True
+            for run in runs:
+                hist = histories[run]
+                for col in sorted(c for c in hist.columns if c.startswith(prefix)):
+                    y = pd.to_numeric(hist[col], errors="coerce")
+                    logged = y.notna()  # scvi-tools logs kl_weight every log_every_n_steps steps: gaps
+                    if logged.any():
+                        valid = "valid" in col
+                        ax.plot(hist["epoch"][logged], y[logged], lw=1.1, ls="--" if valid else "-", alpha=0.85,
+                                color=colour[setting_of[run]])
+                        drawn = True
             if not drawn:
                 ax.text(0.5, 0.5, "not recorded", ha="center", va="center", fontsize=8, color="0.4",
                         transform=ax.transAxes)
@@ -512,21 +531,35 @@ def training_curves(
             ax.set_xlabel("epoch", fontsize=7)
             if li == 0:
                 ax.set_ylabel("loss", fontsize=7)
-                late = name in unconverged
-                label = f"{name}: not converged (last 10% of epochs: {changes.get(name, float('nan')):+.1%} of the loss range)" \
-                    if late else name
+                late = [run for run in runs if run in unconverged]
+                if by_model:
+                    label = f"{name} ({len(runs)} run{'s' if len(runs) > 1 else ''})"
+                    if late:
+                        label += f": {len(late)} not converged: " + ", ".join(
+                            f"{run} ({changes.get(run, float('nan')):+.1%})" for run in late[:3]) + (
+                            f" and {len(late) - 3} more" if len(late) > 3 else "")
+                else:
+                    label = f"{name}: not converged (last 10% of epochs: {changes.get(name, float('nan')):+.1%} " \
+                            "of the loss range)" if late else name
                 ax.annotate(label, xy=(0, 1), xycoords="axes fraction", xytext=(0, 17), textcoords="offset points",
                             fontsize=8, fontweight="bold", ha="left", va="bottom",
                             color="#c44e52" if late else "black").set_in_layout(False)
+            if by_model and li == len(losses) - 1 and len(settings) > 1:
+                prefix_len = len(f"{name}__")
+                ax.legend(handles=[Line2D([], [], color=colour[s], label=s[prefix_len:] if s.startswith(f"{name}__")
+                                          else s) for s in settings[:12]],
+                          title="setting", fontsize=6, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                          frameon=False)
     for k in range(len(names), n_rows * per_row):
         r, c0 = divmod(k, per_row)
         for li in range(len(losses)):
             grid[r, c0 * len(losses) + li].axis("off")
-    handles = [Line2D([], [], color="#4c72b0", label="train")]
+    handles = [Line2D([], [], color="0.3", label="train")]
     if any("valid" in c for h in histories.values() for c in h.columns):
-        handles.append(Line2D([], [], color="#dd8452", ls="--", label="validation"))
+        handles.append(Line2D([], [], color="0.3", ls="--", label="validation"))
     fig.legend(handles=handles, loc="upper right", fontsize=8, frameon=False, ncol=2)
-    fig.suptitle(title, x=0.01, y=1.0, ha="left", va="bottom", fontsize=10)
+    fig.suptitle(title + ("\none row per model, a line per run (colour: setting; seeds share it)" if by_model else ""),
+                 x=0.01, y=1.0, ha="left", va="bottom", fontsize=10)
     fig.tight_layout(h_pad=2.2)
     save_figure(fig, paths)
     return fig
