@@ -24,7 +24,6 @@ from sysvi_bench.report.plotting import (
     CONTROL_LABEL,
     compared_first,
     controls_of,
-    label_controls,
     message_figure,
     model_colours,
     save_figure,

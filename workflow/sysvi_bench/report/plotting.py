@@ -141,10 +141,3 @@ def usable_range(values: Iterable[float], min_span: float = 0.1, bounds: tuple[f
                 low, high = bounds[1] - min_span, bounds[1]
     pad = 0.05 * (high - low)
     return low - pad, high + pad
-
-
-def label_controls(names: Sequence[str], controls: Iterable[str]) -> list[str]:
-    """Names with " (control)" appended to the controls'."""
-    controls = set(controls)
-    return [f"{n} (control)" if n in controls else str(n) for n in names]
-
