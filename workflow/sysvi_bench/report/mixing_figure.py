@@ -102,8 +102,8 @@ def cell_type_mixing_figure(
     table; ``types``: each system's labelled cell types; ``controls``: panels of controls, drawn last and
     titled "(control)").
 
-    Two systems: :func:`mixing_matrix`, two panels per row, the first row the unintegrated data and the best
-    sysVI run. More systems: the other systems pooled (:func:`pooled_matrix` of every system's cells), one
+    Two systems: :func:`mixing_matrix`, up to four panels per row, the unintegrated data and the best sysVI run
+    first. More systems: the other systems pooled (:func:`pooled_matrix` of every system's cells), one
     panel per model, and below them :func:`same_type_share` per system (rows) and model (columns).
     """
     systems = sorted(types) or ["?"]
@@ -114,7 +114,7 @@ def cell_type_mixing_figure(
     n_types = max([len(set().union(*map(set, types.values())))] + [2]) if types else 2
     fontsize = 7 if n_types <= 25 else 5
     size = 1.2 + (0.2 if n_types <= 25 else 0.12) * n_types
-    ncols = 2 if not pooled else max(1, min(len(names), int(24 // (size + 1.0)) or 1, 4))
+    ncols = max(1, min(len(names), int(24 // (size + 1.0)), 4))  # at most ~24 inches wide
     nrows = max(1, -(-len(names) // ncols))
     extra = 1.4 + 0.22 * len(systems) if pooled else 0.0
     fig = plt.figure(figsize=(ncols * (size + 1.0) + 0.8, nrows * (size + 0.9) + extra + 0.6), layout="constrained")
