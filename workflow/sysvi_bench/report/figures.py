@@ -446,9 +446,10 @@ def parameter_sweep(
     handles += [Line2D([], [], color="0.6", ls=control_styles[m], label=f"{m} (control: the range)")
                 for m in control_means]
     held = "; ".join(h for h in table["held"].unique() if h)
-    fig.legend(handles=handles, title="prior", loc="upper right", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+    fig.tight_layout()
+    # right of the panels, outside the axes (the saved figure's tight bounding box includes it)
+    fig.legend(handles=handles, title="prior", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
                title_fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1 - 1.5 / (2.55 * n_cols + 1.6), 1))
     # above the panels (the saved figure's tight bounding box includes it)
     fig.suptitle(title + (f"\nother swept parameters held at the best setting: {held}" if held else ""),
                  x=0.01, y=1.0, ha="left", va="bottom", fontsize=10)
