@@ -268,8 +268,10 @@ def batch_bio_scatter(
                    color=colours[model], marker="D" if control else "o",
                    edgecolor="0.3" if control else "black", lw=1.0 if control else 1.6, zorder=3)
         if control:  # named on the plot (once, at its mean): a grey point without a name reads as a model
-            ax.annotate(f"{model} (control)", (sub["batch"].mean(), sub["bio"].mean()), xytext=(7, -11),
-                        textcoords="offset points", fontsize=7, color="0.3")
+            x, y = sub["batch"].mean(), sub["bio"].mean()
+            right = x > ok["batch"].min() + 0.6 * (ok["batch"].max() - ok["batch"].min())  # label inward
+            ax.annotate(f"{model} (control)", (x, y), xytext=(-9 if right else 9, 0), textcoords="offset points",
+                        fontsize=7, color="0.3", ha="right" if right else "left", va="center")
     compared = ok[~ok["model"].astype(str).isin(controls)]
     with_bars = _seed_error_bars(ax, compared[compared["run_id"].isin(highlighted)], colours)
     lo_x, hi_x = ok["batch"].min(), ok["batch"].max()
