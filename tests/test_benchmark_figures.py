@@ -119,3 +119,32 @@ def test_benchmark_metrics_are_configurable(validated, tiny_config):
     assert config["figures"]["benchmark_metrics"] == ["label_transfer_f1"]
     with pytest.raises(WorkflowError):
         validated({**tiny_config, "figures": {"benchmark_metrics": []}})
+
+
+def test_correlation_drawn_only_from_three_values_else_a_note(tmp_path):
+    summary, _ = _aggregate()
+    fig = parameter_correlation_figure(summary, [tmp_path / "corr.png"], METRICS, variant="raw")
+    rows = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert "sysvi: cyc" in rows and "scvi: kl" not in rows  # scvi's kl took two values
+    assert "raw" in fig._suptitle.get_text()
+    two = summary[summary["param_cyc"].isin([2.0, 10.0]) | (summary["model"] != "sysvi")]
+    fig = parameter_correlation_figure(two, [tmp_path / "corr2.png"], METRICS)
+    notes = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "No parameter took 3 or more values" in notes and "sysvi: cyc (2 values)" in notes
+    assert (tmp_path / "corr2.png").stat().st_size > 1000
+
+
+def test_top_settings_put_controls_last_in_grey(tmp_path):
+    summary, best = _aggregate()
+    control = summary[summary["model"] == "pca"].assign(model="celltype", setting="celltype", kind="celltype",
+                                                        control=True, ilisi_system=0.99, nmi_leiden=0.99)
+    summary = pd.concat([control, summary], ignore_index=True)  # first in the table
+    best = pd.concat([pd.DataFrame({"dataset": ["d1", "d2"], "model": "celltype", "setting": "celltype"}), best])
+    fig = top_settings_figure(best_setting_runs(summary, best), [tmp_path / "top.png"], METRICS,
+                              best_by="selection_score", variant="raw")
+    ticks = fig.axes[0].get_yticklabels()
+    assert [t.get_text() for t in ticks] == ["sysvi", "scvi", "pca", "celltype (control)"]
+    assert ticks[-1].get_color() == "0.4"
+    assert "selection_score" in fig._suptitle.get_text() and "raw" in fig._suptitle.get_text()
+    bars = [p for p in fig.axes[0].patches]
+    assert bars[-1].get_facecolor()[:3] == (0.8, 0.8, 0.8) and bars[0].get_facecolor()[:3] != (0.8, 0.8, 0.8)

@@ -273,3 +273,140 @@ def test_diagnostic_pseudobulks_and_power():
     # two samples per system: even perfect separation (auc 1) cannot reach p < 0.05 -> underpowered, not tested
     assert row["auc"] == 1.0 and not row["tested"] and row["note"].startswith("underpowered")
     assert table.set_index("cell_type").loc["rare", "note"].startswith("not tested")
+
+
+# ------------------------------------------------------------------- controls, names, ranges, palettes (issue 28)
+
+
+def _with_controls(summary: pd.DataFrame) -> pd.DataFrame:
+    """The toy summary plus the two metric-scaling controls; the cell-type control scores highest of all."""
+    extra = summary[summary["model"] == "unintegrated"].iloc[[0, 0]].copy()
+    extra[["model", "kind", "setting", "run_id"]] = [["celltype"] * 4, ["shuffled"] * 4]
+    extra["control"] = True
+    scores = [*METRIC_TYPES, *(f"scaled_{m}" for m in METRIC_TYPES), "bio", "batch", "total", "selection_score"]
+    extra[scores] = [[0.99] * len(scores), [0.01] * len(scores)]
+    return pd.concat([summary, extra], ignore_index=True)
+
+
+def _best_with_controls(summary):
+    best = _best(summary)
+    best["control"] = best["model"].isin(["celltype", "shuffled"])
+    return best
+
+
+def test_results_table_ranks_by_the_score_with_controls_last_and_names_what_it_shows(tmp_path):
+    summary = _with_controls(_summary())
+    summary["nmi_leiden_sd"] = 0.01  # noise row: not a column
+    summary["clisi_knn"] = 0.9  # reported, not aggregated
+    types = {**METRIC_TYPES, "clisi_knn": "bio", "nmi_leiden_sd": "bio"}
+    order = F.ranking_order(summary, "selection_score")
+    assert list(order["model"].iloc[-2:]) == ["celltype", "shuffled"]  # the top-scoring control is not at the top
+    compared = order.iloc[:-2]
+    assert compared["selection_score"].dropna().is_monotonic_decreasing
+    fig = F.results_table(summary, types, _paths(tmp_path, "ranked"), title="toy", best_by="selection_score",
+                          variant="standardized")
+    _assert_written(tmp_path, "ranked")
+    ax = fig.axes[0]
+    assert "standardized" in ax.get_title(loc="left") and "selection_score" in ax.get_title(loc="left")
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows[-2:] == ["celltype (control)", "shuffled (control)"]
+    assert all(t.get_color() == "0.45" for t in ax.get_yticklabels()[-2:])
+    columns = [t.get_text() for t in ax.get_xticklabels()]
+    assert "nmi leiden sd" not in columns
+    # the non-aggregated metric sits in its own block after the aggregated ones, its header grey
+    assert columns.index("clisi knn") > max(columns.index(m.replace("_", " ")) for m in METRIC_TYPES)
+    assert ax.get_xticklabels()[columns.index("clisi knn")].get_color() == "0.45"
+    assert F.aggregated_metrics(["clisi_knn", "nmi_leiden"]) == {"nmi_leiden"}
+    assert F.aggregated_metrics(["clisi_knn", "nmi_leiden"], left_out=["nmi_leiden"]) == {"clisi_knn"}
+
+
+def test_batch_bio_scatter_draws_controls_grey_and_last(tmp_path):
+    from matplotlib.colors import to_rgba
+
+    summary = _with_controls(_summary())
+    fig = F.batch_bio_scatter(summary, _paths(tmp_path, "scatter_controls"), best=_best_with_controls(summary),
+                              title="toy", variant="raw", best_by="total")
+    ax = fig.axes[0]
+    assert "raw" in ax.get_title(loc="left") and "total" in ax.get_title(loc="left")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    models = [lab for lab in labels if not lab.startswith(("best setting", "equal total"))]
+    assert models[-2:] == ["celltype (control)", "shuffled (control)"]
+    # the last drawn point collections are the controls', in grey (r = g = b)
+    from matplotlib.collections import PathCollection
+
+    colours = [tuple(c.get_facecolor()[0]) for c in ax.collections
+               if isinstance(c, PathCollection) and len(c.get_offsets())]
+    assert all(r == g == b for r, g, b, _ in colours[-2:]) and not any(r == g == b for r, g, b, _ in colours[:-2])
+    assert to_rgba(colours[0]) != to_rgba(colours[-1])
+
+
+def test_palette_one_hue_per_family_controls_grey_systems_apart():
+    import colorsys
+
+    from sysvi_bench.report import plotting as PL
+
+    table = pd.DataFrame({"model": ["sysvi", "cyc", "scvi", "harmony", "unintegrated", "ext", "shuffled", "celltype"],
+                          "kind": ["sysvi", "sysvi", "scvi", "harmony", "pca", "external", "shuffled", "celltype"],
+                          "control": [False] * 6 + [True, True]})
+    colours = PL.model_colours(table)
+    hue = {m: colorsys.rgb_to_hsv(*colours[m][:3])[0] for m in colours}
+    assert abs(hue["sysvi"] - hue["cyc"]) < 0.05 and colours["sysvi"] != colours["cyc"]  # one family, two shades
+    families = ["sysvi", "scvi", "harmony", "unintegrated", "ext"]
+    assert all(abs(hue[a] - hue[b]) > 0.05 for a, b in itertools.combinations(families, 2))
+    assert all(colours[m][0] == colours[m][1] == colours[m][2] for m in ("shuffled", "celltype"))
+    for n_systems, n_types in ((2, 12), (5, 20), (20, 30)):
+        systems = PL.system_palette([f"s{i}" for i in range(n_systems)])
+        types = PL.category_palette([f"t{i}" for i in range(n_types)])
+        assert len(set(systems.values())) == n_systems
+        assert not set(systems.values()) & set(types.values())
+
+
+def test_sweep_axes_span_the_usable_range_not_the_noise(tmp_path):
+    summary = _with_controls(_summary())
+    sysvi = summary["kind"] == "sysvi"
+    summary.loc[sysvi, "clisi"] = 0.9994 + 0.0006 * np.random.default_rng(1).uniform(size=sysvi.sum())
+    summary.loc[summary["model"] == "shuffled", "clisi"] = 0.795  # the floor control
+    fig = F.parameter_sweep(summary, _best_with_controls(summary), ["clisi"], _paths(tmp_path, "sweep_range"),
+                            title="toy", best_by="total", variant="raw")
+    low, high = fig.axes[0].get_ylim()
+    assert low <= 0.795 and high >= 1.0
+    assert "raw" in fig._suptitle.get_text() and "total" in fig._suptitle.get_text()
+    # without the control: still at least 0.1 wide
+    fig = F.parameter_sweep(summary[~summary["model"].isin(["shuffled", "celltype"])], _best(summary), ["clisi"],
+                            _paths(tmp_path, "sweep_range2"))
+    low, high = fig.axes[0].get_ylim()
+    assert high - low >= 0.1
+
+
+def test_training_curve_ticks_do_not_run_together(tmp_path):
+    epochs = np.arange(400)
+    history = pd.DataFrame({"epoch": epochs, "reconstruction_loss_train": 100 / (epochs + 1)})
+    fig = F.training_curves({"sysvi__seed=0": history, "scvi__seed=0": history}, _paths(tmp_path, "ticks"))
+    for ax in fig.axes:
+        if ax.lines:
+            ticks = [t for t in ax.get_xticks() if 0 <= t <= 400]
+            assert 2 <= len(ticks) <= 5
+
+
+def test_umap_controls_last_and_titled():
+    rng = np.random.default_rng(0)
+    obs = pd.DataFrame({C.SYSTEM: rng.choice(["human", "mouse"], 200), C.LABEL: rng.choice(["a", "b"], 200)})
+    coords = {m: rng.normal(size=(200, 2)) for m in ("celltype", "sysvi", "scvi")}
+    fig = U.umap_grid(coords, obs, [], controls=["celltype"])
+    heads = [sf._suptitle.get_text() for sf in fig.subfigs[0].subfigs if sf._suptitle]
+    assert heads == ["sysvi", "scvi", "celltype (control)"]
+
+
+def test_training_curves_one_row_per_model_with_the_summary(tmp_path):
+    summary = _summary()
+    epochs = np.arange(30)
+    history = pd.DataFrame({"epoch": epochs, "reconstruction_loss_train": 100 / (epochs + 1),
+                            "kl_local_train": np.log1p(epochs)})
+    runs = summary.loc[(summary["kind"] == "sysvi") & (summary["status"] == C.STATUS_OK), "run_id"]
+    fig = F.training_curves({r: history for r in runs}, _paths(tmp_path, "curves_by_model"), convergence=summary)
+    _assert_written(tmp_path, "curves_by_model")
+    drawn = [ax for ax in fig.axes if ax.lines]
+    assert len(drawn) == 1 * 2  # one model (24 runs) x two losses, not 24 rows
+    assert len(drawn[0].lines) == len(runs)
+    heads = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "sysvi (24 runs): 1 not converged" in heads

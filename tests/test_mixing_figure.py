@@ -2,10 +2,17 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sysvi_bench.score.cell_types import cross_system_mixing
 from sysvi_bench.report.panels import UNINTEGRATED, mixing_panels
-from sysvi_bench.report.mixing_figure import axis_order, cell_type_mixing_figure, mixing_matrix
+from sysvi_bench.report.mixing_figure import (
+    axis_order,
+    cell_type_mixing_figure,
+    mixing_matrix,
+    pooled_matrix,
+    same_type_share,
+)
 
 
 def _best(with_pca=True):
@@ -42,17 +49,51 @@ def test_matrix_shared_types_first_on_both_axes():
     assert np.isnan(grid.loc["alpha", "B cell"]) or grid.loc["alpha", "B cell"] == 0
 
 
-def test_figure_one_panel_per_system_pair(tmp_path):
+def _three_systems():
     rng = np.random.default_rng(0)
     systems = rng.choice(["a", "b", "c"], 300)
     labels = rng.choice(["t1", "t2"], 300)
-    table = cross_system_mixing(rng.integers(0, 300, (300, 10)), systems, labels)
-    types = {s: ["t1", "t2"] for s in "abc"}
+    return cross_system_mixing(rng.integers(0, 300, (300, 10)), systems, labels), {s: ["t1", "t2"] for s in "abc"}
+
+
+def test_figure_two_systems_one_panel_per_model(tmp_path):
+    table, _ = _three_systems()
+    table = table[(table["system"] != "c") & (table["other_system"] != "c")]
+    fig = cell_type_mixing_figure({UNINTEGRATED: table, "sysvi": table, "celltype": table},
+                                  {"a": ["t1", "t2"], "b": ["t1", "t2"]}, [tmp_path / "two.png"],
+                                  title="toy\nembedding: raw", controls=["celltype"])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert [t.split("\n")[0] for t in titles] == [UNINTEGRATED, "sysvi", "celltype (control)"]
+    assert "diagonal" in " ".join(t.get_text() for t in fig.texts)
+    assert "raw" in fig._suptitle.get_text()
+
+
+def test_figure_pools_the_other_systems_beyond_two(tmp_path):
+    table, types = _three_systems()
     fig = cell_type_mixing_figure({UNINTEGRATED: table, "sysvi": table}, types, [tmp_path / "m.png", tmp_path / "m.pdf"])
     heatmaps = [ax for ax in fig.axes if ax.get_title()]
-    assert len(heatmaps) == 2 * 3  # 2 panels x 3 system pairs
-    assert heatmaps[0].get_title().startswith(UNINTEGRATED) and heatmaps[3].get_title().startswith("sysvi")
+    # one pooled panel per model (not one per system pair) and the systems x models share heatmap
+    assert len(heatmaps) == 2 + 1
+    assert heatmaps[0].get_title().startswith(UNINTEGRATED) and heatmaps[1].get_title().startswith("sysvi")
+    assert "against the rest" in heatmaps[2].get_title()
     assert (tmp_path / "m.pdf").stat().st_size > 1000
-    fig = cell_type_mixing_figure({UNINTEGRATED: table[table["system"] != "c"]}, {"a": ["t1"], "b": ["t2"]},
-                                  [tmp_path / "two.png"])
-    assert "diagonal" in " ".join(t.get_text() for t in fig.texts)
+    # 20 systems, 10 models: still 10 + 1 panels
+    many = pd.concat([table.assign(system=table["system"] + str(i), other_system=table["other_system"] + str(i))
+                      for i in range(7)])
+    many_types = {f"{s}{i}": ["t1", "t2"] for s in "abc" for i in range(7)}
+    fig = cell_type_mixing_figure({f"m{i}": many for i in range(10)}, many_types, [tmp_path / "many.png"])
+    assert len([ax for ax in fig.axes if ax.get_title()]) == 10 + 1
+
+
+def test_pooled_matrix_weights_the_system_pairs_by_cells():
+    table = pd.DataFrame({
+        "system": ["a", "a", "a", "a", "b", "b"], "cell_type": ["x"] * 6,
+        "other_system": ["b", "b", "c", "c", "a", "a"], "other_cell_type": ["x", "y", "x", "y", "x", "y"],
+        "fraction": [1.0, 0.0, 0.0, 1.0, 0.5, 0.5], "n_cells": [30, 30, 10, 10, 20, 20]})
+    types = {"a": ["x"], "b": ["x", "y"], "c": ["x", "y"]}
+    one = pooled_matrix(table, types, system="a")
+    assert one.loc["x", "x"] == pytest.approx(30 / 40) and one.loc["x", "y"] == pytest.approx(10 / 40)
+    every = pooled_matrix(table, types)
+    assert every.loc["x", "x"] == pytest.approx((30 + 10) / 60) and np.isnan(every.loc["y", "x"])
+    share = same_type_share(table, types)
+    assert share["a"] == pytest.approx(30 / 40) and share["b"] == pytest.approx(0.5) and np.isnan(share["c"])

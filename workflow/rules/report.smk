@@ -22,6 +22,9 @@ BENCHMARK_FIGURES = "results/figures/benchmark"
 # columns of the benchmark figures and of results/benchmark_tests.tsv (figures.benchmark_metrics; the schema's
 # default: the paper's selection metrics)
 BENCHMARK_METRICS = config["figures"]["benchmark_metrics"]
+# What a figure shows, named in its title: the embedding variant its metrics are of and the score that picks
+# each model's best setting and ranks the runs
+SHOWS = {"variant": config["evaluation"]["summary_variant"], "best_by": config["evaluation"]["best_by"]}
 
 
 # Every output of this file (all_outputs() in common.smk includes them)
@@ -112,6 +115,7 @@ rule batch_vs_bio:
     params:
         code=code_param("figure_batch_vs_bio.py"),
         bio_weight=config["evaluation"]["bio_weight"],
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -147,6 +151,7 @@ rule parameter_sweep:
         metrics_pdf=f"{FIGURES}/sweep_metrics.pdf",
     params:
         code=code_param("figure_parameter_sweep.py"),
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -209,6 +214,7 @@ rule umap_best_runs:
         pdf=f"{FIGURES}/umap_best_runs.pdf",
     params:
         code=code_param("figure_umap.py"),
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -235,6 +241,7 @@ rule training_length:
         pdf=f"{FIGURES}/training_length.pdf",
     params:
         code=code_param("figure_training_length.py"),
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -398,6 +405,7 @@ rule results_table:
         pdf=f"{FIGURES}/results_table.pdf",
     params:
         code=code_param("results_table.py"),
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -425,7 +433,7 @@ rule cell_type_mixing_figure:
         pdf=f"{FIGURES}/cell_type_mixing.pdf",
     params:
         code=code_param("figure_cell_type_mixing.py"),
-        variant=config["evaluation"]["summary_variant"],
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
@@ -477,6 +485,7 @@ rule benchmark_figures:
     params:
         code=code_param("benchmark_figures.py"),
         metrics=BENCHMARK_METRICS,
+        **SHOWS,
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,

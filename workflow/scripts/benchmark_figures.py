@@ -18,6 +18,7 @@ with logged(snakemake.log[0]):
     runs = best_setting_runs(summary, C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS))
     print(f"datasets: {sorted(set(summary['dataset']))}; left out (failed): {failed}")
     C.write_table(pairwise_tests(runs, metrics), out.tests, C.BENCHMARK_TESTS)
-    top_settings_figure(runs, [out.top_png, out.top_pdf], metrics, failed)
-    all_settings_figure(summary, [out.all_png, out.all_pdf], metrics, failed)
-    parameter_correlation_figure(summary, [out.corr_png, out.corr_pdf], metrics, failed)
+    shows = {"variant": snakemake.params.variant}
+    top_settings_figure(runs, [out.top_png, out.top_pdf], metrics, failed, best_by=snakemake.params.best_by, **shows)
+    all_settings_figure(summary, [out.all_png, out.all_pdf], metrics, failed, **shows)
+    parameter_correlation_figure(summary, [out.corr_png, out.corr_pdf], metrics, failed, **shows)

@@ -10,4 +10,6 @@ with logged(snakemake.log[0]):
         best=C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS),
         title=f"{dataset}: batch correction vs bio conservation (one point per run)",
         bio_weight=snakemake.params.bio_weight,
+        best_by=snakemake.params.best_by,
+        variant=snakemake.params.variant,
     )

@@ -4,12 +4,14 @@ from sysvi_bench import contracts as C
 from sysvi_bench.score.cell_types import cross_system_mixing
 from sysvi_bench.report.mixing_figure import cell_type_mixing_figure
 from sysvi_bench.report.panels import mixing_panels
+from sysvi_bench.report.plotting import controls_of, with_shows
 from sysvi_bench.smk import logged
 
 with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     variant = snakemake.params.variant
-    panels = mixing_panels(C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS))
+    best = C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS)
+    panels = mixing_panels(best)
     # read as a file, not through sysvi_bench.score.suite (whose libraries the report env does not hold)
     reference = C.read_h5ad_checked(snakemake.input.reference, C.REFERENCE)
     labelled = np.asarray(reference.obs["labelled"], dtype=bool)
@@ -27,4 +29,6 @@ with logged(snakemake.log[0]):
         subtitles[name] = f"{run_id} ({variant})"
     print(f"mixing heatmaps of {list(panels)}")
     cell_type_mixing_figure(tables, types, [snakemake.output.png, snakemake.output.pdf], subtitles=subtitles,
-                            title=f"{dataset}: which cell types are mixed across systems (best run per model)")
+                            controls=controls_of(best),
+                            title=with_shows(f"{dataset}: which cell types are mixed across systems (best run per "
+                                             "model)", variant, snakemake.params.best_by))

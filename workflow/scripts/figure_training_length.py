@@ -7,4 +7,5 @@ with logged(snakemake.log[0]):
     training_length(C.read_table(snakemake.input.scores, C.SCORES_BY_EPOCH),
                     C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS),
                     [snakemake.output.png, snakemake.output.pdf],
-                    title=f"{dataset}: each model's best setting over its training (median run)")
+                    title=f"{dataset}: each model's best setting over its training (median run)",
+                    best_by=snakemake.params.best_by, variant=snakemake.params.variant)

@@ -9,4 +9,6 @@ with logged(snakemake.log[0]):
         C.read_metric_types(snakemake.input.metrics_info),
         [snakemake.output.png, snakemake.output.pdf],
         title=f"{dataset}: scib-metrics and the sysVI paper's metrics (system as batch)",
+        best_by=snakemake.params.best_by,
+        variant=snakemake.params.variant,
     )

@@ -27,7 +27,7 @@ import seaborn as sns
 from scipy import stats
 
 from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO
-from sysvi_bench.report.plotting import save_figure
+from sysvi_bench.report.plotting import CONTROL_LABEL, compared_first, controls_of, save_figure, with_shows
 
 # The metrics of the paper's selection score, the default columns of the top-settings figure and tests
 KEY_METRICS: tuple[str, ...] = (*SELECTION_BIO, *SELECTION_BATCH)
@@ -101,10 +101,16 @@ def _caption(fig: plt.Figure, failed: Sequence[str], note: str = "") -> None:
         fig.text(0.01, 0.005, text.strip(), fontsize=8, va="bottom", ha="left", wrap=True)
 
 
-def _dots_and_bars(ax: plt.Axes, data: pd.DataFrame, x: str, y: str, order: list[str]) -> None:
-    """A bar at the mean (no error bar) and one dot per run, horizontal (seaborn)."""
-    sns.barplot(data=data, x=x, y=y, order=order, errorbar=None, color="#c6dbef", ax=ax)
-    sns.stripplot(data=data, x=x, y=y, order=order, color="#08306b", size=4, jitter=0.15, ax=ax)
+def _dots_and_bars(ax: plt.Axes, data: pd.DataFrame, x: str, y: str, order: list[str],
+                   grey: set[str] = frozenset()) -> None:
+    """A bar at the mean (no error bar) and one dot per run, horizontal (seaborn); the ``grey`` rows
+    (controls) in grey."""
+    colours = {v: ("0.8" if v in grey else "#c6dbef") for v in order}
+    dots = {v: ("0.35" if v in grey else "#08306b") for v in order}
+    sns.barplot(data=data, x=x, y=y, order=order, errorbar=None, hue=y, hue_order=order, palette=colours,
+                legend=False, ax=ax)
+    sns.stripplot(data=data, x=x, y=y, order=order, hue=y, hue_order=order, palette=dots, size=4, jitter=0.15,
+                  legend=False, ax=ax)
 
 
 def _grid(n_rows: int, n_cols: int, height: float) -> tuple[plt.Figure, np.ndarray]:
@@ -115,18 +121,29 @@ def _grid(n_rows: int, n_cols: int, height: float) -> tuple[plt.Figure, np.ndarr
 
 def _swarm_grid(runs: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequence[str], failed: Sequence[str], *,
                 y: str, order_of, row_height: float, title: str, tick_size: float | None = None) -> plt.Figure:
-    """Rows = datasets, columns = ``metrics``, y = the ``y`` column (in ``order_of(rows of one dataset)``), a dot
-    per run and a bar at the mean; ``failed`` datasets are named under the figure."""
+    """Rows = datasets, columns = ``metrics``, y = the ``y`` column (in ``order_of(rows of one dataset)``, the
+    controls' rows moved after the compared ones, grey and marked "(control)"), a dot per run and a bar at
+    the mean; ``failed`` datasets are named under the figure."""
     datasets = list(dict.fromkeys(runs["dataset"])) or ["(no completed dataset)"]
     metrics = [m for m in metrics if m in runs] or list(metrics)
     fig, axes = _grid(len(datasets), len(metrics), row_height)
+    any_control = False
     for i, dataset in enumerate(datasets):
         sub = runs[runs["dataset"] == dataset].assign(**{y: lambda t: t[y].astype(str)})
-        order = order_of(sub)
+        controls = controls_of(sub)
+        grey = set(sub.loc[sub["model"].astype(str).isin(controls), y]) if len(sub) else set()
+        any_control |= bool(grey)
+        order = compared_first(order_of(sub), grey)
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
             if metric in sub and sub[metric].notna().any():
-                _dots_and_bars(ax, sub, metric, y, order)
+                _dots_and_bars(ax, sub, metric, y, order, grey)
+                ax.set_yticks(range(len(order)), [f"{v} (control)" if v in grey else v for v in order])
+                for tick, v in zip(ax.get_yticklabels(), order):
+                    if v in grey:
+                        tick.set_color("0.4")
+                if grey and len(grey) < len(order):
+                    ax.axhline(len(order) - len(grey) - 0.5, color="0.4", lw=0.8)
             ax.set_xlabel(metric if i == len(datasets) - 1 else "")
             ax.set_ylabel(dataset if j == 0 else "")
             if tick_size:
@@ -134,24 +151,27 @@ def _swarm_grid(runs: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequen
             if i == 0:
                 ax.set_title(metric)
     fig.suptitle(title)
-    _caption(fig, failed)
+    _caption(fig, failed, f"Grey, below the line: {CONTROL_LABEL}." if any_control else "")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     save_figure(fig, paths)
     return fig
 
 
 def top_settings_figure(runs: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequence[str] = KEY_METRICS,
-                        failed: Sequence[str] = ()) -> plt.Figure:
-    """Rows = datasets, columns = ``metrics``, y = models (best setting each), a dot per seed, a bar at the
-    mean (``runs``: :func:`best_setting_runs`); ``failed`` datasets are named under the figure."""
+                        failed: Sequence[str] = (), best_by: str | None = None, variant: str | None = None
+                        ) -> plt.Figure:
+    """Rows = datasets, columns = ``metrics``, y = models (best setting each, chosen by ``best_by``; controls
+    last), a dot per seed, a bar at the mean (``runs``: :func:`best_setting_runs`); ``failed`` datasets are
+    named under the figure; ``variant`` and ``best_by`` in the title."""
     n_models = max(1, runs["model"].nunique())
     return _swarm_grid(runs, paths, metrics, failed, y="model", order_of=lambda sub: list(dict.fromkeys(sub["model"])),
                        row_height=0.35 * n_models + 1.0,
-                       title="Best setting of each model: a dot per seed, the bar at the mean")
+                       title=with_shows("Best setting of each model: a dot per seed, the bar at the mean", variant,
+                                        best_by))
 
 
 def all_settings_figure(summary: pd.DataFrame, paths: Sequence[Path | str], metrics: Sequence[str] = KEY_METRICS,
-                        failed: Sequence[str] = ()) -> plt.Figure:
+                        failed: Sequence[str] = (), variant: str | None = None) -> plt.Figure:
     """Rows = datasets, columns = ``metrics``, y = every setting (``model`` and its parameter values, the run
     id without the seed) of every model, a dot per seed, the bar at the mean."""
     runs = summary[summary["status"].astype(str) == "ok"] if "status" in summary else summary
@@ -159,7 +179,8 @@ def all_settings_figure(summary: pd.DataFrame, paths: Sequence[Path | str], metr
     return _swarm_grid(runs, paths, metrics, failed, y="setting",
                        order_of=lambda sub: sorted(dict.fromkeys(sub["setting"]), key=_natural_key),
                        row_height=0.28 * n_settings + 1.0, tick_size=7,
-                       title="Every setting of every model: a dot per seed, the bar at the mean")
+                       title=with_shows("Every setting of every model: a dot per seed, the bar at the mean",
+                                        variant))
 
 
 def _natural_key(text: str) -> list:
@@ -184,7 +205,8 @@ def tuned_parameters(runs: pd.DataFrame) -> list[str]:
 
 def parameter_correlations(summary: pd.DataFrame, metrics: Sequence[str] = KEY_METRICS) -> pd.DataFrame:
     """Spearman correlation (``scipy.stats.spearmanr``, over all seeds) of each tuned numeric parameter with
-    each metric, per dataset and model: ``dataset, model, parameter, metric, rho, p_value, n_runs``."""
+    each metric, per dataset and model: ``dataset, model, parameter, metric, rho, p_value, n_runs, n_values``
+    (``n_values``: the parameter's distinct values among those runs)."""
     runs = summary[summary["status"].astype(str) == "ok"] if "status" in summary else summary
     rows = []
     for (dataset, model), sub in runs.groupby(["dataset", "model"], sort=False):
@@ -195,15 +217,35 @@ def parameter_correlations(summary: pd.DataFrame, metrics: Sequence[str] = KEY_M
                 rho, p = (stats.spearmanr(pair["p"], pair["m"]) if len(pair) >= 3 and pair["p"].nunique() > 1
                           and pair["m"].nunique() > 1 else (np.nan, np.nan))
                 rows.append({"dataset": dataset, "model": model, "parameter": param.removeprefix("param_"),
-                             "metric": metric, "rho": float(rho), "p_value": float(p), "n_runs": len(pair)})
-    return pd.DataFrame(rows, columns=["dataset", "model", "parameter", "metric", "rho", "p_value", "n_runs"])
+                             "metric": metric, "rho": float(rho), "p_value": float(p), "n_runs": len(pair),
+                             "n_values": int(pair["p"].nunique())})
+    return pd.DataFrame(rows, columns=["dataset", "model", "parameter", "metric", "rho", "p_value", "n_runs",
+                                       "n_values"])
+
+
+# A rank correlation over two values of a parameter only says which of them scored higher: drawn from three
+MIN_CORRELATION_VALUES = 3
+
+
+def correlation_note(corr: pd.DataFrame) -> str:
+    """Why a dataset's correlation panel is empty: no parameter took :data:`MIN_CORRELATION_VALUES` distinct
+    values (naming those that took fewer), or none was tuned at all."""
+    if corr.empty:
+        return "No numeric parameter was tuned: no correlation to draw."
+    few = corr.drop_duplicates(["model", "parameter"])
+    named = ", ".join(f"{m}: {p} ({n} values)" for m, p, n in zip(few["model"], few["parameter"], few["n_values"]))
+    return (f"No parameter took {MIN_CORRELATION_VALUES} or more values ({named}): a rank correlation over two "
+            "values only says which scored higher; see the all-settings figure.")
 
 
 def parameter_correlation_figure(summary: pd.DataFrame, paths: Sequence[Path | str],
-                                 metrics: Sequence[str] = KEY_METRICS, failed: Sequence[str] = ()) -> plt.Figure:
-    """One heatmap per dataset (rows of the figure): rows = model and tuned parameter, columns = metrics,
-    colour = Spearman's rho (-1 blue .. 1 red), the value printed; a note when no parameter was tuned."""
-    corr = parameter_correlations(summary, metrics)
+                                 metrics: Sequence[str] = KEY_METRICS, failed: Sequence[str] = (),
+                                 variant: str | None = None) -> plt.Figure:
+    """One heatmap per dataset (rows of the figure): rows = model and tuned parameter with at least
+    :data:`MIN_CORRELATION_VALUES` distinct values, columns = metrics, colour = Spearman's rho (-1 blue .. 1
+    red), the value printed; where no parameter qualifies, a note says why (:func:`correlation_note`)."""
+    all_corr = parameter_correlations(summary, metrics)
+    corr = all_corr[all_corr["n_values"] >= MIN_CORRELATION_VALUES]
     datasets = list(dict.fromkeys(summary["dataset"])) or ["(no completed dataset)"]
     n_rows = max(1, corr.groupby("dataset")[["model", "parameter"]].apply(lambda d: len(d.drop_duplicates())).max()
                  if len(corr) else 1)
@@ -213,7 +255,8 @@ def parameter_correlation_figure(summary: pd.DataFrame, paths: Sequence[Path | s
         ax = axes[i, 0]
         sub = corr[corr["dataset"] == dataset]
         if sub.empty:
-            ax.text(0.5, 0.5, "no numeric parameter was tuned", ha="center", va="center")
+            ax.text(0.0, 0.5, correlation_note(all_corr[all_corr["dataset"] == dataset]), ha="left",
+                    va="center", wrap=True, fontsize=9)
             ax.set_axis_off()
         else:
             grid = sub.assign(row=sub["model"] + ": " + sub["parameter"]).pivot(
@@ -224,7 +267,8 @@ def parameter_correlation_figure(summary: pd.DataFrame, paths: Sequence[Path | s
             ax.set_ylabel("")
             ax.tick_params(axis="y", rotation=0)
         ax.set_title(dataset)
-    fig.suptitle("Spearman correlation of each tuned parameter with each metric (all runs of the model)")
+    fig.suptitle(with_shows("Spearman correlation of each tuned parameter with each metric (all runs of the "
+                            "model)", variant))
     _caption(fig, failed)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     save_figure(fig, paths)

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from sysvi_bench import contracts as C
-from sysvi_bench.report.plotting import message_figure, save_figure
+from sysvi_bench.report.plotting import category_palette, message_figure, save_figure, system_palette
 
 
 
@@ -35,24 +35,27 @@ def umap_grid(
     subtitles: Mapping[str, str] | None = None,
     colour_by: Sequence[tuple[str, str]] = ((C.SYSTEM, "system"), (C.LABEL, "cell type")),
     pairs_per_row: int = 3,
-) -> None:
+    controls: Sequence[str] = (),
+) -> plt.Figure | None:
     """UMAP of each embedding (best run per model), coloured by system and by cell type, with shared legends.
 
     ``coords``: name -> (cells x 2), rows aligned with ``obs`` (which holds the ``colour_by`` columns).
+    ``controls``: names of the controls' panels, drawn after the compared models and titled "(control)".
+    The system colours (:func:`~sysvi_bench.report.plotting.system_palette`) are none of the cell types'.
     """
     if not coords:
         message_figure(paths, title, "No successful run: no embedding to draw.")
         return
     subtitles = subtitles or {}
-    names = list(coords)
+    controls = set(controls)
+    names = [n for n in coords if n not in controls] + [n for n in coords if n in controls]
     per_row = min(pairs_per_row, len(names))
     n_rows = math.ceil(len(names) / per_row)
     n_panels = len(colour_by)
     palettes = {}
     for col, _ in colour_by:
         cats = sorted(obs[col].astype(str).unique())
-        cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
-        palettes[col] = {c: cmap(i % cmap.N) for i, c in enumerate(cats)}
+        palettes[col] = system_palette(cats) if col == C.SYSTEM else category_palette(cats)
     legend_rows = max(math.ceil(len(p) / 4) for p in palettes.values())
     fig = plt.figure(figsize=(2.7 * n_panels * per_row, 3.15 * n_rows + 0.7 + 0.2 * legend_rows), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[3.15 * n_rows, 0.5 + 0.2 * legend_rows])
@@ -63,7 +66,9 @@ def umap_grid(
         r, c = divmod(k, per_row)
         cell = cells[r, c]
         sub = subtitles.get(name, "")
-        cell.suptitle(f"{name}" + (f"\n{sub}" if sub and sub != name else ""), fontsize=8.5)
+        head = f"{name} (control)" if name in controls else name
+        cell.suptitle(head + (f"\n{sub}" if sub and sub != name else ""), fontsize=8.5,
+                      color="0.4" if name in controls else "black")
         xy = coords[name][order]
         for p, (col, label), ax in zip(range(n_panels), colour_by, cell.subplots(1, n_panels)):
             colours = obs[col].astype(str).map(palettes[col]).to_numpy()[order]
@@ -84,3 +89,4 @@ def umap_grid(
                    title_fontsize=8, frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontsize=10)
     save_figure(fig, paths)
+    return fig
