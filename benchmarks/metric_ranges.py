@@ -71,8 +71,11 @@ def ranges_table(values: pd.DataFrame, runs: pd.DataFrame, catalogue: pd.DataFra
         row = {"metric": m.metric, "type": m.type, "in aggregate": "yes" if m.in_aggregate else "no"}
         for c in CONTROLS:
             row[f"{c} control"] = col.get(control_run[c], np.nan)
-        row["min over models"] = f"{spread.min():.3f} ({spread.idxmin()})" if len(spread) else "NA"
-        row["max over models"] = f"{spread.max():.3f} ({spread.idxmax()})" if len(spread) else "NA"
+        for end, idx in (("min", spread.idxmin), ("max", spread.idxmax)):
+            value = getattr(spread, end)() if len(spread) else np.nan
+            # the run that sets it; "all" when every compared run has this value
+            who = "all" if len(spread) > 1 and spread.min() == spread.max() else idx() if len(spread) else ""
+            row[f"{end} over models"] = f"{value:.3f} ({who})" if len(spread) else "NA"
         rows.append(row)
     return pd.DataFrame(rows)
 
