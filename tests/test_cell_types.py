@@ -5,11 +5,13 @@ import pandas as pd
 import pytest
 
 from sysvi_bench.score.cell_types import (
+    MIN_TYPE_CELLS,
     cell_type_metrics,
     chance_same_type,
     cross_system_mixing,
     cross_system_same_type,
     label_transfer,
+    windowed_knn_predict,
 )
 from sysvi_bench.score.neighbors import compute_neighbors
 
@@ -120,3 +122,121 @@ def test_cell_type_metrics_keeps_going_when_one_metric_is_undefined():
     assert np.isnan(result.values["cross_system_same_type"]) and "no cell" in result.reasons["cross_system_same_type"]
     # far apart but the classifier still takes its nearest (wrong-system) cells: all alpha -> F1 1
     assert result.values["label_transfer_f1"] == pytest.approx(1.0)
+
+
+# --- rare cell types: each metric's ceiling is 1 on an embedding of the cell type alone -------------------------
+
+# cells per (cell type, system): "rare" has fewer cells in A than the classifier's k (15) and the graph's k
+# (30); "tiny" fewer than MIN_TYPE_CELLS in A; "acinar" occurs in A only
+RARE_DESIGN = {"alpha": (200, 150), "beta": (150, 200), "delta": (40, 60), "rare": (6, 80), "tiny": (2, 40),
+               "acinar": (60, 0)}
+
+
+def _control_embeddings(seed=0):
+    """The project's two controls (train.models.baselines) on simulated cells of :data:`RARE_DESIGN`:
+    the cell-type embedding (a centroid per type plus noise) and the shuffled PCA."""
+    import anndata as ad
+
+    from sysvi_bench import contracts as C
+    from sysvi_bench.config import DatasetKeys
+    from sysvi_bench.train.models.base import FitContext
+    from sysvi_bench.train.models.baselines import fit_celltype, fit_shuffled
+
+    systems, labels = [], []
+    for cell_type, sizes in RARE_DESIGN.items():
+        for system, n in zip("AB", sizes):
+            systems += [system] * n
+            labels += [cell_type] * n
+    rng = np.random.default_rng(seed)
+    obs = pd.DataFrame({C.SYSTEM: systems, C.LABEL: pd.Categorical(labels)},
+                       index=[f"c{i}" for i in range(len(labels))])
+    adata = ad.AnnData(obs=obs)
+    codes = obs[C.LABEL].cat.codes.to_numpy()
+    adata.obsm[C.PCA_KEY] = (rng.normal(0, 3, (len(RARE_DESIGN), 15))[codes]
+                             + rng.normal(size=(len(obs), 15))).astype(np.float32)
+    context = FitContext(keys=DatasetKeys(C.SYSTEM, (C.SAMPLE,), C.LABEL, C.SAMPLE))
+    celltype = fit_celltype(adata, {"n_comps": 15, "noise": 0.1}, seed, context).embedding
+    shuffled = fit_shuffled(adata, {"n_comps": 15}, seed, context).embedding
+    return celltype, shuffled, np.array(systems), np.array(labels)
+
+
+def test_celltype_control_scores_the_ceiling_despite_rare_types():
+    celltype, _, systems, labels = _control_embeddings()
+    result = cell_type_metrics(celltype, _graph(celltype), systems, labels)
+    assert result.values["cross_system_same_type"] >= 0.95
+    assert result.values["label_transfer_f1"] >= 0.95
+    # the rare type (6 cells in A) is scored and transferred perfectly both ways
+    transfer = result.transfer.set_index(["reference_system", "cell_type"])
+    assert transfer.loc[("A", "rare"), "scored"] and transfer.loc[("A", "rare"), "f1"] == pytest.approx(1.0)
+    # what the rule corrects: with A as the reference, scikit-learn's uniform 15-NN vote gives "rare" (6 of 15
+    # votes at best) to only some of B's rare cells (those whose other 9 neighbours split between types)
+    from sklearn.neighbors import KNeighborsClassifier
+
+    in_a, rare_b = systems == "A", (systems == "B") & (labels == "rare")
+    uniform = KNeighborsClassifier(15).fit(celltype[in_a], labels[in_a]).predict(celltype[rare_b])
+    assert (uniform != "rare").mean() > 0.3
+
+
+def test_shuffled_control_scores_near_chance_despite_rare_types():
+    from sklearn.metrics import f1_score
+
+    _, shuffled, systems, labels = _control_embeddings()
+    idx = _graph(shuffled)
+    assert cross_system_same_type(idx, systems, labels) == pytest.approx(chance_same_type(systems, labels), abs=0.05)
+    f1, table = label_transfer(shuffled, systems, labels)
+    # chance: the same predictions, shuffled across the query cells (independent of the true types)
+    rng = np.random.default_rng(0)
+    chance = []
+    for (ref, query), rows in table[table["scored"]].groupby(["reference_system", "query_system"]):
+        scored = list(rows["cell_type"])
+        cells = (systems == query) & np.isin(labels, scored)
+        predicted = windowed_knn_predict(shuffled[systems == ref], labels[systems == ref], shuffled[cells])
+        chance.append(np.mean([f1_score(labels[cells], rng.permutation(predicted), labels=scored, average="macro",
+                                        zero_division=0) for _ in range(20)]))
+    assert f1 == pytest.approx(np.mean(chance), abs=0.05)
+    assert f1 < 0.35
+
+
+def test_too_small_types_are_listed_not_scored_and_not_counted_as_zero():
+    celltype, _, systems, labels = _control_embeddings()
+    result = cell_type_metrics(celltype, _graph(celltype), systems, labels)
+    transfer = result.transfer.set_index(["reference_system", "cell_type"])
+    for ref in "AB":
+        tiny = transfer.loc[(ref, "tiny")]
+        assert not tiny["scored"] and np.isnan(tiny["f1"])
+        assert tiny["note"] == f"fewer than {MIN_TYPE_CELLS} cells in A (2)"
+        assert transfer.loc[(ref, "acinar"), "note"] == "only in A" and not transfer.loc[(ref, "acinar"), "scored"]
+    # the metric is the mean over pairs of the mean F1 of the scored types only
+    scored = result.transfer[result.transfer["scored"]]
+    assert set(scored["cell_type"]) == {"alpha", "beta", "delta", "rare"}
+    per_pair = scored.groupby(["reference_system", "query_system"])["f1"].mean()
+    assert result.values["label_transfer_f1"] == pytest.approx(per_pair.mean())
+    # the mixing table lists the same types as not scored, with the same reasons
+    mixing = result.mixing.drop_duplicates(["system", "cell_type", "other_system"]).set_index(["system", "cell_type"])
+    assert not mixing.loc[("B", "tiny"), "scored"]
+    assert mixing.loc[("B", "tiny"), "note"] == f"fewer than {MIN_TYPE_CELLS} cells in A (2)"
+    assert mixing.loc[("A", "rare"), "scored"] and mixing.loc[("A", "rare"), "note"] == ""
+    # the rare type's cross-system neighbours: its nearest 6 from A (all it has) are all its own type
+    rare = result.mixing[(result.mixing["system"] == "B") & (result.mixing["cell_type"] == "rare")]
+    assert rare.set_index("other_cell_type").loc["rare", "fraction"] == pytest.approx(1.0)
+
+
+def test_windowed_vote_is_the_uniform_vote_without_rare_types():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(3)
+    ref_x, query_x = rng.normal(size=(400, 4)), rng.normal(size=(300, 4))
+    # overlapping types (every type >= k cells): many close votes and ties
+    ref_labels = rng.choice(["t1", "t2", "t3", "t4"], 400)
+    expected = KNeighborsClassifier(15, algorithm="brute").fit(ref_x, ref_labels).predict(query_x)
+    assert (windowed_knn_predict(ref_x, ref_labels, query_x, 15) == expected).all()
+
+
+def test_neighbours_are_put_in_order_of_distance():
+    celltype, _, systems, labels = _control_embeddings()
+    nn = compute_neighbors(celltype, 30)
+    indices, distances = np.asarray(nn.indices), np.asarray(nn.distances)
+    order = np.random.default_rng(0).permuted(np.tile(np.arange(30), (len(indices), 1)), axis=1)
+    shuffled_rows = cell_type_metrics(celltype, np.take_along_axis(indices, order, 1), systems, labels,
+                                      distances=np.take_along_axis(distances, order, 1))
+    assert shuffled_rows.values == cell_type_metrics(celltype, indices, systems, labels).values

@@ -54,10 +54,13 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     Written by the ``score`` step next to ``metrics.tsv`` (:mod:`sysvi_bench.score.cell_types`), run
     columns first, one block per ``embedding_variant``; header only for a failed run. Mixing: per
     ``system, cell_type, other_system``, over the cells of that type with neighbours from the other system
-    on the evaluation k-NN graph (``n_cells``), the mean fraction of those neighbours with each
-    ``other_cell_type``. Label transfer: per ordered (``reference_system``, ``query_system``) and cell type,
-    the F1 of a k-NN classifier fitted on the reference system; types found in one system only are listed
-    with ``scored`` false and a ``note``.
+    on the evaluation k-NN graph (``n_cells``), the mean fraction of those neighbours (the nearest ``n`` when
+    the other system has ``n`` cells of the type) with each ``other_cell_type``; ``scored``: whether these
+    cells enter ``cross_system_same_type``, ``note``: why not. Label transfer: per ordered
+    (``reference_system``, ``query_system``) and cell type, the F1 of a k-NN classifier fitted on the
+    reference system; types found in one system only or with fewer than 3 cells in either
+    (:data:`sysvi_bench.score.cell_types.MIN_TYPE_CELLS`) are listed with ``scored`` false, the reason in
+    ``note``, and NA ``f1``.
 ``results/benchmark_tests.tsv`` (:data:`BENCHMARK_TESTS`)
     Per dataset x metric x pair of models (best setting each): means over seeds, ``diff`` = mean_a - mean_b,
     ``test`` (``paired`` t-test over the seeds both have, else ``welch``), ``p_value`` and ``p_adjusted``
@@ -292,7 +295,7 @@ UMAP = TableContract("UMAP coordinates", {"cell": "str", "umap1": "float", "umap
 # Per run, written by the score step (sysvi_bench.score.cell_types), one block per embedding variant
 CELL_TYPE_MIXING = TableContract("cell-type mixing table", {
     **_RUN_KINDS, "embedding_variant": "str", "system": "str", "cell_type": "str", "other_system": "str",
-    "other_cell_type": "str", "fraction": "float", "n_cells": "int",
+    "other_cell_type": "str", "fraction": "float", "n_cells": "int", "scored": "bool", "note": "str",
 })
 LABEL_TRANSFER = TableContract("label-transfer table", {
     **_RUN_KINDS, "embedding_variant": "str", "reference_system": "str", "query_system": "str",

@@ -95,11 +95,13 @@ PAPER_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in PAPER_METRICS)
 # adding them would change every existing total (docs/metrics.md).
 CELL_TYPE_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("cross_system_same_type", "bio", True,
-               "of a cell's neighbours from other systems (that have its cell type), the share of its own type; "
-               "mean over cells with such neighbours", in_aggregate=False),
+               "of a cell's nearest neighbours from other systems that have its cell type (at most as many as "
+               "they have cells of it), the share of its own type; mean over cells with such neighbours",
+               in_aggregate=False),
     MetricSpec("label_transfer_f1", "bio", True,
-               "k-NN (k=15) label transfer from each system to each other: macro-F1 over shared cell types, "
-               "mean over ordered system pairs", in_aggregate=False),
+               "k-NN (k=15, each type's window bounded by its reference size) label transfer from each system "
+               "to each other: macro-F1 over cell types with >= 3 cells in both, mean over ordered system pairs",
+               in_aggregate=False),
 )
 
 # What each default scib-metrics metric measures (all oriented so that higher is better).

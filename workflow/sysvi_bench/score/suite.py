@@ -225,7 +225,8 @@ def _suite_values(
             only=is_label_free if label_free else None,
         )
         if not label_free:  # on the same k-NN graph (labelled cells)
-            cell_types = cell_type_metrics(x, np.asarray(neighbors[v].indices), obs[C.SYSTEM], obs[C.LABEL])
+            cell_types = cell_type_metrics(x, np.asarray(neighbors[v].indices), obs[C.SYSTEM], obs[C.LABEL],
+                                           distances=np.asarray(neighbors[v].distances))
             values.update(cell_types.values)
             reasons.update(cell_types.reasons)
             if tables is not None:
