@@ -291,7 +291,7 @@ def _margin(verdicts: tuple[str, str, str], other: str, separable, diff: float, 
     if not np.isnan(p):
         text += f" (paired t-test over seeds: p = {p:.2g})"
     if C.flag(separable) is None:
-        text += " (one seed: noise unknown)"
+        text += ", noise unknown (one seed)"
     return text
 
 
@@ -348,17 +348,17 @@ def _model_verdict(top: pd.Series, ranked: pd.DataFrame) -> str:
     numbers = (f"total {top['mean_total']:.3f}" + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
                + f" over {n} seed{'s' if n != 1 else ''}")
     if _text(top.get("next_model")):
-        numbers += "; " + _margin(("clearly ahead of", "not separable from", "ahead of"), _text(top["next_model"]),
+        numbers += ", " + _margin(("clearly ahead of", "not separable from", "ahead of"), _text(top["next_model"]),
                                   top["separable_next_model"], _number(top["diff_next_model"]),
                                   _number(top["sd_diff_next_model"]), _number(top["p_paired_next_model"]))
     else:
-        numbers += "; the only model compared"
+        numbers += ", the only model compared"
     rank = top.get("rank_at_previous_checkpoint")
     both = " at both of the last two checkpoints" if pd.notna(rank) and int(rank) == 1 else ""
     warning = safety_warning(top, ranked)
     if warning:
-        return f"Model: no safe choice yet ({warning}); provisionally {top['model']} ({numbers})."
-    return f"Model: {top['model']} is the best{both} ({numbers})."
+        return f"Model: no safe choice yet ({warning}); provisionally {top['model']}: {numbers}."
+    return f"Model: {top['model']} is the best{both}: {numbers}."
 
 
 def _setting_verdict(top: pd.Series) -> str:
@@ -445,7 +445,8 @@ def ranking_by_variant(bests: Mapping[str, pd.DataFrame], summary: pd.DataFrame)
 
     ``bests``: variant -> :func:`best_settings` of the summary made from that variant's metrics; ``summary``:
     any variant's summary (for the parameter values that set the settings apart: :func:`setting_values`).
-    ``score`` is the best setting's ``mean_total``, which ``model_rank`` orders; controls (never ranked) last.
+    Variants in the order of ``bests`` (the aggregate job: the summary's first); ``score`` is the best setting's
+    ``mean_total``, which ``model_rank`` orders; controls (never ranked) last.
     """
     frames = [add_setting_values(best, summary).assign(embedding_variant=variant, score=best["mean_total"])
               for variant, best in bests.items() if len(best)]

@@ -104,7 +104,7 @@ def dataset_tables(
     bests = {v: best if v == aggregation["summary_variant"] else best_settings(
         summarize(metrics, runs, variant=v, bio_weight=aggregation["bio_weight"],
                   selection_scaling=aggregation["selection_scaling"]), aggregation["best_by"])
-        for v in metrics_info["evaluation"]["variants"]}
+        for v in dict.fromkeys([aggregation["summary_variant"], *metrics_info["evaluation"]["variants"]])}
     return {"metrics": metrics, "summary": summary, "best_settings": best,
             "completeness": completeness(metrics, runs, metrics_info), "scores_by_epoch": scores_by_epoch(stages),
             "ranking_by_variant": ranking_by_variant(bests, summary)}
