@@ -165,3 +165,12 @@ def test_the_ranking_under_each_variant_and_where_the_variants_disagree(tmp_path
 
     heading, body = variants_section(table, "d")
     assert "disagree" in body and "z_distance_cycle_weight=2" in body and "standardized" in body
+
+
+def test_a_toss_up_names_every_setting_in_question():
+    # the previous best (cycle weight 2) is now 3rd; the runner-up 5 is closer still, so it is in question too
+    final = {**FINAL, "sysvi__cyc=5": 0.738, "sysvi__cyc=2": 0.700}
+    text = recommendation(best_table(final, {**PREVIOUS, "sysvi__cyc=5": 0.700}), "d")
+    assert ("a toss-up among z_distance_cycle_weight 10, 5 and 2 (sysvi__cyc=10, sysvi__cyc=5, sysvi__cyc=2): the "
+            "first and the second are 0.002 apart; the first and the third are 0.040 apart and changed order between "
+            "the last two checkpoints: any of them.") in text

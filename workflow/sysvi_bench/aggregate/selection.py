@@ -319,8 +319,13 @@ def _setting_names(row: pd.Series, columns: Sequence[str]) -> str:
     ids, values = _setting_labels(row, columns)
     keys = list(values[0])
     if len(keys) != 1:
-        return " and ".join(_setting_name(i, v) for i, v in zip(ids, values))
-    return f"{keys[0]} {' and '.join(str(v[keys[0]]) for v in values)} ({', '.join(ids)})"
+        return _enumerate([_setting_name(i, v) for i, v in zip(ids, values)])
+    return f"{keys[0]} {_enumerate([str(v[keys[0]]) for v in values])} ({', '.join(ids)})"
+
+
+def _enumerate(items: Sequence[str]) -> str:
+    """``"a, b and c"``."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def safety_warning(top: pd.Series, ranked: pd.DataFrame | None = None) -> str:
@@ -393,6 +398,9 @@ def _setting_verdict(top: pd.Series) -> str:
             others["runner_up_setting"] = text
         else:
             others["setting_at_previous_checkpoint"] = text
+            # a runner-up closer than the previous best is as much in question
+            if not noisy and _number(top["diff_runner_up"]) <= diff:
+                others = {"runner_up_setting": f"{_number(top['diff_runner_up']):.3f} apart", **others}
     if len(others) == 1:
         (column, why), = others.items()
         return f"{head}: a toss-up: {_setting_names(top, ['setting', column])} are {why}: either."
