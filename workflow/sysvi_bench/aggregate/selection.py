@@ -385,8 +385,8 @@ def _setting_verdict(top: pd.Series) -> str:
     # a toss-up: the best and each setting it does not safely beat, with their difference
     others = {}
     if noisy:
-        others["runner_up_setting"] = (f"{_number(top['diff_runner_up']):.3f} ± {_number(top['sd_diff_runner_up']):.3f}"
-                                       " apart, not separable over seeds")
+        others["runner_up_setting"] = (f"{_number(top['diff_runner_up']):.3f} ± "
+                                       f"{_number(top['sd_diff_runner_up']):.3f} apart, not separable over seeds")
     if changed:
         diff = _number(top.get("diff_setting_at_previous_checkpoint"))
         if before == runner_up:
@@ -486,6 +486,6 @@ def variant_disagreements(ranking: pd.DataFrame, dataset: str) -> list[str]:
                 f"{_setting_name(i, v)} on {variant}" for i, v, variant in zip(ids, values, variants)))
         ranks = rows["model_rank"]
         if not rows["control"].fillna(False).astype(bool).any() and ranks.nunique(dropna=False) > 1:
-            notes.append(f"{model} ranks " + ", ".join(
-                f"{_ordinal(int(r)) if pd.notna(r) else 'unranked'} on {variant}" for r, variant in zip(ranks, variants)))
+            notes.append(f"{model} ranks " + ", ".join(f"{_ordinal(int(r)) if pd.notna(r) else 'unranked'} on {v}"
+                                                       for r, v in zip(ranks, variants)))
     return notes

@@ -137,7 +137,7 @@ def variants_section(ranking: pd.DataFrame, dataset: str) -> tuple[str, str]:
     first_rank = f"model_rank ({variants[0]})" if variants else "model"
     wide = controls_last(wide, [first_rank], [True])
     classes = ["control" if c else "" for c in wide["control"].fillna(False).astype(bool)]
-    return ("Embedding variants: raw and standardized",
+    return ("Embedding variants: " + " and ".join(variants),
             text + '<p class="note">ranking_by_variant.tsv: each model\'s best setting, its mean total (score) '
             "and rank when the summary is made from each embedding variant (the paper scores both). "
             + CONTROL_NOTE + "</p>" + table_html(wide.drop(columns="control").reset_index(drop=True), classes))
@@ -192,9 +192,10 @@ def results_page(
     runs = ordered[["run_id", "model"] + scores + seeds + info + params]
     runs = runs.rename(columns=lambda c: c.removeprefix("param_"))
     sections.append(("All runs: scores, seeds, resources and parameters",
-                     '<p class="note">Sorted by total score, the controls after every compared model (grey); '
-                     "bold = median run of its model\'s best setting; red = failed. bio/batch are means of min-max scaled metrics over this dataset's runs; total = "
-                     "weighted mean; selection_score = the paper's 0.6·mean(NMI, Moran's I) + 0.4·iLISI.</p>"
+                     '<p class="note">Sorted by total score, the controls (grey) after every compared model; '
+                     "bold = median run of its model's best setting; red = failed. bio/batch are means of min-max "
+                     "scaled metrics over this dataset's runs; total = weighted mean; selection_score = the paper's "
+                     "0.6·mean(NMI, Moran's I) + 0.4·iLISI.</p>"
                      + table_html(runs.reset_index(drop=True), classes)))
     metric_cols = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)
                    if m in summary.columns]
