@@ -86,6 +86,12 @@ def test_a_model_that_loses_first_place_is_no_safe_choice():
     assert text.startswith("On d: Model: no safe choice yet (it was 2nd at the previous checkpoint, behind vamp); "
                            "provisionally sysvi: total 0.740")
     assert "sysvi 1st (was 2nd), vamp 2nd (was 1st)" in text
+    # a winner without checkpoints (Harmony) while a model with them led at the previous checkpoint
+    # (its scores are the same at both: sysvi fell below it)
+    text = recommendation(best_table({**FINAL, "harmony": 0.800},
+                                     {**PREVIOUS, "harmony": 0.800, "sysvi__cyc=2": 0.850}), "d")
+    assert text.startswith("On d: Model: no safe choice yet (sysvi was first at the previous checkpoint); "
+                           "provisionally harmony: total 0.800")
 
 
 def test_a_stable_setting_is_named_with_its_margin_and_no_checkpoints_say_nothing_of_them():

@@ -336,11 +336,13 @@ def safety_warning(top: pd.Series, ranked: pd.DataFrame | None = None) -> str:
     if C.flag(top.get("converged")) is False:
         reasons.append("its runs did not converge (summary.tsv: converged)")
     rank = top.get("rank_at_previous_checkpoint")
+    before = ("" if ranked is None or "rank_at_previous_checkpoint" not in ranked.columns else ", ".join(
+        ranked.loc[pd.to_numeric(ranked["rank_at_previous_checkpoint"]) == 1, "model"].astype(str)))
     if pd.notna(rank) and int(rank) != 1:
-        before = "" if ranked is None else ", ".join(
-            ranked.loc[pd.to_numeric(ranked.get("rank_at_previous_checkpoint")) == 1, "model"].astype(str))
         reasons.append(f"it was {_ordinal(int(rank))} at the previous checkpoint"
                        + (f", behind {before}" if before else ""))
+    elif pd.isna(rank) and before and before != str(top["model"]):  # it has no checkpoints; another led then
+        reasons.append(f"{before} was first at the previous checkpoint")
     if C.flag(top.get("separable_next_model")) is False:
         reasons.append(f"it is not ahead of {_text(top['next_model'])} beyond seed noise")
     return "; ".join(reasons)
