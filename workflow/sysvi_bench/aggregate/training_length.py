@@ -89,16 +89,13 @@ def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd
     best["converged"] = pd.array([conv.get(k, pd.NA) for k in keys], dtype="boolean")
     prev = (previous if previous is not None else pd.DataFrame(columns=["dataset", "model", "setting", "model_rank"]))
     prev = prev.set_index(["dataset", "model"])
-    settings, ranks, diffs = [], [], []
-    for (d, m, s), best_by in zip(keys, best["best_by"]):
-        if (d, m) not in prev.index:
-            settings.append(pd.NA), ranks.append(pd.NA), diffs.append(float("nan"))
-            continue
-        before, rank = prev.at[(d, m), "setting"], prev.at[(d, m), "model_rank"]
-        settings.append(before)
-        ranks.append(pd.NA if pd.isna(rank) else int(rank))
-        means = summary[(summary["dataset"] == d) & (summary["model"] == m)].groupby("setting")[best_by].mean()
-        diffs.append(float(means.get(s, float("nan")) - means.get(before, float("nan"))))
+    settings, ranks, diffs = [pd.NA] * len(best), [pd.NA] * len(best), [float("nan")] * len(best)
+    for i, ((d, m, s), best_by) in enumerate(zip(keys, best["best_by"])):
+        if (d, m) in prev.index:
+            settings[i], rank = prev.at[(d, m), "setting"], prev.at[(d, m), "model_rank"]
+            ranks[i] = pd.NA if pd.isna(rank) else int(rank)
+            means = summary[(summary["dataset"] == d) & (summary["model"] == m)].groupby("setting")[best_by].mean()
+            diffs[i] = float(means.get(s, float("nan")) - means.get(settings[i], float("nan")))
     best["setting_at_previous_checkpoint"] = pd.array(settings, dtype="object")
     best["best_at_previous_checkpoint"] = pd.array(
         [pd.NA if pd.isna(b) else b == s for b, (_, _, s) in zip(settings, keys)], dtype="boolean")
