@@ -41,6 +41,7 @@ p.verdict { font-size: 14px; max-width: 70em; padding: 8px 12px; border-left: 5p
 p.verdict.strong { border-color: #c44e52; background: #fbf1f1; }
 p.verdict.moderate { border-color: #dd8452; background: #fdf5ee; }
 p.verdict.weak { border-color: #55a868; background: #f1f8f2; }
+div.verdict { max-width: 70em; padding: 2px 12px; border-left: 5px solid #dd8452; background: #fdf5ee; }
 table { border-collapse: collapse; margin: 4px 0 12px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right; white-space: nowrap; }
 th { background: #f4f4f4; position: sticky; top: 0; }
@@ -123,9 +124,9 @@ def variants_section(ranking: pd.DataFrame, dataset: str) -> tuple[str, str]:
     if len(variants) < 2:
         text = f'<p class="note">One embedding variant scored ({", ".join(variants)}): nothing to compare.</p>'
     elif notes:
-        text = ('<p class="verdict moderate">The embedding variants disagree: '
-                + "; ".join(html.escape(n) for n in notes) + ". The summary and the recommendation use "
-                + html.escape(variants[0]) + " (evaluation.summary_variant).</p>")
+        text = ('<div class="verdict moderate"><p>The embedding variants disagree (the summary and the '
+                f"recommendation use {html.escape(variants[0])}: evaluation.summary_variant):</p><ul>"
+                + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul></div>")
     else:
         text = ('<p class="note">The embedding variants agree on each model\'s best setting and on the model '
                 "order.</p>")
