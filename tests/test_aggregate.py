@@ -207,10 +207,11 @@ def test_recommendation_states_the_winner_and_its_margins_in_one_sentence(tmp_pa
     table.to_csv(path, sep="\t", index=False)
     for best in (table, pd.read_csv(path, sep="\t")):  # in memory and read back from the TSV
         text = recommendation(best, "d")
-        assert text.startswith("On d, sysvi (sysvi__cyc=2) scores best, total 0.820 ± 0.020 over 3 seeds")
-        assert "not separable from scvi by 0.037" in text
-        assert "clearly beats the runner-up sysvi__cyc=50 by 0.397" in text and "p = " in text
-        assert text.endswith(".") and "\n" not in text
+        assert text.startswith("On d: Model: no safe choice yet (it is not ahead of scvi beyond seed noise); "
+                               "provisionally sysvi: total 0.820 ± 0.020 over 3 seeds, not separable from scvi by 0.037")
+        # no checkpoint and no parameter columns: the settings are named by their ids
+        assert "Setting (by total): sysvi__cyc=2, clearly ahead of sysvi__cyc=50 by 0.397" in text and "p = " in text
+        assert text.endswith(".") and "\n" not in text and "checkpoint" not in text
     assert recommendation(table, "absent") == "absent: no scored run to recommend."
 
 

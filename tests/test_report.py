@@ -54,6 +54,7 @@ def test_diagnostic_table_and_verdict(tiny_run):
 def test_tables_page_lists_the_failed_run_with_its_reason(tiny_run):
     page = (tiny_run / "results" / "report" / "sim" / "tables.html").read_text()
     assert "Failed runs (1)" in page and "broken__seed=0" in page and "pseudoinputs" in page
+    assert "Model: " in page and "Setting" in page and "Embedding variants: raw and standardized" in page
 
 
 def test_report_is_self_contained_with_every_figure_and_caption(report):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate.selection import best_settings, recommendation, summarize
+from sysvi_bench.aggregate.selection import add_setting_values, best_settings, recommendation, summarize
 from sysvi_bench.aggregate.convergence import run_convergence
 from sysvi_bench.aggregate.training_length import (
     add_training_columns, previous_best, scores_by_epoch, stage_metrics, stage_summaries,
@@ -99,9 +99,13 @@ def test_scores_at_each_checkpoint_and_whether_the_best_was_best_before():
     m = best.set_index("model").loc["m"]
     assert m["setting"] == "m__s=b" and m["best_at_previous_checkpoint"] == False  # noqa: E712 (a led at epoch 50)
     assert m["converged"] == False and pd.isna(best.set_index("model").loc["pca", "converged"])  # noqa: E712
+    assert m["setting_at_previous_checkpoint"] == "m__s=a" and m["rank_at_previous_checkpoint"] == 1
+    pca = best.set_index("model").loc["pca"]  # no checkpoints: unknown, not "the same as before"
+    assert pd.isna(pca["best_at_previous_checkpoint"]) and pd.isna(pca["rank_at_previous_checkpoint"])
     text = recommendation(best, "d")
-    assert text.startswith("On d, no safe recommendation yet: its runs did not converge")
-    assert "the winner changed between the last two checkpoints" in text and "provisionally, m (m__s=b)" in text
+    assert text.startswith("On d: Model: no safe choice yet (its runs did not converge (summary.tsv: converged)); "
+                           "provisionally m: total")
+    assert "a toss-up: m__s=b and m__s=a are" in text and "changed order between the last two checkpoints" in text
 
 
 def test_a_converged_stable_winner_is_recommended_flatly():
@@ -111,17 +115,17 @@ def test_a_converged_stable_winner_is_recommended_flatly():
     summary["converged"] = pd.array([True, True, pd.NA], dtype="boolean")
     best = add_training_columns(best_settings(summary), summary, previous_best(stage_summaries(by_epoch, runs, EVALUATION), EVALUATION["best_by"]))
     assert best["best_at_previous_checkpoint"].isna().all()
-    assert recommendation(best, "d").startswith("On d, m (m__s=b) scores best")
+    assert recommendation(best, "d").startswith("On d: Model: m is the best: total")
 
 
 def test_a_model_with_one_setting_read_back_has_no_runner_up_clause(tmp_path):
     by_epoch, runs = by_epoch_table()
     keep = ~by_epoch["run_id"].str.startswith("m__s=a")
     summary = summarize(stage_metrics(by_epoch[keep], 0)[0], runs[runs["run_id"] != "m__s=a__seed=0"])
-    best = add_training_columns(best_settings(summary), summary, None)
+    best = add_setting_values(add_training_columns(best_settings(summary), summary, None), summary)
     C.write_table(best, tmp_path / "best.tsv", C.BEST_SETTINGS)
     text = recommendation(C.read_table(tmp_path / "best.tsv", C.BEST_SETTINGS), "d")
-    assert "runner-up" not in text and "nan" not in text, text
+    assert "Setting: its only one (m__s=b)." in text and "nan" not in text, text
 
 
 def test_the_tiny_workflow_scores_its_checkpoints(tiny_run):
@@ -140,8 +144,14 @@ def test_the_tiny_workflow_scores_its_checkpoints(tiny_run):
         if (results / "runs" / "unintegrated__seed=0").exists() else None
     if pca is not None:
         assert set(pca["epoch"]) == {0}
-    best = pd.read_csv(results / "best_settings.tsv", sep="\t")
-    assert {"converged", "best_at_previous_checkpoint", "rank_at_previous_checkpoint"} <= set(best.columns)
+    best = C.read_table(results / "best_settings.tsv", C.BEST_SETTINGS).set_index("model")
+    assert best.loc["sysvi", "setting_at_previous_checkpoint"].startswith("sysvi__prior=")
+    assert best.loc["sysvi", "setting_values"] in ('{"prior": "standard_normal"}', '{"prior": "vamp"}')
+    assert pd.isna(best.loc["unintegrated", "best_at_previous_checkpoint"])  # PCA has no checkpoints
+    # every embedding variant's ranking (the default: raw and standardized), the summary's first
+    ranking = C.read_table(results / "ranking_by_variant.tsv", C.RANKING_BY_VARIANT)
+    assert list(dict.fromkeys(ranking["embedding_variant"])) == ["raw", "standardized"]
+    assert set(ranking["model"]) == {"sysvi", "unintegrated"}
     scores = C.read_table(results / "scores_by_epoch.tsv", C.SCORES_BY_EPOCH)
     assert set(scores["stage"]) == {0, 1}
     assert (tiny_run / "results" / "figures" / "sim" / "training_length.png").stat().st_size > 0

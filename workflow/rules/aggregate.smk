@@ -15,6 +15,7 @@ checkpoint aggregate:
         best_settings="results/{dataset}/best_settings.tsv",
         completeness="results/{dataset}/completeness.tsv",
         scores_by_epoch="results/{dataset}/scores_by_epoch.tsv",
+        ranking_by_variant="results/{dataset}/ranking_by_variant.tsv",
     params:
         code=code_param("aggregate.py"),
         # aggregation-only evaluation settings: changing one re-aggregates without rescoring

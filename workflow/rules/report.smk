@@ -310,6 +310,7 @@ rule report_tables:
         best_settings=BEST_SETTINGS,
         metrics_info=METRICS_INFO,
         preprocess_report="results/{dataset}/preprocess_report.tsv",
+        ranking_by_variant="results/{dataset}/ranking_by_variant.tsv",
     output:
         report(
             f"{PAGES}/{{dataset}}/tables.html",

@@ -117,9 +117,18 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     over seeds, its sd, the paired t-test p (>= 3 seeds) and ``separable`` (difference > 2 sd;
     :func:`sysvi_bench.aggregate.compare_seeds`).
     Training-length columns (:func:`sysvi_bench.aggregate.training_length.add_training_columns`): ``converged`` (every
-    run of the best setting converged), ``best_at_previous_checkpoint`` and ``rank_at_previous_checkpoint``
-    (the best setting and the model's rank at each run's last checkpoint before its final embedding; NA
-    without checkpoints).
+    run of the best setting converged), ``setting_at_previous_checkpoint`` (the model's best setting at each
+    run's last checkpoint before its final embedding), ``best_at_previous_checkpoint`` (it is the best now
+    too), ``rank_at_previous_checkpoint`` (the model's rank there), ``diff_setting_at_previous_checkpoint``
+    (now, the best setting's mean ``best_by`` minus the previous best's); all NA for models without
+    checkpoints (PCA, Harmony, controls, external). ``setting_values``, ``runner_up_values``,
+    ``values_at_previous_checkpoint``: the parameter values that set each of those settings apart from the
+    model's other settings, as JSON (:func:`sysvi_bench.aggregate.selection.add_setting_values`). The
+    recommendation (:func:`sysvi_bench.aggregate.selection.recommendation`) is made from these columns.
+``results/{dataset}/ranking_by_variant.tsv`` (:data:`RANKING_BY_VARIANT`)
+    Each model's best setting (``setting``, ``setting_values``: what sets it apart), ``score`` (its
+    ``mean_total``) and ``model_rank`` under every embedding variant of ``evaluation.variants`` (the summary
+    uses ``evaluation.summary_variant`` only); controls (``control``) are never ranked and come last.
 ``results/{dataset}/scores_by_epoch.tsv`` (:data:`SCORES_BY_EPOCH`)
     ``total`` and ``selection_score`` of every run at each checkpoint ``stage`` (0 = the final embedding, 1 the
     checkpoint before, ...) and the ``epoch`` of that embedding (:mod:`sysvi_bench.aggregate.training_length`).
@@ -280,6 +289,20 @@ BEST_SETTINGS = TableContract("best-settings table", {
     "p_paired_next_model": "float", "separable_next_model": "bool",
 })
 BEST_SETTINGS_COLUMNS = BEST_SETTINGS.columns
+# appended to best_settings() by the aggregate job (what the recommendation's sentence is made from): training
+# length (aggregate.training_length.add_training_columns; NA for models without checkpoints) and the values that
+# set each named setting apart from the model's other settings (aggregate.selection.add_setting_values)
+BEST_SETTINGS_CONTEXT: dict[str, Kind] = {
+    "converged": "bool", "setting_at_previous_checkpoint": "str", "best_at_previous_checkpoint": "bool",
+    "rank_at_previous_checkpoint": "int", "diff_setting_at_previous_checkpoint": "float",
+    "setting_values": "json", "runner_up_values": "json", "values_at_previous_checkpoint": "json",
+}
+BEST_SETTINGS = TableContract(BEST_SETTINGS.name, {**BEST_SETTINGS.kinds, **BEST_SETTINGS_CONTEXT})
+# each model's best setting and rank under every embedding variant (aggregate.selection.ranking_by_variant)
+RANKING_BY_VARIANT = TableContract("ranking-by-variant table", {
+    "dataset": "str", "embedding_variant": "str", "model": "str", "control": "bool", "setting": "str",
+    "score": "float", "model_rank": "int", "setting_values": "json",
+})
 COMPLETENESS = TableContract("completeness table", {
     "dataset": "str", "run_id": "str", "embedding_variant": "str", "metric": "str", "problem": "str",
 })

@@ -16,7 +16,8 @@ Only numpy/pandas/scipy here (the report environment of the aggregate rule). The
 
 from __future__ import annotations
 
-from typing import Iterable
+import json
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -218,56 +219,275 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
     return table[C.BEST_SETTINGS_COLUMNS]
 
 
+# ---------------------------------------------------------------------------------------- the recommendation
+
+# best_settings.tsv's setting columns -> the column naming the grid values that set that setting apart
+VALUES_COLUMNS = {"setting": "setting_values", "runner_up_setting": "runner_up_values",
+                  "setting_at_previous_checkpoint": "values_at_previous_checkpoint"}
+
+
+def _plain_value(value):
+    """A parameter value as plain JSON (numpy scalars unwrapped; whole floats as ints, since a column of ints
+    with NA reads as floats; NA as None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if np.isnan(value) else (int(value) if value.is_integer() else value)
+    return value
+
+
+def setting_values(summary: pd.DataFrame) -> dict[tuple[str, str, str], dict]:
+    """(dataset, model, setting) -> the parameter values that set the setting apart from the model's other
+    settings: the summary's ``param_*`` columns (every grid axis and the key SysVI parameters) whose value
+    differs between the model's settings. Empty for a model with one setting."""
+    params = [c for c in summary.columns if c.startswith("param_")]
+    out = {}
+    for (dataset, model), sub in summary.groupby(["dataset", "model"], sort=False):
+        per_setting = sub.drop_duplicates("setting").set_index("setting")[params]
+        plain = per_setting.apply(lambda col: col.map(lambda v: json.dumps(_plain_value(v), sort_keys=True,
+                                                                           default=str)))
+        varied = [c for c in params if plain[c].nunique() > 1]
+        for setting, row in per_setting.iterrows():
+            out[(dataset, model, setting)] = {c.removeprefix("param_"): _plain_value(row[c]) for c in varied}
+    return out
+
+
+def add_setting_values(best: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """``best`` with the columns of :data:`VALUES_COLUMNS`: for each setting it names (the best, the runner-up
+    and, where present, the best at the previous checkpoint) the values that set it apart from the model's
+    other settings (:func:`setting_values`), as a JSON object; NA where the setting column is empty."""
+    values = setting_values(summary)
+    best = best.copy()
+    for column, values_column in VALUES_COLUMNS.items():
+        if column not in best.columns:
+            continue
+        best[values_column] = [
+            json.dumps(values.get((d, m, s), {}), default=str) if _text(s) else None
+            for d, m, s in zip(best["dataset"], best["model"], best[column])]
+    return best
+
+
+def _text(value) -> str:
+    """A text cell: '' for NA (read back through :func:`contracts.read_table` an absent value is '', in memory
+    NA or None)."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _number(value) -> float:
+    return float("nan") if value is None or pd.isna(value) else float(value)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 def _margin(verdicts: tuple[str, str, str], other: str, separable, diff: float, sd: float, p: float) -> str:
-    """``"<verdict> <other> by diff ± sd (paired t-test: p = ...)"``; verdicts: separable, not, unknown (NA)."""
+    """``"<verdict> <other> by diff ± sd (paired t-test: p = ...)"``; verdicts: separable, not, unknown (NA:
+    fewer than 2 seeds, then the text says the noise is unknown)."""
     verdict = {True: verdicts[0], False: verdicts[1], None: verdicts[2]}[C.flag(separable)]
     text = f"{verdict} {other} by {diff:.3f}"
     if not np.isnan(sd):
         text += f" ± {sd:.3f}"
     if not np.isnan(p):
         text += f" (paired t-test over seeds: p = {p:.2g})"
+    if C.flag(separable) is None:
+        text += ", noise unknown (one seed)"
     return text
 
 
-def recommendation(best: pd.DataFrame, dataset: str) -> str:
-    """The benchmark's recommendation for ``dataset`` in one sentence, with the numbers behind it.
+def _values(row: pd.Series, column: str) -> dict:
+    text = _text(row.get(VALUES_COLUMNS[column]))
+    return json.loads(text) if text else {}
 
-    ``best``: :func:`best_settings` (in memory or read back from ``best_settings.tsv``). Says which model and
-    setting score best (mean ± sd of ``total`` over seeds), whether the model is ahead of the next one beyond
-    seed-to-seed noise (difference of means ± its sd, :data:`SEPARATION_SDS` sds needed; paired t-test p with
-    >= 3 seeds), and the same for the setting against the model's runner-up setting.
+
+def _setting_labels(row: pd.Series, columns: Sequence[str]) -> tuple[list[str], list[dict]]:
+    """The ids of the settings in ``row``'s ``columns`` and, for each, the values that differ between them
+    (from :func:`add_setting_values`; empty where not known)."""
+    values = [_values(row, c) for c in columns]
+    keys = [k for k in dict.fromkeys(k for v in values for k in v) if len({str(v.get(k)) for v in values}) > 1]
+    return [_text(row[c]) for c in columns], [{k: v.get(k) for k in keys} for v in values]
+
+
+def _setting_name(setting: str, values: dict) -> str:
+    """``"z_distance_cycle_weight=10 (sysvi__cyc=10)"``; the id alone where the values are not known."""
+    return f"{', '.join(f'{k}={v}' for k, v in values.items())} ({setting})" if values else setting
+
+
+def _setting_names(row: pd.Series, columns: Sequence[str]) -> str:
+    """The settings in ``row``'s ``columns`` named together by what differs between them, e.g.
+    ``"z_distance_cycle_weight 10 and 2 (sysvi__cyc=10, sysvi__cyc=2)"``."""
+    ids, values = _setting_labels(row, columns)
+    keys = list(values[0])
+    if len(keys) != 1:
+        return _enumerate([_setting_name(i, v) for i, v in zip(ids, values)])
+    return f"{keys[0]} {_enumerate([str(v[keys[0]]) for v in values])} ({', '.join(ids)})"
+
+
+def _enumerate(items: Sequence[str]) -> str:
+    """``"a, b and c"``."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def safety_warning(top: pd.Series, ranked: pd.DataFrame | None = None) -> str:
+    """Why the choice of ``top``'s model (the rank-1 row of ``best_settings``) is not safe; '' when it is: its
+    runs did not converge, it was not first at the previous checkpoint (``ranked``: the dataset's ranked rows,
+    to name the model that was), or with >= 2 seeds it is not ahead of the next model beyond seed noise."""
+    reasons = []
+    if C.flag(top.get("converged")) is False:
+        reasons.append("its runs did not converge (summary.tsv: converged)")
+    rank = top.get("rank_at_previous_checkpoint")
+    before = ("" if ranked is None or "rank_at_previous_checkpoint" not in ranked.columns else ", ".join(
+        ranked.loc[pd.to_numeric(ranked["rank_at_previous_checkpoint"]) == 1, "model"].astype(str)))
+    if pd.notna(rank) and int(rank) != 1:
+        reasons.append(f"it was {_ordinal(int(rank))} at the previous checkpoint"
+                       + (f", behind {before}" if before else ""))
+    elif pd.isna(rank) and before and before != str(top["model"]):  # it has no checkpoints; another led then
+        reasons.append(f"{before} was first at the previous checkpoint")
+    if C.flag(top.get("separable_next_model")) is False:
+        reasons.append(f"it is not ahead of {_text(top['next_model'])} beyond seed noise")
+    return "; ".join(reasons)
+
+
+def _model_verdict(top: pd.Series, ranked: pd.DataFrame) -> str:
+    """Which model: safe when first at the last two checkpoints, converged and (>= 2 seeds) ahead of the next
+    model beyond noise; otherwise provisional, with the reasons."""
+    n = int(top["n_seeds"])
+    numbers = (f"total {top['mean_total']:.3f}" + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
+               + f" over {n} seed{'s' if n != 1 else ''}")
+    if _text(top.get("next_model")):
+        numbers += ", " + _margin(("clearly ahead of", "not separable from", "ahead of"), _text(top["next_model"]),
+                                  top["separable_next_model"], _number(top["diff_next_model"]),
+                                  _number(top["sd_diff_next_model"]), _number(top["p_paired_next_model"]))
+    else:
+        numbers += ", the only model compared"
+    rank = top.get("rank_at_previous_checkpoint")
+    both = " at both of the last two checkpoints" if pd.notna(rank) and int(rank) == 1 else ""
+    warning = safety_warning(top, ranked)
+    if warning:
+        return f"Model: no safe choice yet ({warning}); provisionally {top['model']}: {numbers}."
+    return f"Model: {top['model']} is the best{both}: {numbers}."
+
+
+def _setting_verdict(top: pd.Series) -> str:
+    """Which setting of the model: safe when it was best at the previous checkpoint too (or there is none) and
+    (>= 2 seeds) ahead of the runner-up setting beyond noise; otherwise a toss-up among the named settings."""
+    runner_up, before = _text(top.get("runner_up_setting")), _text(top.get("setting_at_previous_checkpoint"))
+    if not runner_up:
+        return f"Setting: its only one ({top['setting']})."
+    changed = bool(before) and before != top["setting"]
+    noisy = C.flag(top.get("separable_runner_up")) is False
+    head = f"Setting (by {top['best_by']})" if _text(top.get("best_by")) else "Setting"
+    if not changed and not noisy:
+        ids, values = _setting_labels(top, ["setting", "runner_up_setting"])
+        return (f"{head}: {_setting_name(ids[0], values[0])}, "
+                + _margin(("clearly ahead of", "not separable from", "ahead of"), _setting_name(ids[1], values[1]),
+                          top["separable_runner_up"], _number(top["diff_runner_up"]),
+                          _number(top["sd_diff_runner_up"]), _number(top["p_paired_runner_up"]))
+                + (", and the best at the previous checkpoint too" if before else "") + ".")
+    # a toss-up: the best and each setting it does not safely beat, with their difference
+    others = {}
+    if noisy:
+        others["runner_up_setting"] = (f"{_number(top['diff_runner_up']):.3f} ± "
+                                       f"{_number(top['sd_diff_runner_up']):.3f} apart, not separable over seeds")
+    if changed:
+        diff = _number(top.get("diff_setting_at_previous_checkpoint"))
+        if before == runner_up:
+            diff = _number(top["diff_runner_up"])
+        text = f"{diff:.3f} apart and changed order between the last two checkpoints"
+        if before == runner_up and noisy:
+            others["runner_up_setting"] += " and changed order between the last two checkpoints"
+        elif before == runner_up:
+            others["runner_up_setting"] = text
+        else:
+            others["setting_at_previous_checkpoint"] = text
+            # a runner-up closer than the previous best is as much in question
+            if not noisy and _number(top["diff_runner_up"]) <= diff:
+                others = {"runner_up_setting": f"{_number(top['diff_runner_up']):.3f} apart", **others}
+    if len(others) == 1:
+        (column, why), = others.items()
+        return f"{head}: a toss-up: {_setting_names(top, ['setting', column])} are {why}: either."
+    return (f"{head}: a toss-up among {_setting_names(top, ['setting', *others])}: the first and the second are "
+            f"{others['runner_up_setting']}; the first and the third are {others['setting_at_previous_checkpoint']}"
+            ": any of them.")
+
+
+def rank_changes(ranked: pd.DataFrame) -> list[str]:
+    """Every compared model whose rank differs from its rank at the previous checkpoint, e.g. ``"cyc 3rd (was
+    4th)"``, in the order of the current ranking (models without checkpoints have no previous rank)."""
+    if "rank_at_previous_checkpoint" not in ranked.columns:
+        return []
+    rows = ranked.sort_values("model_rank", key=pd.to_numeric, kind="stable")
+    return [f"{r['model']} {_ordinal(int(r['model_rank']))} (was {_ordinal(int(r['rank_at_previous_checkpoint']))})"
+            for _, r in rows.iterrows() if pd.notna(r["rank_at_previous_checkpoint"])
+            and int(r["rank_at_previous_checkpoint"]) != int(r["model_rank"])]
+
+
+def recommendation(best: pd.DataFrame, dataset: str) -> str:
+    """The benchmark's recommendation for ``dataset`` at two levels, with the numbers behind it.
+
+    ``best``: :func:`best_settings` with the columns of
+    :func:`sysvi_bench.aggregate.training_length.add_training_columns` and :func:`add_setting_values` (in memory
+    or read back from ``best_settings.tsv``; without them the checkpoint clauses are left out). Says
+
+    * which **model** (the rank-1 model; controls are never ranked): safe when it was first at the last two
+      checkpoints too, its runs converged and, with >= 2 seeds, it is ahead of the next model beyond seed noise
+      (:func:`safety_warning`); its mean ± sd of ``total`` and the margin over the next model;
+    * which **setting** of it, named by what differs (:func:`add_setting_values`): safe when it was the best at
+      the previous checkpoint too and, with >= 2 seeds, ahead of the runner-up beyond noise; otherwise a toss-up
+      among the settings it does not safely beat, with their difference;
+    * every rank change between the last two checkpoints among the compared models (:func:`rank_changes`).
     """
     sub = best[(best["dataset"].astype(str) == str(dataset)) & best["model_rank"].notna()]
     if sub.empty:
         return f"{dataset}: no scored run to recommend."
     top = sub.loc[pd.to_numeric(sub["model_rank"]).idxmin()]
-    n = int(top["n_seeds"])
-    warning = safety_warning(top)
-    opening = (f"On {dataset}, no safe recommendation yet: {warning}; provisionally, " if warning
-               else f"On {dataset}, ")
-    sentence = (f"{opening}{top['model']} ({top['setting']}) scores best, total {top['mean_total']:.3f}"
-                + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
-                + f" over {n} seed{'s' if n != 1 else ''}")
-    # (read back through contracts.read_table an absent value is "", in memory NA)
-    if isinstance(top["next_model"], str) and top["next_model"]:
-        sentence += "; it is " + _margin(
-            ("clearly ahead of", "not separable from", "ahead (noise unknown: one seed) of"), top["next_model"],
-            top["separable_next_model"], float(top["diff_next_model"]), float(top["sd_diff_next_model"]),
-            float(top["p_paired_next_model"]))
-    if isinstance(top["runner_up_setting"], str) and top["runner_up_setting"]:
-        sentence += f"; on {top['best_by']}, this setting " + _margin(
-            ("clearly beats", "is not separable from", "beats (noise unknown: one seed)"),
-            f"the runner-up {top['runner_up_setting']}", top["separable_runner_up"], float(top["diff_runner_up"]),
-            float(top["sd_diff_runner_up"]), float(top["p_paired_runner_up"]))
-    return sentence + "."
+    parts = [f"On {dataset}:", _model_verdict(top, sub), _setting_verdict(top)]
+    changes = rank_changes(sub)
+    if changes:
+        parts.append(f"Rank changes between the last two checkpoints: {', '.join(changes)}.")
+    elif "rank_at_previous_checkpoint" in sub.columns and sub["rank_at_previous_checkpoint"].notna().any():
+        parts.append("No model changed rank between the last two checkpoints.")
+    return " ".join(parts)
 
 
-def safety_warning(top: pd.Series) -> str:
-    """Why the recommendation of ``top`` (the rank-1 row of ``best_settings``) is not safe; '' when it is."""
-    reasons = []
-    if C.flag(top.get("converged")) is False:
-        reasons.append("its runs did not converge (summary.tsv: converged)")
-    rank, same = top.get("rank_at_previous_checkpoint"), top.get("best_at_previous_checkpoint")
-    if (pd.notna(rank) and int(rank) != 1) or C.flag(same) is False:
-        reasons.append("the winner changed between the last two checkpoints (metrics_by_epoch.tsv)")
-    return " and ".join(reasons)
+def ranking_by_variant(bests: Mapping[str, pd.DataFrame], summary: pd.DataFrame) -> pd.DataFrame:
+    """Each model's best setting and rank under every embedding variant (:data:`contracts.RANKING_BY_VARIANT`).
+
+    ``bests``: variant -> :func:`best_settings` of the summary made from that variant's metrics; ``summary``:
+    any variant's summary (for the parameter values that set the settings apart: :func:`setting_values`).
+    Variants in the order of ``bests`` (the aggregate job: the summary's first); ``score`` is the best setting's
+    ``mean_total``, which ``model_rank`` orders; controls (never ranked) last.
+    """
+    frames = [add_setting_values(best, summary).assign(embedding_variant=variant, score=best["mean_total"])
+              for variant, best in bests.items() if len(best)]
+    if not frames:
+        return pd.DataFrame(columns=C.RANKING_BY_VARIANT.columns)
+    table = pd.concat(frames, ignore_index=True)
+    table["control"] = table["control"].astype(bool)
+    order = {v: i for i, v in enumerate(bests)}
+    table = table.assign(_variant=table["embedding_variant"].map(order)).sort_values(
+        ["dataset", "_variant", "control", "model_rank", "score"], ascending=[True, True, True, True, False],
+        na_position="last", kind="stable")
+    table["model_rank"] = table["model_rank"].astype("Int64")
+    return table[C.RANKING_BY_VARIANT.columns].reset_index(drop=True)
+
+
+def variant_disagreements(ranking: pd.DataFrame, dataset: str) -> list[str]:
+    """Where the embedding variants of :func:`ranking_by_variant` disagree on ``dataset``: a model's best setting
+    (named by its values), and the rank of every compared model whose rank differs. Empty when they agree
+    (or there is one variant)."""
+    sub = ranking[ranking["dataset"].astype(str) == str(dataset)]
+    variants = list(dict.fromkeys(sub["embedding_variant"]))
+    notes = []
+    for model, rows in sub.groupby("model", sort=False):
+        rows = rows.set_index("embedding_variant").reindex(variants)
+        if rows["setting"].nunique() > 1:
+            ids = rows["setting"].astype(str).tolist()
+            values = [json.loads(_text(v)) if _text(v) else {} for v in rows["setting_values"]]
+            notes.append(f"{model}'s best setting: " + "; ".join(
+                f"{_setting_name(i, v)} on {variant}" for i, v, variant in zip(ids, values, variants)))
+        ranks = rows["model_rank"]
+        if not rows["control"].fillna(False).astype(bool).any() and ranks.nunique(dropna=False) > 1:
+            notes.append(f"{model} ranks " + ", ".join(f"{_ordinal(int(r)) if pd.notna(r) else 'unranked'} on {v}"
+                                                       for r, v in zip(ranks, variants)))
+    return notes

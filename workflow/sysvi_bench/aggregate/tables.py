@@ -15,7 +15,7 @@ import pandas as pd
 
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate.convergence import convergence_table
-from sysvi_bench.aggregate.selection import best_settings, summarize
+from sysvi_bench.aggregate.selection import add_setting_values, best_settings, ranking_by_variant, summarize
 from sysvi_bench.aggregate.training_length import add_training_columns, previous_best, scores_by_epoch, stage_summaries
 from sysvi_bench.provenance import versions_text
 
@@ -80,7 +80,8 @@ def dataset_tables(
     metrics: pd.DataFrame, metrics_info: Mapping, aggregation: Mapping,
     by_epoch: pd.DataFrame, score_infos: Sequence[Mapping] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """One dataset's ``metrics``, ``summary``, ``best_settings``, ``completeness`` and ``scores_by_epoch`` tables.
+    """One dataset's ``metrics``, ``summary``, ``best_settings``, ``completeness``, ``scores_by_epoch`` and
+    ``ranking_by_variant`` tables.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
     manifest order; ``metrics_info`` the dataset's scoring settings and metric list; ``aggregation`` the
@@ -98,15 +99,22 @@ def dataset_tables(
     summary = summarize(metrics, runs, variant=aggregation["summary_variant"], bio_weight=aggregation["bio_weight"],
                         selection_scaling=aggregation["selection_scaling"], convergence=convergence)
     stages = stage_summaries(by_epoch, runs, aggregation)
-    best = add_training_columns(best_settings(summary, aggregation["best_by"]), summary,
-                                previous_best(stages, aggregation["best_by"]))
+    best = add_setting_values(add_training_columns(best_settings(summary, aggregation["best_by"]), summary,
+                                                   previous_best(stages, aggregation["best_by"])), summary)
+    # each model's best setting and rank under every embedding variant, not only the summary's
+    bests = {v: best if v == aggregation["summary_variant"] else best_settings(
+        summarize(metrics, runs, variant=v, bio_weight=aggregation["bio_weight"],
+                  selection_scaling=aggregation["selection_scaling"]), aggregation["best_by"])
+        for v in dict.fromkeys([aggregation["summary_variant"], *metrics_info["evaluation"]["variants"]])}
     return {"metrics": metrics, "summary": summary, "best_settings": best,
-            "completeness": completeness(metrics, runs, metrics_info), "scores_by_epoch": scores_by_epoch(stages)}
+            "completeness": completeness(metrics, runs, metrics_info), "scores_by_epoch": scores_by_epoch(stages),
+            "ranking_by_variant": ranking_by_variant(bests, summary)}
 
 
 TABLE_CONTRACTS = {"metrics": C.METRICS, "summary": C.SUMMARY, "best_settings": C.BEST_SETTINGS,
                    "completeness": C.COMPLETENESS}  # the dataset's tables that the benchmark-wide ones concatenate
-DATASET_OUTPUTS = {**TABLE_CONTRACTS, "scores_by_epoch": C.SCORES_BY_EPOCH}  # every table of the aggregate job
+DATASET_OUTPUTS = {**TABLE_CONTRACTS, "scores_by_epoch": C.SCORES_BY_EPOCH,
+                   "ranking_by_variant": C.RANKING_BY_VARIANT}  # every table of the aggregate job
 
 
 def dataset_chain(dataset: str, run_ids: Sequence[str]) -> list[tuple[Path, Path]]:

@@ -56,36 +56,49 @@ def scores_by_epoch(summaries: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 def previous_best(summaries: Sequence[pd.DataFrame], best_by: str) -> pd.DataFrame | None:
     """:func:`~sysvi_bench.aggregate.selection.best_settings` at stage 1 (each run's last checkpoint before its
-    final embedding; :func:`stage_summaries`); None when no run has a checkpoint."""
-    return best_settings(summaries[1], best_by) if len(summaries) >= 2 else None
+    final embedding; :func:`stage_summaries`), with rows only for the models that have such a checkpoint (a run
+    whose embedding at stage 1 is an earlier epoch than its final one); None when no run has a checkpoint.
+
+    Models without checkpoints (PCA, Harmony, controls) still take part in the ranking at stage 1, with their
+    final values, but get no row: whether *their* best was best before is unknown, not true."""
+    if len(summaries) < 2:
+        return None
+    keys = ["dataset", "run_id"]
+    epochs = summaries[0][keys + ["model", "epoch"]].merge(summaries[1][keys + ["epoch"]], on=keys,
+                                                            suffixes=("", "_previous"))
+    moved = epochs[epochs["epoch"] != epochs["epoch_previous"]]
+    previous = best_settings(summaries[1], best_by)
+    checkpointed = previous.set_index(["dataset", "model"]).index.isin(moved.set_index(["dataset", "model"]).index)
+    return previous[checkpointed].reset_index(drop=True)
 
 
 def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
     """Columns of ``best_settings.tsv`` about training length:
 
     ``converged``: every run of the best setting is converged (NA for models without a loss history);
-    ``best_at_previous_checkpoint``: the model's best setting was already its best at the previous checkpoint;
-    ``rank_at_previous_checkpoint``: the model's ``model_rank`` there (both NA without checkpoints).
+    ``setting_at_previous_checkpoint``: the model's best setting at the previous checkpoint (``previous``:
+    :func:`previous_best`); ``best_at_previous_checkpoint``: it is the best setting now too;
+    ``rank_at_previous_checkpoint``: the model's ``model_rank`` there; ``diff_setting_at_previous_checkpoint``:
+    now (``summary``), the best setting's mean ``best_by`` minus that of the previous best setting (0 when they
+    are the same). All four NA for a model without checkpoints (no row in ``previous``).
     """
     best = best.copy()
     conv = summary.groupby(["dataset", "model", "setting"])["converged"].agg(
         lambda v: pd.NA if v.isna().all() else bool(v.fillna(False).astype(bool).all()))
     keys = list(zip(best["dataset"], best["model"], best["setting"]))
     best["converged"] = pd.array([conv.get(k, pd.NA) for k in keys], dtype="boolean")
-    if previous is None or previous.empty:
-        best["best_at_previous_checkpoint"] = pd.array([pd.NA] * len(best), dtype="boolean")
-        best["rank_at_previous_checkpoint"] = pd.array([pd.NA] * len(best), dtype="Int64")
-        return best
-    prev = previous.set_index(["dataset", "model"])
-    same, ranks = [], []
-    for d, m, s in keys:
+    prev = (previous if previous is not None else pd.DataFrame(columns=["dataset", "model", "setting", "model_rank"]))
+    prev = prev.set_index(["dataset", "model"])
+    settings, ranks, diffs = [pd.NA] * len(best), [pd.NA] * len(best), [float("nan")] * len(best)
+    for i, ((d, m, s), best_by) in enumerate(zip(keys, best["best_by"])):
         if (d, m) in prev.index:
-            same.append(prev.at[(d, m), "setting"] == s)
-            rank = prev.at[(d, m), "model_rank"]
-            ranks.append(pd.NA if pd.isna(rank) else int(rank))
-        else:
-            same.append(pd.NA)
-            ranks.append(pd.NA)
-    best["best_at_previous_checkpoint"] = pd.array(same, dtype="boolean")
+            settings[i], rank = prev.at[(d, m), "setting"], prev.at[(d, m), "model_rank"]
+            ranks[i] = pd.NA if pd.isna(rank) else int(rank)
+            means = summary[(summary["dataset"] == d) & (summary["model"] == m)].groupby("setting")[best_by].mean()
+            diffs[i] = float(means.get(s, float("nan")) - means.get(settings[i], float("nan")))
+    best["setting_at_previous_checkpoint"] = pd.array(settings, dtype="object")
+    best["best_at_previous_checkpoint"] = pd.array(
+        [pd.NA if pd.isna(b) else b == s for b, (_, _, s) in zip(settings, keys)], dtype="boolean")
     best["rank_at_previous_checkpoint"] = pd.array(ranks, dtype="Int64")
+    best["diff_setting_at_previous_checkpoint"] = pd.array(diffs, dtype=float)
     return best

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate.selection import recommendation
+from sysvi_bench.aggregate.selection import recommendation, variant_disagreements
 from sysvi_bench.aggregate.tables import VERSION_COLUMNS
 from sysvi_bench.provenance import version_mix
 from sysvi_bench.io import atomic_path
@@ -41,12 +41,14 @@ p.verdict { font-size: 14px; max-width: 70em; padding: 8px 12px; border-left: 5p
 p.verdict.strong { border-color: #c44e52; background: #fbf1f1; }
 p.verdict.moderate { border-color: #dd8452; background: #fdf5ee; }
 p.verdict.weak { border-color: #55a868; background: #f1f8f2; }
+div.verdict { max-width: 70em; padding: 2px 12px; border-left: 5px solid #dd8452; background: #fdf5ee; }
 table { border-collapse: collapse; margin: 4px 0 12px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right; white-space: nowrap; }
 th { background: #f4f4f4; position: sticky; top: 0; }
 td.text, th.text { text-align: left; }
 tr.failed td { background: #fdecea; }
 tr.best td { font-weight: 600; }
+tr.control td { color: #777; font-style: italic; background: #f7f7f7; }
 pre { background: #f7f7f7; padding: 8px; border: 1px solid #e3e3e3; overflow-x: auto; }
 .scroll { overflow-x: auto; }
 """
@@ -54,7 +56,7 @@ pre { background: #f7f7f7; padding: 8px; border: 1px solid #e3e3e3; overflow-x: 
 
 def _cell(value, digits: int = 3) -> tuple[str, bool]:
     """(escaped text, is_text) of one table cell."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "", False
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value)), True
@@ -99,15 +101,65 @@ def failed_runs(summary: pd.DataFrame) -> pd.DataFrame:
     return failed[["run_id", "model", "kind", "reason", "wall_time_s"]]
 
 
+CONTROL_NOTE = ("Controls (grey, tagged \"(control)\", listed after the compared models) are never a candidate: "
+                "the cell-type control (the labels as the embedding) and the shuffled control show each metric's "
+                "usable range on this dataset, so they are scaled with the runs but never ranked or recommended.")
+
+
+def controls_last(table: pd.DataFrame, by: Sequence[str], ascending: Sequence[bool]) -> pd.DataFrame:
+    """``table`` sorted by ``by`` with the controls (column ``control``) after every compared model, and their
+    model name tagged ``"(control)"``."""
+    control = table["control"].fillna(False).astype(bool)
+    ordered = table.assign(_control=control).sort_values(
+        ["_control", *by], ascending=[True, *ascending], na_position="last", kind="stable")
+    ordered["model"] = [f"{m} (control)" if c else m for m, c in zip(ordered["model"], ordered["_control"])]
+    return ordered.drop(columns="_control")
+
+
+def variants_section(ranking: pd.DataFrame, dataset: str) -> tuple[str, str]:
+    """The section on the embedding variants (``ranking_by_variant.tsv``): where they disagree on a model's best
+    setting or on the model order, and each model's best setting, score and rank under each."""
+    variants = list(dict.fromkeys(ranking["embedding_variant"]))
+    notes = variant_disagreements(ranking, dataset)
+    if len(variants) < 2:
+        text = f'<p class="note">One embedding variant scored ({", ".join(variants)}): nothing to compare.</p>'
+    elif notes:
+        text = ('<div class="verdict moderate"><p>The embedding variants disagree (the summary and the '
+                f"recommendation use {html.escape(variants[0])}: evaluation.summary_variant):</p><ul>"
+                + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul></div>")
+    else:
+        text = ('<p class="note">The embedding variants agree on each model\'s best setting and on the model '
+                "order.</p>")
+    wide = ranking.pivot_table(index=["model", "control"], columns="embedding_variant",
+                               values=["setting", "score", "model_rank"], aggfunc="first", sort=False)
+    wide = wide.reindex(columns=[(k, v) for v in variants for k in ("setting", "score", "model_rank")])
+    wide.columns = [f"{k} ({v})" for k, v in wide.columns]
+    wide = wide.reset_index()
+    first_rank = f"model_rank ({variants[0]})" if variants else "model"
+    wide = controls_last(wide, [first_rank], [True])
+    classes = ["control" if c else "" for c in wide["control"].fillna(False).astype(bool)]
+    return ("Embedding variants: " + " and ".join(variants),
+            text + '<p class="note">ranking_by_variant.tsv: each model\'s best setting, its mean total (score) '
+            "and rank when the summary is made from each embedding variant (the paper scores both). "
+            + CONTROL_NOTE + "</p>" + table_html(wide.drop(columns="control").reset_index(drop=True), classes))
+
+
 def results_page(
     summary: pd.DataFrame, best: pd.DataFrame, metric_types: Mapping[str, str], dataset: str,
-    preprocess_report: pd.DataFrame,
+    preprocess_report: pd.DataFrame, ranking: pd.DataFrame | None = None,
 ) -> str:
-    """The dataset's tables: failed runs, best settings, every run's scores and parameters, raw metrics, and
-    the cells and genes that preprocessing kept and removed (all checked against their contracts on reading)."""
+    """The dataset's tables: the recommendation, where the embedding variants disagree (``ranking``:
+    ``ranking_by_variant.tsv``), failed runs, best settings, every run's scores and parameters, raw metrics,
+    and the cells and genes that preprocessing kept and removed (all checked against their contracts on
+    reading). Controls are marked and listed after the compared models in every table."""
     sections = [("Recommendation", f"<p>{html.escape(recommendation(best, dataset))}</p>"
-                 '<p class="note">Beyond seed noise = the difference of means over seeds exceeds twice its sd '
-                 "(paired t-test p with 3 or more seeds); see best_settings.tsv for every model.</p>")]
+                 '<p class="note">Which model, then which setting of it. A choice is safe when it was already '
+                 "first at the previous checkpoint, its runs converged and, with 2 or more seeds, it is ahead "
+                 "beyond seed noise (the difference of means over seeds exceeds twice its sd; paired t-test p "
+                 "with 3 or more seeds); otherwise the sentence says why, or names the settings that are a "
+                 "toss-up. See best_settings.tsv for every model.</p>")]
+    if ranking is not None and len(ranking):
+        sections.append(variants_section(ranking, dataset))
     mixed = version_mix(summary, VERSION_COLUMNS)
     if mixed:
         sections.append(("Versions differ between runs",
@@ -123,23 +175,28 @@ def results_page(
     else:
         sections.append(("Failed runs", '<p class="note">None: every run finished.</p>'))
     if len(best):
+        ranked = controls_last(best, ["model_rank", "mean_total"], [True, False])
         sections.append(("Best setting per model",
-                         '<p class="note">By the mean total score over seeds; the median run is the one shown in '
-                         "the UMAP figure.</p>" + table_html(best.drop(columns=["dataset"]).reset_index(drop=True))))
+                         '<p class="note">Compared models by rank (model_rank, by the mean total of their best '
+                         "setting), then the controls. The best setting is chosen by the mean of best_by over "
+                         "seeds; the median run is the one shown in the UMAP figure. " + CONTROL_NOTE + "</p>"
+                         + table_html(ranked.drop(columns=["dataset"]).reset_index(drop=True),
+                                      ["control" if c else "" for c in ranked["control"].fillna(False).astype(bool)])))
     best_runs = set(best["median_run_id"])
     scores = ["bio", "batch", "total", "selection_score"]
     seeds = [c for c in summary.columns if c.startswith(("mean_", "sd_")) or c == "n_seeds"]
     params = [c for c in summary.columns if c.startswith("param_")]
     info = ["status", "wall_time_s", "peak_memory_mb", "device", "n_epochs"]
-    ordered = summary.sort_values("total", ascending=False, na_position="last")
-    classes = ["failed" if s == C.STATUS_FAILED else ("best" if r in best_runs else "")
-               for r, s in zip(ordered["run_id"], ordered["status"])]
+    ordered = controls_last(summary, ["total"], [False])
+    classes = ["failed" if s == C.STATUS_FAILED else ("control" if c else ("best" if r in best_runs else ""))
+               for r, s, c in zip(ordered["run_id"], ordered["status"], ordered["control"].fillna(False).astype(bool))]
     runs = ordered[["run_id", "model"] + scores + seeds + info + params]
     runs = runs.rename(columns=lambda c: c.removeprefix("param_"))
     sections.append(("All runs: scores, seeds, resources and parameters",
-                     '<p class="note">Sorted by total score; bold = median run of its model\'s best setting; red = '
-                     "failed. bio/batch are means of min-max scaled metrics over this dataset's runs; total = "
-                     "weighted mean; selection_score = the paper's 0.6·mean(NMI, Moran's I) + 0.4·iLISI.</p>"
+                     '<p class="note">Sorted by total score, the controls (grey) after every compared model; '
+                     "bold = median run of its model's best setting; red = failed. bio/batch are means of min-max "
+                     "scaled metrics over this dataset's runs; total = weighted mean; selection_score = the paper's "
+                     "0.6·mean(NMI, Moran's I) + 0.4·iLISI.</p>"
                      + table_html(runs.reset_index(drop=True), classes)))
     metric_cols = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)
                    if m in summary.columns]
