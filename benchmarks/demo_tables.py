@@ -113,6 +113,10 @@ def _epochs(row) -> str:
     return epochs + (" (stopped early)" if C.flag(row.get("stopped_early")) else "")
 
 
+def _wall_cpu(wall, cpu) -> str:
+    return "" if wall is None or pd.isna(wall) else _num(wall, 0) + (f" ({_num(cpu, 0)})" if pd.notna(cpu) else "")
+
+
 def _converged(value) -> str:
     flag = C.flag(value)
     return "—" if flag is None else ("yes" if flag else "**no**")
@@ -134,9 +138,9 @@ def runs_table(runs: pd.DataFrame) -> str:
         "epochs trained / max": [_epochs(r) for _, r in runs.iterrows()],
         "converged": runs["converged"].map(_converged),
         "fit s": runs["fit_s"].map(lambda v: _num(v, 0)),
-        "train job s": runs["train_job_s"].map(lambda v: _num(v, 0)),
-        "score job s (checkpoints)": [f"{_num(s, 0)} ({int(k)})" if pd.notna(s) else "" for s, k in
-                                      zip(runs["score_job_s"], runs["checkpoints"])],
+        "train job s (CPU s)": [_wall_cpu(s, c) for s, c in zip(runs["train_job_s"], runs["train_job_cpu_s"])],
+        "score job s (CPU s)": [_wall_cpu(s, c) for s, c in zip(runs["score_job_s"], runs["score_job_cpu_s"])],
+        "checkpoints scored": runs["checkpoints"].astype(int),
         "peak MB (fit)": runs["peak_memory_mb"].map(lambda v: _num(v, 0)),
         "total": [_num(t) if s == C.STATUS_OK else "failed" for t, s in zip(runs["total"], runs["status"])],
         "selection": runs["selection_score"].map(_num),
@@ -173,23 +177,29 @@ def stage_table(stages: pd.DataFrame) -> str:
 
 
 def checkpoint_cost(runs: pd.DataFrame) -> str:
-    """What one more scored embedding costs: score jobs of runs with checkpoints against those without."""
-    ok = runs[(runs["status"] == C.STATUS_OK) & runs["score_job_s"].notna()]
+    """What one more scored embedding costs, estimated: the score jobs of runs with checkpoints against those of
+    runs without (every score job scores the same cells; CPU time, which the machine's load inflates less than
+    wall time), next to what a train job of a neural run costs."""
+    ok = runs[(runs["status"] == C.STATUS_OK) & runs["score_job_cpu_s"].notna()]
     with_k, without = ok[ok["checkpoints"] > 0], ok[ok["checkpoints"] == 0]
     if with_k.empty or without.empty:
         return ""
     k = with_k["checkpoints"].mean()
-    extra = (with_k["score_job_s"].mean() - without["score_job_s"].mean()) / k
-    extra_cpu = ((with_k["score_job_cpu_s"].mean() - without["score_job_cpu_s"].mean()) / k
-                 if with_k["score_job_cpu_s"].notna().all() and without["score_job_cpu_s"].notna().all() else None)
-    neural = ok[ok["max_epochs"].notna()]
-    text = (f"A score job scoring the final embedding and {k:g} checkpoint(s) took {with_k['score_job_s'].mean():.0f} s "
-            f"on average ({len(with_k)} runs), one scoring only the final embedding {without['score_job_s'].mean():.0f} s "
-            f"({len(without)} runs): each checkpoint costs about {extra:.0f} s of wall time"
-            + (f" ({extra_cpu:.0f} CPU-s)" if extra_cpu is not None else "") + " per neural run")
-    if len(neural) and neural["train_job_s"].notna().all():
-        text += (f", against {neural['train_job_s'].mean():.0f} s for one of its train jobs "
-                 f"({neural['train_job_s'].min():.0f}–{neural['train_job_s'].max():.0f} s)")
+    cpu = (with_k["score_job_cpu_s"].mean() - without["score_job_cpu_s"].mean()) / k
+    wall = (with_k["score_job_s"].mean() - without["score_job_s"].mean()) / k
+    if cpu <= 0:  # other differences (e.g. the first job compiling the JIT cache) outweigh the checkpoints
+        return (f"One checkpoint's cost is not measurable from these score jobs: those with {k:g} checkpoint(s) "
+                f"used {with_k['score_job_cpu_s'].mean():.0f} CPU-s on average, those without "
+                f"{without['score_job_cpu_s'].mean():.0f}.")
+    text = (f"Score jobs scoring the final embedding and {k:g} checkpoint(s) used {with_k['score_job_cpu_s'].mean():.0f} "
+            f"CPU-s on average ({len(with_k)} run(s)), those scoring the final embedding only "
+            f"{without['score_job_cpu_s'].mean():.0f} CPU-s ({len(without)} run(s)): one checkpoint costs about "
+            f"{cpu:.0f} CPU-s ({wall:.0f} s of wall time) per neural run")
+    neural = ok[ok["max_epochs"].notna() & ok["train_job_cpu_s"].notna()]
+    if len(neural):
+        text += (f", a neural run's train job {neural['train_job_cpu_s'].mean():.0f} CPU-s on average "
+                 f"({neural['train_job_cpu_s'].min():.0f}–{neural['train_job_cpu_s'].max():.0f}; wall "
+                 f"{neural['train_job_s'].min():.0f}–{neural['train_job_s'].max():.0f} s)")
     return text + "."
 
 
@@ -216,7 +226,7 @@ def build(results: Path, dataset: str | None = None, snakemake_log: Path | None 
     runs = run_rows(results, dataset)
     best = C.read_table(results / dataset / "best_settings.tsv", C.BEST_SETTINGS)
     finished = pd.to_datetime(runs["finished"], unit="s")
-    devices = ", ".join(sorted(runs["device"].dropna().astype(str).unique()))
+    devices = ", ".join(sorted(runs.loc[runs["status"] == C.STATUS_OK, "device"].dropna().astype(str).unique()))
     stamp = (f"{machine()}; training devices: {devices}; runs finished {finished.min():%Y-%m-%d %H:%M}–"
              f"{finished.max():%H:%M} (UTC). Tables written by `benchmarks/demo_tables.py` on "
              f"{(today or dt.date.today()).isoformat()} from `{dataset}`'s results.")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 
-import pandas as pd
 import pytest
 import torch
 
@@ -26,7 +26,7 @@ def _demo_tables():
     return module
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def demo_sysvi_runs(validated):
     return [r for r in expand_runs(validated(load_yaml(DEMO))) if r.kind == "sysvi"]
 
@@ -64,27 +64,31 @@ def test_the_demo_embedding_run_trains_an_embedding_of_the_covariates(demo_sysvi
 # -------------------------------------------------------------------------------- benchmarks/demo_tables.py
 
 
+def _runs_table(block: str) -> dict[str, str]:
+    """run id -> its line in the block's table of runs."""
+    lines = block.split("#### Runs")[1].split("####")[0].splitlines()
+    return {line.split("`")[1]: line for line in lines if line.startswith("| `")}
+
+
 def test_demo_tables_are_written_from_the_results_files(tiny_run, tmp_path):
     tables = _demo_tables()
     results = tiny_run / "results"
     summary = C.read_table(results / "sim" / "summary.tsv", C.SUMMARY)
-    logs = sorted((tiny_run / ".snakemake" / "log").glob("*.snakemake.log"))
-    block = tables.build(results, snakemake_log=logs[0], note="(test)")
-    assert tables.cpu_name() in block and f"{__import__('os').cpu_count()} cores" in block
+    log = sorted((tiny_run / ".snakemake" / "log").glob("*.snakemake.log"))[0]
+    block = tables.build(results, snakemake_log=log)
+    assert tables.cpu_name() in block and f"{os.cpu_count()} cores" in block  # stamped with the machine
     assert re.search(r"End to end: \*\*\d+ min \d+ s\*\* for \d+ jobs", block)
-    rows = {line.split(" | ")[0].strip("| `").split("`")[0]: line for line in block.splitlines()
-            if line.startswith("| `") and "__" in line.split(" | ")[0] or line.startswith("| `unintegrated")}
+    rows = _runs_table(block)
     assert set(rows) == set(summary["run_id"])
     ok = summary[summary["status"] == C.STATUS_OK]
-    for run in ok.itertuples():
-        assert f" {run.total:.3f} " in rows[run.run_id]
-        assert f" {run.ilisi_system:.3f} " in rows[run.run_id]
+    for run in ok.itertuples():  # the numbers are the results files' numbers
+        assert f" {run.total:.3f} | {run.selection_score:.3f} | {run.ilisi_system:.3f} |" in rows[run.run_id]
     sysvi = ok[ok["kind"] == "sysvi"].iloc[0]
-    assert f" {int(sysvi.n_epochs)} / 3 " in rows[sysvi.run_id]  # epochs trained / max_epochs (run_info.json)
-    assert " (1) |" in rows[sysvi.run_id]  # its score job scored one checkpoint besides the final embedding
+    # epochs trained / max_epochs (run_info.json); its score job scored one checkpoint besides the final embedding
+    assert f"| {int(sysvi.n_epochs)} / 3 |" in rows[sysvi.run_id] and re.search(r"\) \| 1 \| \d", rows[sysvi.run_id])
     failed = summary.loc[summary["status"] != C.STATUS_OK, "run_id"].item()
-    assert " failed |" in rows[failed] and f"- `{failed}` failed: " in block
-    assert "| `train` | 4 |" in block and "| `score` | 4 |" in block  # stage table from the benchmark files
+    assert "| failed |" in rows[failed] and f"- `{failed}` failed: " in block
+    assert "| `train` | 4 |" in block and "| `score` | 4 |" in block  # stages: Snakemake's benchmark files
     best = C.read_table(results / "sim" / "best_settings.tsv", C.BEST_SETTINGS)
     assert tables.recommendation(best, "sim") in block
 
