@@ -5,9 +5,9 @@
     python benchmarks/demo_tables.py --results /other/results --snakemake-log .snakemake/log/<run>.log \
         --note "other jobs shared the cores" --doc docs/performance.md
 
-Reads ``results/{dataset}/``: ``summary.tsv`` (scores, raw metrics, convergence), ``best_settings.tsv`` (the
-report's recommendation), ``runs/*/run_info.json`` (epochs, early stopping, fit time, peak memory),
-``runs/*/metrics_by_epoch.tsv`` (embeddings scored per run) and Snakemake's benchmark files
+Reads ``results/{dataset}/``: ``summary.tsv`` (scores, raw metrics, convergence, and each run's
+``run_info.json`` outcome: epochs, early stopping, fit time, peak memory), ``best_settings.tsv`` (the
+report's recommendation), ``runs/*/metrics_by_epoch.tsv`` (embeddings scored per run) and Snakemake's benchmark files
 (``runs/*/benchmark_{train,score}.tsv``, ``benchmarks/*.tsv``: each job's wall and CPU time and peak RSS). With
 ``--snakemake-log`` (the log of the invocation that ran the demo, under ``.snakemake/log/``) it adds the
 end-to-end wall time: from the log's start to its last job's end, only when every step was done. The block is
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import re
@@ -81,22 +80,20 @@ def n_checkpoints(run_dir: Path) -> int:
 
 
 def run_rows(results: Path, dataset: str) -> pd.DataFrame:
-    """One row per run of ``dataset``: the summary's columns joined with run_info.json and the jobs' benchmarks."""
+    """One row per run of ``dataset``: ``summary.tsv`` (scores, metrics, and the runs' ``run_info.json`` outcome:
+    fit time, peak memory, epochs, ``max_epochs``, ``stopped_early``) with its jobs' benchmark files, the
+    checkpoints its score job scored and when its training finished (``run_info.json``'s time)."""
     summary = C.read_table(results / dataset / "summary.tsv", C.SUMMARY)
     rows = []
-    for run in summary.itertuples(index=False):
-        run_dir = results / dataset / "runs" / run.run_id
-        info = json.loads((run_dir / "run_info.json").read_text())
-        C.check_run_info(info, str(run_dir / "run_info.json"))
+    for run_id in summary["run_id"]:
+        run_dir = results / dataset / "runs" / run_id
         train, score = read_benchmark(run_dir / "benchmark_train.tsv"), read_benchmark(run_dir / "benchmark_score.tsv")
         rows.append({
-            "run_id": run.run_id, "fit_s": info["wall_time_s"], "peak_memory_mb": info["peak_memory_mb"],
-            "max_epochs": info.get("max_epochs"), "stopped_early": info.get("stopped_early"),
-            "train_job_s": train.get(WALL), "train_job_cpu_s": train.get(CPU),
-            "score_job_s": score.get(WALL), "score_job_cpu_s": score.get(CPU), "score_job_rss_mb": score.get(RSS),
-            "checkpoints": n_checkpoints(run_dir), "finished": (run_dir / "run_info.json").stat().st_mtime,
+            "run_id": run_id, "train_job_s": train.get(WALL), "train_job_cpu_s": train.get(CPU),
+            "score_job_s": score.get(WALL), "score_job_cpu_s": score.get(CPU), "checkpoints": n_checkpoints(run_dir),
+            "finished": (run_dir / "run_info.json").stat().st_mtime,
         })
-    table = summary.merge(pd.DataFrame(rows), on="run_id", how="left", suffixes=("", "_info"))
+    table = summary.merge(pd.DataFrame(rows), on="run_id", how="left", validate="one_to_one")
     # ranked runs by total (best first), then the controls, then failed runs
     table["_order"] = table["control"].fillna(False).astype(int) + 2 * (table["status"] != C.STATUS_OK)
     return table.sort_values(["_order", "total"], ascending=[True, False], kind="stable").drop(columns="_order")
@@ -137,7 +134,7 @@ def runs_table(runs: pd.DataFrame) -> str:
         "run": "`" + runs["run_id"] + "`" + runs["control"].map(lambda c: " (control)" if C.flag(c) else ""),
         "epochs trained / max": [_epochs(r) for _, r in runs.iterrows()],
         "converged": runs["converged"].map(_converged),
-        "fit s": runs["fit_s"].map(lambda v: _num(v, 0)),
+        "fit s": runs["wall_time_s"].map(lambda v: _num(v, 0)),
         "train job s (CPU s)": [_wall_cpu(s, c) for s, c in zip(runs["train_job_s"], runs["train_job_cpu_s"])],
         "score job s (CPU s)": [_wall_cpu(s, c) for s, c in zip(runs["score_job_s"], runs["score_job_cpu_s"])],
         "checkpoints scored": runs["checkpoints"].astype(int),
@@ -195,7 +192,7 @@ def checkpoint_cost(runs: pd.DataFrame) -> str:
             f"CPU-s on average ({len(with_k)} run(s)), those scoring the final embedding only "
             f"{without['score_job_cpu_s'].mean():.0f} CPU-s ({len(without)} run(s)): one checkpoint costs about "
             f"{cpu:.0f} CPU-s ({wall:.0f} s of wall time) per neural run")
-    neural = ok[ok["max_epochs"].notna() & ok["train_job_cpu_s"].notna()]
+    neural = ok[ok["max_epochs"].notna() & ok["train_job_cpu_s"].notna()]  # models that train over epochs
     if len(neural):
         text += (f", a neural run's train job {neural['train_job_cpu_s'].mean():.0f} CPU-s on average "
                  f"({neural['train_job_cpu_s'].min():.0f}–{neural['train_job_cpu_s'].max():.0f}; wall "
@@ -233,8 +230,8 @@ def build(results: Path, dataset: str | None = None, snakemake_log: Path | None 
     parts = [stamp + (f" {note}" if note else "")]
     if snakemake_log is not None:
         parts.append(end_to_end(snakemake_log))
-    parts.append(f"#### Runs\n\nFrom `summary.tsv` (raw metrics, scores scaled over the dataset's runs), "
-                 "`run_info.json` (epochs, fit time: model set-up, training and embedding; peak memory of the "
+    parts.append("#### Runs\n\nFrom `summary.tsv` (raw metrics; scores scaled over the dataset's runs; from the "
+                 "runs' `run_info.json`: epochs, fit time = model set-up, training and embedding, peak memory of the "
                  "fit) and Snakemake's benchmark files (whole jobs, imports included).\n\n" + runs_table(runs))
     failed = runs[runs["status"] != C.STATUS_OK]
     if len(failed):
