@@ -224,7 +224,7 @@ def build(results: Path, dataset: str | None = None, snakemake_log: Path | None 
     best = C.read_table(results / dataset / "best_settings.tsv", C.BEST_SETTINGS)
     finished = pd.to_datetime(runs["finished"], unit="s")
     devices = ", ".join(sorted(runs.loc[runs["status"] == C.STATUS_OK, "device"].dropna().astype(str).unique()))
-    stamp = (f"{machine()}; training devices: {devices}; runs finished {finished.min():%Y-%m-%d %H:%M}–"
+    stamp = (f"{machine()}; training devices: {devices}; training jobs finished {finished.min():%Y-%m-%d %H:%M}–"
              f"{finished.max():%H:%M} (UTC). Tables written by `benchmarks/demo_tables.py` on "
              f"{(today or dt.date.today()).isoformat()} from `{dataset}`'s results.")
     parts = [stamp + (f" {note}" if note else "")]
