@@ -201,18 +201,21 @@ def checkpoint_cost(runs: pd.DataFrame) -> str:
 
 
 def end_to_end(log: Path) -> str:
-    """The invocation's wall time from its Snakemake log: start (header ``Date:``) to the last job's end."""
+    """The invocation's wall time from its Snakemake log: Snakemake's own ``Elapsed time`` (else from the log's
+    start, header ``Date:``, to its last job's end); only for an invocation that did every step."""
     text = log.read_text(errors="replace")
     start = re.search(r"^\s*Date: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text, flags=re.M)
-    done = re.findall(r"^(\d+) of (\d+) steps \(100%\) done", text, flags=re.M)
+    done = re.findall(r"^(\d+) of \1 steps \(100%\) done", text, flags=re.M)
     stamps = re.findall(r"^\[(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4})\]", text, flags=re.M)
     if not (start and done and stamps):
         raise SystemExit(f"{log}: not the log of a complete Snakemake invocation (no start date, last timestamp "
-                         "or '(100%) done' line)")
+                         "or 'N of N steps (100%) done' line)")
     begin = dt.datetime.strptime(start.group(1), "%Y-%m-%d %H:%M:%S")
     finish = dt.datetime.strptime(re.sub(r"\s+", " ", stamps[-1]), "%a %b %d %H:%M:%S %Y")
-    minutes, seconds = divmod(int((finish - begin).total_seconds()), 60)
-    return (f"End to end: **{minutes} min {seconds} s** for {done[-1][1]} jobs (Snakemake log `{log.name}`: "
+    elapsed = re.search(r"^Elapsed time: (\d+):(\d\d):(\d\d)", text, flags=re.M)
+    seconds = (3600 * int(elapsed[1]) + 60 * int(elapsed[2]) + int(elapsed[3]) if elapsed
+               else int((finish - begin).total_seconds()))
+    return (f"End to end: **{seconds // 60} min {seconds % 60} s** for {done[-1]} jobs (Snakemake log `{log.name}`: "
             f"started {begin:%Y-%m-%d %H:%M:%S}, last job finished {finish:%H:%M:%S}).")
 
 

@@ -78,6 +78,10 @@ def test_demo_tables_are_written_from_the_results_files(tiny_run, tmp_path):
     block = tables.build(results, snakemake_log=log)
     assert tables.cpu_name() in block and f"{os.cpu_count()} cores" in block  # stamped with the machine
     assert re.search(r"End to end: \*\*\d+ min \d+ s\*\* for \d+ jobs", block)
+    cut = tmp_path / "interrupted.snakemake.log"  # an invocation that did not finish has no end-to-end time
+    cut.write_text(log.read_text().split("(100%) done")[0])
+    with pytest.raises(SystemExit, match="not the log of a complete Snakemake invocation"):
+        tables.end_to_end(cut)
     rows = _runs_table(block)
     assert set(rows) == set(summary["run_id"])
     ok = summary[summary["status"] == C.STATUS_OK]
