@@ -20,13 +20,18 @@ def test_paper_config_expands_to_the_papers_grids(validated):
     config = validated(load_yaml(PAPER))
     runs = expand_runs(config)
     # sweeps x 3 seeds, Harmony's 5 thetas x 3 seeds, then the PCA (unseeded) and the two seeded controls
-    per_dataset = 4 * 3 + 6 * 3 + 4 * 3 + 4 * 3 + 4 * 3 + 4 * 3 + 5 * 3 + 1 + 3 + 3
+    # (sysvi_cyc: its 4 cycle weights at one-hot and at embedded covariates)
+    per_dataset = 4 * 3 + 6 * 3 + 4 * 3 + 4 * 3 + 8 * 3 + 4 * 3 + 5 * 3 + 1 + 3 + 3
     assert len(config["datasets"]) == 4
-    assert len(runs) == 4 * per_dataset == 400
+    assert len(runs) == 4 * per_dataset == 448
     npc = sorted({r.params["n_prior_components"] for r in runs if r.model == "vamp_npc"})
     assert npc == [1, 2, 5, 10, 100, 5000]
     cyc = sorted({r.params["z_distance_cycle_weight"] for r in runs if r.model == "sysvi_cyc"})
     assert cyc == [2, 5, 10, 50]
+    cyc_embed = {(r.params["z_distance_cycle_weight"], r.params["embed_categorical_covariates"])
+                 for r in runs if r.model == "sysvi_cyc"}
+    assert cyc_embed == {(c, e) for c in (2, 5, 10, 50) for e in (False, True)}
+    assert not any(r.params["embed_categorical_covariates"] for r in runs if r.kind == "sysvi" and r.model != "sysvi_cyc")
     assert sorted({r.params["kl_weight"] for r in runs if r.model == "scvi"}) == [0.5, 1, 1.5, 2]
     assert sorted({r.params["theta"] for r in runs if r.model == "harmony"}) == [0.1, 1, 5, 10, 100]
     scvi = {(r.params["n_hidden"], r.params["n_layers"], r.params["n_epochs_kl_warmup"], r.params["n_steps_kl_warmup"])
