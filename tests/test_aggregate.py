@@ -96,7 +96,7 @@ def test_best_setting_is_the_best_mean_over_seeds_and_its_median_run_is_reported
         "scvi__kl=1__seed=0": 0.30, "scvi__kl=1__seed=1": 0.40, "scvi__kl=1__seed=2": np.nan,
         "pca": 0.2,
     })
-    table = best_settings(summary)
+    table = best_settings(summary, "total")
     assert list(table.columns) == C.BEST_SETTINGS_COLUMNS and len(table) == 3
     best = table.set_index("model")
     assert best.loc["sysvi", "setting"] == "sysvi__cyc=5"
@@ -113,8 +113,9 @@ def test_best_setting_is_the_best_mean_over_seeds_and_its_median_run_is_reported
 def test_best_settings_can_rank_by_the_paper_selection_score():
     summary = summary_for({"m__a__seed=0": 0.9, "m__b__seed=0": 0.1})
     summary["selection_score"] = [0.0, 1.0]
-    assert best_settings(summary)["setting"].item() == "m__a"
+    assert best_settings(summary, score="total")["setting"].item() == "m__a"
     assert best_settings(summary, score="selection_score")["setting"].item() == "m__b"
+    assert best_settings(summary)["setting"].item() == "m__b"  # the paper's selection score is the default
 
 
 def test_within_model_scaling_picks_each_models_best_on_its_own_range():
@@ -189,7 +190,7 @@ def separability_summary() -> pd.DataFrame:
 
 
 def test_best_settings_say_whether_the_best_is_beyond_seed_noise():
-    table = best_settings(separability_summary()).set_index("model")
+    table = best_settings(separability_summary(), "total").set_index("model")
     sysvi = table.loc["sysvi"]
     assert sysvi["runner_up_setting"] == "sysvi__cyc=50"
     assert sysvi["diff_runner_up"] == pytest.approx(0.82 - np.mean([0.40, 0.42, 0.45]))
@@ -202,7 +203,7 @@ def test_best_settings_say_whether_the_best_is_beyond_seed_noise():
 
 
 def test_recommendation_states_the_winner_and_its_margins_in_one_sentence(tmp_path):
-    table = best_settings(separability_summary())
+    table = best_settings(separability_summary(), "total")
     path = tmp_path / "best_settings.tsv"
     table.to_csv(path, sep="\t", index=False)
     for best in (table, pd.read_csv(path, sep="\t")):  # in memory and read back from the TSV

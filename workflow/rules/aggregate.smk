@@ -15,6 +15,7 @@ checkpoint aggregate:
         best_settings="results/{dataset}/best_settings.tsv",
         completeness="results/{dataset}/completeness.tsv",
         scores_by_epoch="results/{dataset}/scores_by_epoch.tsv",
+        aggregated_metrics="results/{dataset}/aggregated_metrics.tsv",
     params:
         # aggregation-only evaluation settings: changing one re-aggregates without rescoring
         aggregation=aggregation_config(),

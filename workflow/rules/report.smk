@@ -288,6 +288,7 @@ rule report_tables:
         best_settings=BEST_SETTINGS,
         metrics_info=METRICS_INFO,
         preprocess_report="results/{dataset}/preprocess_report.tsv",
+        aggregated_metrics="results/{dataset}/aggregated_metrics.tsv",
     output:
         report(
             f"{PAGES}/{{dataset}}/tables.html",

@@ -8,4 +8,5 @@ with logged(snakemake.log[0]):
     best = C.read_table(snakemake.input.best_settings, C.BEST_SETTINGS)
     types = C.read_metric_types(snakemake.input.metrics_info)
     preprocess_report = C.read_table(snakemake.input.preprocess_report, C.PREPROCESS_REPORT)
-    write_text(results_page(summary, best, types, dataset, preprocess_report), snakemake.output[0])
+    aggregated = C.read_table(snakemake.input.aggregated_metrics, C.AGGREGATED_METRICS)
+    write_text(results_page(summary, best, types, dataset, preprocess_report, aggregated), snakemake.output[0])

@@ -1,4 +1,5 @@
-"""A dataset's tables (``metrics``, ``summary``, ``best_settings``, ``completeness``) and the benchmark-wide ones.
+"""A dataset's tables (``metrics``, ``summary``, ``best_settings``, ``completeness``, ``aggregated_metrics``, ...)
+and the benchmark-wide ones.
 
 :func:`dataset_tables` composes the aggregate job: the run table (manifest + run outcomes), the convergence of
 each run, the summary and the best settings (:mod:`sysvi_bench.aggregate.selection`), and what is missing.
@@ -15,7 +16,7 @@ import pandas as pd
 
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate.convergence import convergence_table
-from sysvi_bench.aggregate.selection import best_settings, summarize
+from sysvi_bench.aggregate.selection import aggregated_metrics, best_settings, control_runs, summarize
 from sysvi_bench.aggregate.training_length import add_training_columns, previous_best, scores_by_epoch, stage_summaries
 from sysvi_bench.provenance import versions_text
 
@@ -79,7 +80,8 @@ def dataset_tables(
     metrics: pd.DataFrame, metrics_info: Mapping, aggregation: Mapping,
     by_epoch: pd.DataFrame, score_infos: Sequence[Mapping] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """One dataset's ``metrics``, ``summary``, ``best_settings``, ``completeness`` and ``scores_by_epoch`` tables.
+    """One dataset's ``metrics``, ``summary``, ``best_settings``, ``completeness``, ``scores_by_epoch`` and
+    ``aggregated_metrics`` tables.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
     manifest order; ``metrics_info`` the dataset's scoring settings and metric list; ``aggregation`` the
@@ -94,18 +96,23 @@ def dataset_tables(
         aggregation["convergence_tolerance"],
         stopped_early={(r.dataset, r.run_id): bool(i.get("stopped_early", False))
                        for r, i in zip(manifest.itertuples(index=False), infos, strict=True)})
+    aggregated = aggregated_metrics(metrics, control_runs(runs))
     summary = summarize(metrics, runs, variant=aggregation["summary_variant"], bio_weight=aggregation["bio_weight"],
-                        selection_scaling=aggregation["selection_scaling"], convergence=convergence)
+                        selection_scaling=aggregation["selection_scaling"], convergence=convergence,
+                        aggregated=aggregated)
     stages = stage_summaries(by_epoch, runs, aggregation)
-    best = add_training_columns(best_settings(summary, aggregation["best_by"]), summary,
-                                previous_best(stages, aggregation["best_by"]))
+    best = add_training_columns(
+        best_settings(summary, aggregation["best_by"], aggregation["selection_scaling"]), summary,
+        previous_best(stages, aggregation["best_by"], aggregation["selection_scaling"]))
     return {"metrics": metrics, "summary": summary, "best_settings": best,
-            "completeness": completeness(metrics, runs, metrics_info), "scores_by_epoch": scores_by_epoch(stages)}
+            "completeness": completeness(metrics, runs, metrics_info), "scores_by_epoch": scores_by_epoch(stages),
+            "aggregated_metrics": aggregated}
 
 
 TABLE_CONTRACTS = {"metrics": C.METRICS, "summary": C.SUMMARY, "best_settings": C.BEST_SETTINGS,
                    "completeness": C.COMPLETENESS}  # the dataset's tables that the benchmark-wide ones concatenate
-DATASET_OUTPUTS = {**TABLE_CONTRACTS, "scores_by_epoch": C.SCORES_BY_EPOCH}  # every table of the aggregate job
+DATASET_OUTPUTS = {**TABLE_CONTRACTS, "scores_by_epoch": C.SCORES_BY_EPOCH,
+                   "aggregated_metrics": C.AGGREGATED_METRICS}  # every table of the aggregate job
 
 
 def dataset_chain(dataset: str, run_ids: Sequence[str]) -> list[tuple[Path, Path]]:

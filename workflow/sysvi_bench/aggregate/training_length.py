@@ -54,10 +54,11 @@ def scores_by_epoch(summaries: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return table[C.SCORES_BY_EPOCH.columns]
 
 
-def previous_best(summaries: Sequence[pd.DataFrame], best_by: str) -> pd.DataFrame | None:
+def previous_best(summaries: Sequence[pd.DataFrame], best_by: str,
+                  selection_scaling: str = "across_runs") -> pd.DataFrame | None:
     """:func:`~sysvi_bench.aggregate.selection.best_settings` at stage 1 (each run's last checkpoint before its
     final embedding; :func:`stage_summaries`); None when no run has a checkpoint."""
-    return best_settings(summaries[1], best_by) if len(summaries) >= 2 else None
+    return best_settings(summaries[1], best_by, selection_scaling) if len(summaries) >= 2 else None
 
 
 def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:

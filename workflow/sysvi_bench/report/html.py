@@ -99,12 +99,37 @@ def failed_runs(summary: pd.DataFrame) -> pd.DataFrame:
     return failed[["run_id", "model", "kind", "reason", "wall_time_s"]]
 
 
+def aggregate_section(summary: pd.DataFrame, aggregated: pd.DataFrame) -> str:
+    """What ``bio``/``batch``/``total`` weigh on the dataset: the span of each term and its effective weight over
+    the compared runs (summary.tsv), and the metrics left out of them with the reason (aggregated_metrics.tsv)."""
+    compared = summary[~C.as_bool(summary["control"]).fillna(False).astype(bool) & summary["total"].notna()]
+    parts = []
+    if len(compared):
+        first = compared.iloc[0]
+        spans = {t: float(compared[t].max() - compared[t].min()) for t in ("bio", "batch")}
+        parts.append(
+            f"Over the {len(compared)} compared runs (controls left out), bio spans {spans['bio']:.3f} and batch "
+            f"{spans['batch']:.3f}; their shares of the variance of total (effective weights, cov(weight · term, "
+            f"total) / var(total), summing to 1) are bio {_cell(first['effective_weight_bio'])[0] or 'NA'} and "
+            f"batch {_cell(first['effective_weight_batch'])[0] or 'NA'} (nominal: evaluation.bio_weight). "
+            "Metrics are min-max scaled over the compared runs; controls are scored on that scale (outside "
+            "0..1 where they lie beyond the compared runs) and never ranked.")
+    left_out = aggregated[~C.as_bool(aggregated["in_aggregate"]).fillna(False).astype(bool)]
+    left_out = left_out[["embedding_variant", "metric", "type", "reason", "min_compared", "max_compared"]]
+    parts.append("Left out of bio, batch and total (raw and scaled values stay in the tables; the paper's "
+                 "selection_score is as the paper defines it):")
+    return ('<p class="note">' + "</p><p class=\"note\">".join(html.escape(p) for p in parts) + "</p>"
+            + table_html(left_out.reset_index(drop=True)))
+
+
 def results_page(
     summary: pd.DataFrame, best: pd.DataFrame, metric_types: Mapping[str, str], dataset: str,
-    preprocess_report: pd.DataFrame,
+    preprocess_report: pd.DataFrame, aggregated: pd.DataFrame | None = None,
 ) -> str:
-    """The dataset's tables: failed runs, best settings, every run's scores and parameters, raw metrics, and
-    the cells and genes that preprocessing kept and removed (all checked against their contracts on reading)."""
+    """The dataset's tables: failed runs, best settings, what the aggregate weighs (with ``aggregated``, the
+    dataset's aggregated_metrics.tsv: :func:`aggregate_section`), every run's scores and parameters, raw
+    metrics, and the cells and genes that preprocessing kept and removed (all checked against their contracts
+    on reading)."""
     sections = [("Recommendation", f"<p>{html.escape(recommendation(best, dataset))}</p>"
                  '<p class="note">Beyond seed noise = the difference of means over seeds exceeds twice its sd '
                  "(paired t-test p with 3 or more seeds); see best_settings.tsv for every model.</p>")]
@@ -126,6 +151,8 @@ def results_page(
         sections.append(("Best setting per model",
                          '<p class="note">By the mean total score over seeds; the median run is the one shown in '
                          "the UMAP figure.</p>" + table_html(best.drop(columns=["dataset"]).reset_index(drop=True))))
+    if aggregated is not None:
+        sections.append(("What the aggregate weighs", aggregate_section(summary, aggregated)))
     best_runs = set(best["median_run_id"])
     scores = ["bio", "batch", "total", "selection_score"]
     seeds = [c for c in summary.columns if c.startswith(("mean_", "sd_")) or c == "n_seeds"]
