@@ -115,6 +115,9 @@ def aggregate_section(summary: pd.DataFrame, aggregated: pd.DataFrame) -> str:
             "Metrics are min-max scaled over the compared runs; controls are scored on that scale (outside "
             "0..1 where they lie beyond the compared runs) and never ranked.")
     left_out = aggregated[~C.as_bool(aggregated["in_aggregate"]).fillna(False).astype(bool)]
+    # the dataset's own decisions (saturated, rewards no integration) first, the catalogue's routine ones after
+    routine = ~left_out["reason"].astype(str).str.startswith(("saturated", "rewards no integration"))
+    left_out = left_out.assign(routine=routine).sort_values(["routine", "embedding_variant"], kind="stable")
     left_out = left_out[["embedding_variant", "metric", "type", "reason", "min_compared", "max_compared"]]
     parts.append("Left out of bio, batch and total (raw and scaled values stay in the tables; the paper's "
                  "selection_score is as the paper defines it):")
