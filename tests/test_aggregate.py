@@ -316,6 +316,12 @@ def test_jaccard_and_a_saturated_metric_are_reported_but_left_out_of_bio_with_th
     assert raw.loc["clisi", "reason"].startswith("saturated: every compared run within 0.001")
     assert (raw.loc["clisi", "min_compared"], raw.loc["clisi", "max_compared"]) == (0.9995, 1.0)
     assert raw.loc["nmi_leiden", "n_compared"] == 3 and raw.loc["nmi_leiden", "reason"] == ""
+    # the catalogue's own flag and its reasons agree for every metric it knows
+    from sysvi_bench.score.catalogue import (CELL_TYPE_METRICS, PAPER_METRICS, SCIB_DESCRIPTIONS, exclusion_reason,
+                                             in_aggregate, per_system_metrics)
+    names = [*SCIB_DESCRIPTIONS, *(m.name for m in (*PAPER_METRICS, *CELL_TYPE_METRICS, *per_system_metrics(["x"])))]
+    assert [in_aggregate(m) for m in names] == [exclusion_reason(m) == "" for m in names]
+    assert not in_aggregate("jaccard_neighbors")
     summary = summarize(metrics, runs).set_index("run_id")
     # bio is the scaled NMI alone; clisi and jaccard stay in the table, raw and scaled
     assert summary["bio"].to_dict() == pytest.approx(

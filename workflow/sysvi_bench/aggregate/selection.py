@@ -110,6 +110,7 @@ def aggregated_metrics(metrics: pd.DataFrame, controls: Collection[tuple[str, st
     reasons = []
     for row in table.itertuples(index=False):
         reason = exclusion_reason(row.metric)
+        # (+1e-12: values printed as 0.999 and 1.000 differ by 0.0010000000000000009 in floating point)
         if not reason and row.n_compared >= 2 and row.max_compared - row.min_compared <= SATURATION_TOLERANCE + 1e-12:
             reason = (f"saturated: every compared run within {SATURATION_TOLERANCE:g} "
                       f"({row.min_compared:.4f} to {row.max_compared:.4f})")
@@ -130,7 +131,7 @@ def effective_weights(summary: pd.DataFrame, bio_weight: float) -> pd.DataFrame:
     ``total``; NaN for fewer than two such runs or no spread of ``total``. Index: dataset.
     """
     columns = ["effective_weight_bio", "effective_weight_batch"]
-    compared = summary[~C.as_bool(summary["control"]).fillna(False).astype(bool) & summary["total"].notna()]
+    compared = summary[_compared(summary, control_runs(summary)) & summary["total"].notna()]
     rows = {}
     for dataset, sub in compared.groupby("dataset", sort=False):
         var = sub["total"].var()
