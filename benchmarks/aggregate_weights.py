@@ -3,8 +3,8 @@ on disk (made by whichever code wrote it).
 
     python benchmarks/aggregate_weights.py results/pancreas_human_mouse [--bio-weight 0.6] [--variant raw]
 
-Reads the dataset's ``metrics.tsv`` and ``summary.tsv`` (its run columns: identity, setting, control, status)
-and prints, for the table on disk and the recomputed one: the span of ``bio`` and ``batch`` over the compared
+Reads the dataset's ``runs.tsv`` and ``metrics.tsv`` (while the dataset is still running: the ``metrics.tsv``
+of each run scored so far) and prints, for its ``summary.tsv`` on disk (when there is one) and the recomputed one: the span of ``bio`` and ``batch`` over the compared
 runs (controls left out), the effective weights (each term's share of the variance of ``total``:
 :func:`sysvi_bench.aggregate.selection.effective_weights`), each model's best setting ranked by
 ``selection_score`` and by ``total`` with the controls placed where they would land, and the metrics left out
@@ -25,9 +25,6 @@ from sysvi_bench import contracts as C  # noqa: E402
 from sysvi_bench.aggregate.selection import (  # noqa: E402
     aggregated_metrics, best_settings, control_runs, effective_weights, summarize,
 )
-
-RUN_INFO = [*C.RUN_COLUMNS, "setting", "control", "status"]
-
 
 def describe(summary: pd.DataFrame, bio_weight: float, label: str) -> None:
     compared = summary[~C.as_bool(summary["control"]).fillna(False).astype(bool) & summary["total"].notna()]
@@ -51,10 +48,19 @@ def main() -> None:
     parser.add_argument("--bio-weight", type=float, default=0.6)
     parser.add_argument("--variant", default="raw")
     args = parser.parse_args()
-    metrics = C.read_table(args.results / "metrics.tsv", C.METRICS)
-    before = pd.read_csv(args.results / "summary.tsv", sep="\t")
-    runs = before[RUN_INFO].assign(control=lambda t: C.as_bool(t["control"]).fillna(False).astype(bool))
-    describe(before.assign(control=runs["control"]), args.bio_weight, f"on disk ({args.results / 'summary.tsv'})")
+    manifest = C.read_table(args.results / "runs.tsv", C.MANIFEST)
+    if (args.results / "metrics.tsv").is_file():
+        metrics = C.read_table(args.results / "metrics.tsv", C.METRICS)
+    else:
+        scored = [p for p in (args.results / "runs" / r / "metrics.tsv" for r in manifest["run_id"]) if p.is_file()]
+        print(f"no metrics.tsv yet: the {len(scored)} of {len(manifest)} runs scored so far")
+        metrics = C.read_tables(scored, C.METRICS)
+    runs = manifest[manifest["run_id"].isin(set(metrics["run_id"]))].drop(columns=["params", "grid_values"])
+    runs = runs.assign(control=C.as_bool(runs["control"]).fillna(False).astype(bool))
+    if (args.results / "summary.tsv").is_file():
+        before = pd.read_csv(args.results / "summary.tsv", sep="\t")
+        describe(before.assign(control=C.as_bool(before["control"]).fillna(False).astype(bool)), args.bio_weight,
+                 f"on disk ({args.results / 'summary.tsv'})")
     after = summarize(metrics, runs, variant=args.variant, bio_weight=args.bio_weight)
     describe(after, args.bio_weight, "recomputed with this code")
     table = aggregated_metrics(metrics, control_runs(runs))
