@@ -96,7 +96,7 @@ def test_best_setting_is_the_best_mean_over_seeds_and_its_median_run_is_reported
         "scvi__kl=1__seed=0": 0.30, "scvi__kl=1__seed=1": 0.40, "scvi__kl=1__seed=2": np.nan,
         "pca": 0.2,
     })
-    table = best_settings(summary)
+    table = best_settings(summary, "total")
     assert list(table.columns) == C.BEST_SETTINGS_COLUMNS and len(table) == 3
     best = table.set_index("model")
     assert best.loc["sysvi", "setting"] == "sysvi__cyc=5"
@@ -113,8 +113,9 @@ def test_best_setting_is_the_best_mean_over_seeds_and_its_median_run_is_reported
 def test_best_settings_can_rank_by_the_paper_selection_score():
     summary = summary_for({"m__a__seed=0": 0.9, "m__b__seed=0": 0.1})
     summary["selection_score"] = [0.0, 1.0]
-    assert best_settings(summary)["setting"].item() == "m__a"
+    assert best_settings(summary, score="total")["setting"].item() == "m__a"
     assert best_settings(summary, score="selection_score")["setting"].item() == "m__b"
+    assert best_settings(summary)["setting"].item() == "m__b"  # the paper's selection score is the default
 
 
 def test_within_model_scaling_picks_each_models_best_on_its_own_range():
@@ -189,7 +190,7 @@ def separability_summary() -> pd.DataFrame:
 
 
 def test_best_settings_say_whether_the_best_is_beyond_seed_noise():
-    table = best_settings(separability_summary()).set_index("model")
+    table = best_settings(separability_summary(), "total").set_index("model")
     sysvi = table.loc["sysvi"]
     assert sysvi["runner_up_setting"] == "sysvi__cyc=50"
     assert sysvi["diff_runner_up"] == pytest.approx(0.82 - np.mean([0.40, 0.42, 0.45]))
@@ -202,7 +203,7 @@ def test_best_settings_say_whether_the_best_is_beyond_seed_noise():
 
 
 def test_recommendation_states_the_winner_and_its_margins_in_one_sentence(tmp_path):
-    table = best_settings(separability_summary())
+    table = best_settings(separability_summary(), "total")
     path = tmp_path / "best_settings.tsv"
     table.to_csv(path, sep="\t", index=False)
     for best in (table, pd.read_csv(path, sep="\t")):  # in memory and read back from the TSV
@@ -248,3 +249,151 @@ def test_a_contract_violation_is_caught_at_write_time_naming_the_file_and_field(
     assert not list(tmp_path.iterdir())  # nothing written
     C.write_table(table.assign(n_runs=4), tmp_path / "datasets.tsv", C.DATASETS)
     assert C.read_table(tmp_path / "datasets.tsv", C.DATASETS)["n_runs"].tolist() == [4]
+
+
+# ------------------------------------------------------------------- controls, effective weights, left-out metrics
+
+
+def test_controls_never_set_the_scaling_range_and_are_scored_on_the_models_scale():
+    types = {"nmi_leiden": "bio", "kbet_per_label": "batch"}
+    models = {"a__seed=0": {"nmi_leiden": 0.2, "kbet_per_label": 0.4},
+              "b__seed=0": {"nmi_leiden": 0.6, "kbet_per_label": 0.3}}
+    controls = {"celltype__seed=0": {"nmi_leiden": 5.0, "kbet_per_label": 0.0},
+                "shuffled__seed=0": {"nmi_leiden": -3.0, "kbet_per_label": 0.5}}
+    alone = summarize(long_table(models, types, lower_is_better={"kbet_per_label"}), run_rows(models))
+    both = {**models, **controls}
+    table = long_table(both, types, lower_is_better={"kbet_per_label"})
+    summary = summarize(table, run_rows(both)).set_index("run_id")
+    for column in ("scaled_nmi_leiden", "scaled_kbet_per_label", "bio", "batch", "total"):
+        assert summary.loc[list(models), column].tolist() == pytest.approx(alone.set_index("run_id")[column].tolist())
+    assert summary.loc["a__seed=0", "scaled_nmi_leiden"] == 0.0 and summary.loc["b__seed=0", "scaled_nmi_leiden"] == 1.0
+    # on the models' scale, not clipped: (5.0 - 0.2) / 0.4 and (-3.0 - 0.2) / 0.4; lower is better for kbet here
+    assert summary.loc["celltype__seed=0", "scaled_nmi_leiden"] == pytest.approx(12.0)
+    assert summary.loc["shuffled__seed=0", "scaled_nmi_leiden"] == pytest.approx(-8.0)
+    assert summary.loc["celltype__seed=0", "scaled_kbet_per_label"] == pytest.approx(1 - (0.0 - 0.3) / 0.1)
+    # within-model scaling: a control has no model of its own; it is scored on the compared runs' range
+    within = scale_metrics(table, "within_model", {("d", r) for r in controls}).set_index(["run_id", "metric"])
+    assert within.loc[("celltype__seed=0", "nmi_leiden"), "scaled"] == pytest.approx(12.0)
+    assert within.loc[("a__seed=0", "nmi_leiden"), "scaled"] == 0.5  # a model with one run: no spread
+
+
+def test_effective_weights_are_each_terms_share_of_the_variance_of_total_over_compared_runs():
+    types = {"nmi_leiden": "bio", "ilisi_system": "batch"}
+    # bio and batch independent with equal spread: shares w² / (w² + (1-w)²) = 0.36 / 0.52 and 0.16 / 0.52
+    values = {"m__x__seed=0": {"nmi_leiden": 0.0, "ilisi_system": 0.0},
+              "m__y__seed=0": {"nmi_leiden": 1.0, "ilisi_system": 0.0},
+              "m__z__seed=0": {"nmi_leiden": 0.0, "ilisi_system": 1.0},
+              "m__w__seed=0": {"nmi_leiden": 1.0, "ilisi_system": 1.0},
+              "celltype__seed=0": {"nmi_leiden": 3.0, "ilisi_system": -2.0}}  # a control: no say in the weights
+    summary = summarize(long_table(values, types), run_rows(values), bio_weight=0.6)
+    # by hand: total = 0, .6, .4, 1 (mean .5); sum of squared deviations .52; cov with .6·bio: .36, with .4·batch: .16
+    assert summary["effective_weight_bio"].tolist() == pytest.approx([0.36 / 0.52] * 5)
+    assert summary["effective_weight_batch"].tolist() == pytest.approx([0.16 / 0.52] * 5)
+    assert (summary["effective_weight_bio"] + summary["effective_weight_batch"]).tolist() == pytest.approx([1.0] * 5)
+    # NMI saturated (within 0.001): bio is a constant, and batch carries all of total's variance whatever bio_weight says
+    flat_bio = {r: {**v, "nmi_leiden": 0.5} for r, v in values.items() if r.startswith("m__")}
+    flat = summarize(long_table(flat_bio | {"m__v__seed=0": {"nmi_leiden": 0.5 + 1e-4, "ilisi_system": 0.3}}, types),
+                     run_rows([*flat_bio, "m__v__seed=0"]), bio_weight=0.9)
+    assert flat["effective_weight_batch"].iloc[0] > 0.99
+
+
+def test_jaccard_and_a_saturated_metric_are_reported_but_left_out_of_bio_with_the_reason():
+    from sysvi_bench.aggregate.selection import aggregated_metrics, control_runs
+
+    types = {"nmi_leiden": "bio", "jaccard_neighbors": "bio", "clisi": "bio", "ilisi_system": "batch"}
+    values = {"pca__seed=0": {"nmi_leiden": 0.5, "jaccard_neighbors": 1.0, "clisi": 1.0, "ilisi_system": 0.0},
+              "sysvi__seed=0": {"nmi_leiden": 0.7, "jaccard_neighbors": 0.2, "clisi": 0.9995, "ilisi_system": 0.6},
+              "scvi__seed=0": {"nmi_leiden": 0.6, "jaccard_neighbors": 0.4, "clisi": 1.0, "ilisi_system": 0.3},
+              # the shuffled control would spread clisi (0.79..1) if it set the range
+              "shuffled__seed=0": {"nmi_leiden": 0.0, "jaccard_neighbors": 0.0, "clisi": 0.79, "ilisi_system": 0.9}}
+    metrics = pd.concat([long_table(values, types), long_table(values, types, variant="standardized")])
+    runs = run_rows(values)
+    table = aggregated_metrics(metrics, control_runs(runs))
+    C.AGGREGATED_METRICS.check(table, "aggregated_metrics")
+    raw = table[table["embedding_variant"] == "raw"].set_index("metric")
+    assert raw["in_aggregate"].to_dict() == {"nmi_leiden": True, "jaccard_neighbors": False, "clisi": False,
+                                             "ilisi_system": True}
+    assert raw.loc["jaccard_neighbors", "reason"].startswith("rewards no integration")
+    assert raw.loc["clisi", "reason"].startswith("saturated: every compared run within 0.001")
+    assert (raw.loc["clisi", "min_compared"], raw.loc["clisi", "max_compared"]) == (0.9995, 1.0)
+    assert raw.loc["nmi_leiden", "n_compared"] == 3 and raw.loc["nmi_leiden", "reason"] == ""
+    # the catalogue's own flag and its reasons agree for every metric it knows
+    from sysvi_bench.score.catalogue import (CELL_TYPE_METRICS, PAPER_METRICS, SCIB_DESCRIPTIONS, exclusion_reason,
+                                             in_aggregate, per_system_metrics)
+    names = [*SCIB_DESCRIPTIONS, *(m.name for m in (*PAPER_METRICS, *CELL_TYPE_METRICS, *per_system_metrics(["x"])))]
+    assert [in_aggregate(m) for m in names] == [exclusion_reason(m) == "" for m in names]
+    assert not in_aggregate("jaccard_neighbors")
+    summary = summarize(metrics, runs).set_index("run_id")
+    # bio is the scaled NMI alone; clisi and jaccard stay in the table, raw and scaled
+    assert summary["bio"].to_dict() == pytest.approx(
+        {"pca__seed=0": 0.0, "sysvi__seed=0": 1.0, "scvi__seed=0": 0.5, "shuffled__seed=0": -2.5})
+    assert summary.loc["pca__seed=0", "scaled_jaccard_neighbors"] == 1.0 and "scaled_clisi" in summary
+    # not saturated on the other variant: its own decision
+    other = long_table({**values, "scvi__seed=0": {**values["scvi__seed=0"], "clisi": 0.9}}, types, variant="standardized")
+    mixed = aggregated_metrics(pd.concat([long_table(values, types), other]), control_runs(runs)).set_index(
+        ["embedding_variant", "metric"])["in_aggregate"]
+    assert not mixed["raw", "clisi"] and mixed["standardized", "clisi"]
+
+
+def test_the_dataset_tables_include_aggregated_metrics_with_its_contract():
+    from sysvi_bench.aggregate.tables import DATASET_OUTPUTS
+
+    assert DATASET_OUTPUTS["aggregated_metrics"] is C.AGGREGATED_METRICS
+    assert {"effective_weight_bio", "effective_weight_batch"} <= set(C.SUMMARY.columns)
+
+
+def test_best_by_defaults_to_the_paper_selection_score_and_models_rank_by_a_comparable_score():
+    from sysvi_bench.config import aggregation_settings
+
+    assert aggregation_settings({})["best_by"] == "selection_score"
+    # a leads on selection_score, b on total; the celltype control tops both but is never ranked
+    summary = summary_for({"a__x__seed=1": 0.5, "a__x__seed=2": 0.6, "b__x__seed=1": 0.8, "b__x__seed=2": 0.9,
+                           "celltype__seed=1": 0.99, "celltype__seed=2": 0.98})
+    summary["selection_score"] = [0.9, 0.8, 0.3, 0.2, 0.95, 0.95]
+    table = best_settings(summary).set_index("model")
+    assert (table.loc["a", "model_rank"], table.loc["b", "model_rank"]) == (1, 2)
+    assert set(table["ranked_by"]) == {"selection_score"} and pd.isna(table.loc["celltype", "model_rank"])
+    assert table.loc["a", "diff_next_model"] == pytest.approx(0.85 - 0.25)  # on the selection score
+    # within-model scaling: selection scores of different models are not comparable; models rank by total
+    within = best_settings(summary, "selection_score", "within_model").set_index("model")
+    assert (within.loc["b", "model_rank"], within.loc["a", "model_rank"]) == (1, 2)
+    assert set(within["ranked_by"]) == {"total"} and within.loc["b", "diff_next_model"] == pytest.approx(0.3)
+    assert set(best_settings(summary, "total")["ranked_by"]) == {"total"}
+
+
+def test_pairs_with_a_control_are_tested_but_left_out_of_the_bh_family():
+    from scipy.stats import false_discovery_control
+    from sysvi_bench.report.benchmark_figures import pairwise_tests
+
+    rng = np.random.default_rng(0)
+    runs = pd.DataFrame([{"dataset": "d", "model": m, "seed": s, "control": m in ("celltype", "shuffled"),
+                          "ilisi_system": base + rng.normal(0, 0.02)}
+                         for m, base in (("sysvi", 0.6), ("scvi", 0.5), ("pca", 0.1), ("celltype", 0.0),
+                                         ("shuffled", 0.9)) for s in (1, 2, 3)])
+    tests = pairwise_tests(runs, ["ilisi_system"])
+    C.BENCHMARK_TESTS.check(tests, "tests")
+    assert len(tests) == 10 and tests["p_value"].notna().all()  # every pair tested
+    marked = tests[tests["control_pair"]]
+    assert len(marked) == 7 and marked["p_adjusted"].isna().all()
+    family = tests[~tests["control_pair"]]
+    assert set(zip(family["model_a"], family["model_b"])) == {("sysvi", "scvi"), ("sysvi", "pca"), ("scvi", "pca")}
+    assert family["p_adjusted"].tolist() == pytest.approx(false_discovery_control(family["p_value"], method="bh").tolist())
+
+
+def test_the_results_page_says_what_the_aggregate_weighs():
+    from sysvi_bench.aggregate.selection import aggregated_metrics, control_runs
+    from sysvi_bench.report.html import results_page
+
+    types = {"nmi_leiden": "bio", "jaccard_neighbors": "bio", "ilisi_system": "batch"}
+    values = {"a__seed=0": {"nmi_leiden": 0.5, "jaccard_neighbors": 1.0, "ilisi_system": 0.0},
+              "b__seed=0": {"nmi_leiden": 0.7, "jaccard_neighbors": 0.2, "ilisi_system": 0.6},
+              "c__seed=0": {"nmi_leiden": 0.6, "jaccard_neighbors": 0.4, "ilisi_system": 0.2},
+              "celltype__seed=0": {"nmi_leiden": 1.0, "jaccard_neighbors": 0.1, "ilisi_system": 0.0}}
+    metrics, runs = long_table(values, types), run_rows(values)
+    summary = summarize(metrics, runs).assign(reason="", wall_time_s=1.0, peak_memory_mb=1.0, device="cpu", n_epochs=0)
+    report = pd.DataFrame(columns=C.PREPROCESS_REPORT.columns).assign(note=pd.Series(dtype=str))
+    page = results_page(summary, best_settings(summary, "total"), types, "d", report,
+                        aggregated_metrics(metrics, control_runs(runs)))
+    assert "What the aggregate weighs" in page and "Over the 3 compared runs" in page
+    assert f"bio {summary['effective_weight_bio'].iloc[0]:.3f}" in page
+    assert "jaccard_neighbors" in page and "rewards no integration" in page

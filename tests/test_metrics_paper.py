@@ -456,4 +456,4 @@ def test_schema_defaults_are_the_scoring_defaults(validated):
     # scoring fills the scoring settings only: the aggregation-only ones are the aggregate job's
     assert score.resolve_evaluation({}) == {k: v for k, v in filled.items() if k not in aggregation_keys()}
     assert (filled["selection_scaling"], filled["best_by"], filled["convergence_tolerance"]) == (
-        "across_runs", "total", 0.01)
+        "across_runs", "selection_score", 0.01)

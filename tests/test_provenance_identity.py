@@ -75,7 +75,7 @@ def test_aggregation_settings_are_marked_in_the_schema_and_kept_apart():
     scoring, aggregation = scoring_settings(evaluation), aggregation_settings(evaluation)
     assert not set(scoring) & set(aggregation)
     assert scoring["n_neighbors"] == 30 and "bio_weight" not in scoring
-    assert aggregation["bio_weight"] == 0.5 and aggregation["best_by"] == "total"  # defaults filled in
+    assert aggregation["bio_weight"] == 0.5 and aggregation["best_by"] == "selection_score"  # defaults filled in
 
 
 def test_versions_name_the_pipeline_and_every_library():

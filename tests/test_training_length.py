@@ -95,7 +95,7 @@ def test_scores_at_each_checkpoint_and_whether_the_best_was_best_before():
     np.testing.assert_allclose(merged["total_x"], merged["total_y"])
     assert scores.loc[scores["stage"] == 1, "epoch"].tolist() == [50, 50, 0]
     summary["converged"] = pd.array([True, False, pd.NA], dtype="boolean")
-    best = add_training_columns(best_settings(summary), summary, previous_best(stage_summaries(by_epoch, runs, EVALUATION), EVALUATION["best_by"]))
+    best = add_training_columns(best_settings(summary, EVALUATION["best_by"]), summary, previous_best(stage_summaries(by_epoch, runs, EVALUATION), EVALUATION["best_by"]))
     m = best.set_index("model").loc["m"]
     assert m["setting"] == "m__s=b" and m["best_at_previous_checkpoint"] == False  # noqa: E712 (a led at epoch 50)
     assert m["converged"] == False and pd.isna(best.set_index("model").loc["pca", "converged"])  # noqa: E712
@@ -113,7 +113,7 @@ def test_a_converged_stable_winner_is_recommended_flatly():
     by_epoch = by_epoch[by_epoch["epoch"] != 50]  # no checkpoints: nothing to compare
     summary = summarize(stage_metrics(by_epoch, 0)[0], runs)
     summary["converged"] = pd.array([True, True, pd.NA], dtype="boolean")
-    best = add_training_columns(best_settings(summary), summary, previous_best(stage_summaries(by_epoch, runs, EVALUATION), EVALUATION["best_by"]))
+    best = add_training_columns(best_settings(summary, EVALUATION["best_by"]), summary, previous_best(stage_summaries(by_epoch, runs, EVALUATION), EVALUATION["best_by"]))
     assert best["best_at_previous_checkpoint"].isna().all()
     assert recommendation(best, "d").startswith("On d: Model: m is the best: total")
 
@@ -122,7 +122,7 @@ def test_a_model_with_one_setting_read_back_has_no_runner_up_clause(tmp_path):
     by_epoch, runs = by_epoch_table()
     keep = ~by_epoch["run_id"].str.startswith("m__s=a")
     summary = summarize(stage_metrics(by_epoch[keep], 0)[0], runs[runs["run_id"] != "m__s=a__seed=0"])
-    best = add_setting_values(add_training_columns(best_settings(summary), summary, None), summary)
+    best = add_setting_values(add_training_columns(best_settings(summary, EVALUATION["best_by"]), summary, None), summary)
     C.write_table(best, tmp_path / "best.tsv", C.BEST_SETTINGS)
     text = recommendation(C.read_table(tmp_path / "best.tsv", C.BEST_SETTINGS), "d")
     assert "Setting: its only one (m__s=b)." in text and "nan" not in text, text

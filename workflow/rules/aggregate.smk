@@ -16,6 +16,7 @@ checkpoint aggregate:
         completeness="results/{dataset}/completeness.tsv",
         scores_by_epoch="results/{dataset}/scores_by_epoch.tsv",
         ranking_by_variant="results/{dataset}/ranking_by_variant.tsv",
+        aggregated_metrics="results/{dataset}/aggregated_metrics.tsv",
     params:
         code=code_param("aggregate.py"),
         # aggregation-only evaluation settings: changing one re-aggregates without rescoring

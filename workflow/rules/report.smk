@@ -311,6 +311,7 @@ rule report_tables:
         metrics_info=METRICS_INFO,
         preprocess_report="results/{dataset}/preprocess_report.tsv",
         ranking_by_variant="results/{dataset}/ranking_by_variant.tsv",
+        aggregated_metrics="results/{dataset}/aggregated_metrics.tsv",
     output:
         report(
             f"{PAGES}/{{dataset}}/tables.html",

@@ -9,4 +9,6 @@ with logged(snakemake.log[0]):
     types = C.read_metric_types(snakemake.input.metrics_info)
     preprocess_report = C.read_table(snakemake.input.preprocess_report, C.PREPROCESS_REPORT)
     ranking = C.read_table(snakemake.input.ranking_by_variant, C.RANKING_BY_VARIANT)
-    write_text(results_page(summary, best, types, dataset, preprocess_report, ranking), snakemake.output[0])
+    aggregated = C.read_table(snakemake.input.aggregated_metrics, C.AGGREGATED_METRICS)
+    write_text(results_page(summary, best, types, dataset, preprocess_report, ranking, aggregated),
+               snakemake.output[0])

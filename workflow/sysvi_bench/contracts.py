@@ -64,7 +64,9 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
 ``results/benchmark_tests.tsv`` (:data:`BENCHMARK_TESTS`)
     Per dataset x metric x pair of models (best setting each): means over seeds, ``diff`` = mean_a - mean_b,
     ``test`` (``paired`` t-test over the seeds both have, else ``welch``), ``p_value`` and ``p_adjusted``
-    (Benjamini-Hochberg within each dataset x metric).
+    (Benjamini-Hochberg within each dataset x metric, over the pairs of compared models only);
+    ``control_pair``: a pair with a control (tested, ``p_value`` given, but outside the Benjamini-Hochberg
+    family: ``p_adjusted`` NA).
 ``results/{dataset}/runs/{run_id}/metrics_by_epoch.tsv`` (:data:`METRICS_BY_EPOCH`)
     The run's metrics at each embedding checkpoint (``evaluation.checkpoints``; extra ``obsm`` keys
     ``X_emb_epoch<epoch>`` of ``embedding.h5ad``), written by the ``score`` step: ``epoch`` then the columns of
@@ -96,24 +98,34 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` and
     ``covariates`` (from the manifest), ``train_versions``/``score_versions`` (the versions of ``run_info.json``/``score_info.json`` as
     one line); then, for ``evaluation.summary_variant``: one column per metric (raw value),
-    ``scaled_<metric>`` (min-max scaled over the dataset's runs, 1 = best, direction-aware),
-    ``bio`` and ``batch`` (mean of the scaled metrics of that type; scib-metrics twins of paper metrics,
-    the Leiden sds and per-system rows excluded), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``),
+    ``scaled_<metric>`` (min-max scaled over the dataset's compared runs, 1 = best, direction-aware; controls,
+    column ``control``, are scaled on that range without setting it, so may fall outside [0, 1]),
+    ``bio`` and ``batch`` (mean of the scaled metrics of that type that enter the aggregate on the dataset:
+    ``aggregated_metrics.tsv``), ``total`` (``bio_weight * bio + (1 - bio_weight) * batch``),
+    ``effective_weight_bio``/``effective_weight_batch`` (per dataset: each term's share of the variance of
+    ``total`` over the compared runs, ``cov(w * bio, total) / var(total)`` and the like; they sum to 1),
     ``selection_score`` (the paper's: 0.6 * mean(scaled ``nmi_leiden``, scaled ``moransi_preservation``) +
     0.4 * scaled ``ilisi_system``, scaled across runs or within the model: ``evaluation.selection_scaling``),
     over the seeds of the run's setting ``n_seeds`` and ``mean_<s>``/``sd_<s>`` for ``s`` in bio, batch,
     total, selection_score, and ``convergence`` (fall of the training loss over the last 10% of
     epochs) and ``converged`` (NA for models without a loss history; :mod:`sysvi_bench.aggregate.convergence`).
     Failed runs have NA metrics and scores.
+``results/{dataset}/aggregated_metrics.tsv`` (:data:`AGGREGATED_METRICS`)
+    One row per embedding variant and metric of the dataset: ``type``, ``in_aggregate`` (whether it enters
+    ``bio``/``batch``/``total``), ``reason`` when not (a scib-metrics twin, a Leiden sd, a per-system row, a
+    cell-type metric, ``rewards no integration`` (``jaccard_neighbors``), or ``saturated``: every compared run
+    within 0.001), ``min_compared``/``max_compared``/``n_compared`` (its range over the compared runs).
+    The paper's ``selection_score`` leaves nothing out.
 ``results/{dataset}/completeness.tsv`` (:data:`COMPLETENESS`)
     Every expected (dataset, run, variant, metric) value that is missing or NA, with the reason; empty
     (header only) when the dataset is complete.
 ``results/{dataset}/best_settings.tsv`` (:data:`BEST_SETTINGS`)
     One row per (dataset, model) with a scored run: the best setting by mean ``best_by``
-    (``evaluation.best_by``: total or selection_score) over seeds, mean/sd over its seeds of ``total`` and
-    ``selection_score``, its median run (the seed whose score is the median; the lower middle one for an even
+    (``evaluation.best_by``: selection_score (default) or total) over seeds, mean/sd over its seeds of ``total``
+    and ``selection_score``, its median run (the seed whose score is the median; the lower middle one for an even
     number of seeds), its margin over the model's runner-up setting (``*_runner_up``) and the model's rank and
-    margin over the next model by ``mean_total`` (``model_rank``, ``*_next_model``): the difference of means
+    margin over the next model by the mean of ``ranked_by`` (``best_by`` where comparable across models, else
+    ``total``: selection_score scaled within_model is not) (``model_rank``, ``*_next_model``): the difference of means
     over seeds, its sd, the paired t-test p (>= 3 seeds) and ``separable`` (difference > 2 sd;
     :func:`sysvi_bench.aggregate.compare_seeds`).
     Training-length columns (:func:`sysvi_bench.aggregate.training_length.add_training_columns`): ``converged`` (every
@@ -268,6 +280,14 @@ SUMMARY = TableContract("summary", {
     "score_versions": "str",
     "bio": "float", "batch": "float", "total": "float", "selection_score": "float", "n_seeds": "int",
     "convergence": "float", "converged": "bool",
+    # each term's share of the variance of total over the dataset's compared runs (aggregate.effective_weights)
+    "effective_weight_bio": "float", "effective_weight_batch": "float",
+})
+# results/{dataset}/aggregated_metrics.tsv: which metric enters bio/batch/total, and why not
+# (sysvi_bench.aggregate.selection.aggregated_metrics)
+AGGREGATED_METRICS = TableContract("aggregated-metrics table", {
+    "dataset": "str", "embedding_variant": "str", "metric": "str", "type": "str", "in_aggregate": "bool",
+    "reason": "str", "min_compared": "float", "max_compared": "float", "n_compared": "int",
 })
 # a run's metrics at each embedding checkpoint (sysvi_bench.train.checkpoints); its last epoch's rows are metrics.tsv
 METRICS_BY_EPOCH = TableContract("metrics-by-epoch table", {"epoch": "int", **METRICS.kinds})
@@ -284,9 +304,10 @@ BEST_SETTINGS = TableContract("best-settings table", {
     # the best setting vs the model's runner-up setting, on best_by (sysvi_bench.aggregate.compare_seeds)
     "runner_up_setting": "str", "diff_runner_up": "float", "sd_diff_runner_up": "float",
     "p_paired_runner_up": "float", "separable_runner_up": "bool",
-    # the model vs the next model of the dataset's ranking by mean_total (controls not ranked)
+    # the model vs the next model of the dataset's ranking by mean_<ranked_by> (controls not ranked)
     "model_rank": "int", "next_model": "str", "diff_next_model": "float", "sd_diff_next_model": "float",
     "p_paired_next_model": "float", "separable_next_model": "bool",
+    "ranked_by": "str",  # best_by where comparable across models, else total (aggregate.ranking_score)
 })
 BEST_SETTINGS_COLUMNS = BEST_SETTINGS.columns
 # appended to best_settings() by the aggregate job (what the recommendation's sentence is made from): training
@@ -329,7 +350,7 @@ LABEL_TRANSFER = TableContract("label-transfer table", {
 BENCHMARK_TESTS = TableContract("benchmark tests table", {
     "dataset": "str", "metric": "str", "model_a": "str", "model_b": "str", "n_a": "int", "n_b": "int",
     "mean_a": "float", "mean_b": "float", "diff": "float", "test": "str", "statistic": "float",
-    "p_value": "float", "p_adjusted": "float",
+    "p_value": "float", "p_adjusted": "float", "control_pair": "bool",
 })
 
 RUN_INFO_KEYS = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs", "n_cells")

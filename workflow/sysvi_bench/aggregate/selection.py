@@ -4,11 +4,15 @@ Only numpy/pandas/scipy here (the report environment of the aggregate rule). The
 :mod:`sysvi_bench.aggregate.tables`.
 
 * Raw values stay as they are (``results/metrics.tsv`` and the metric columns of the summary).
-* :func:`scale_metrics`: min-max scaling per dataset, embedding variant and metric over the dataset's runs
-  (or within each model's runs), direction-aware, so 1 is always the best run and 0 the worst.
+* :func:`scale_metrics`: min-max scaling per dataset, embedding variant and metric over the dataset's
+  compared runs (or within each model's runs), direction-aware, so 1 is always the best compared run and 0 the
+  worst; controls are scaled on that range but never set it (they may fall outside [0, 1]).
+* :func:`aggregated_metrics`: which metrics enter ``bio``/``batch`` on a dataset, and why the others do not
+  (the catalogue's exclusions, and metrics saturated over the compared runs).
 * :func:`summarize`: one row per run with raw and scaled metrics, the ``bio``/``batch`` means of the scaled
-  metrics, ``total = bio_weight * bio + (1 - bio_weight) * batch``, the paper's ``selection_score``,
-  mean/sd over the seeds of the run's setting, and the run's ``convergence``/``converged``.
+  metrics, ``total = bio_weight * bio + (1 - bio_weight) * batch``, the effective weight of each term
+  (:func:`effective_weights`), the paper's ``selection_score``, mean/sd over the seeds of the run's setting,
+  and the run's ``convergence``/``converged``.
 * :func:`best_settings`: the best setting per dataset and model by mean over seeds, its median run, and
   whether it is ahead of the runner-up setting, and of the next model, by more than seed-to-seed noise
   (:func:`compare_seeds`); :func:`recommendation` says it in one sentence.
@@ -17,40 +21,125 @@ Only numpy/pandas/scipy here (the report environment of the aggregate rule). The
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate.convergence import CONVERGENCE_COLUMNS
-from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, in_aggregate
+from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO, SELECTION_BIO_WEIGHT, exclusion_reason
 
 SCORES = ("bio", "batch", "total", "selection_score")
 SCALINGS = ("across_runs", "within_model")
 # a best setting is separable from the next when the difference of means exceeds this many sds of it
 SEPARATION_SDS = 2.0
 P_PAIRED_MIN_SEEDS = 3  # the paired t-test needs at least this many seeds in common
+# a metric whose compared runs all lie within this of each other is saturated on the dataset: not aggregated
+SATURATION_TOLERANCE = 0.001
+DEFAULT_BEST_BY = "selection_score"  # the paper's (the schema's evaluation.best_by default)
 
 
-def scale_metrics(metrics: pd.DataFrame, scaling: str = "across_runs") -> pd.DataFrame:
-    """Add a ``scaled`` column: min-max scaling per (dataset, embedding_variant, metric) over runs.
+def control_runs(runs: pd.DataFrame) -> frozenset[tuple[str, str]]:
+    """``(dataset, run_id)`` of the runs that are controls (column ``control`` of the run manifest or table;
+    none when it has no such column)."""
+    if "control" not in runs.columns:
+        return frozenset()
+    flags = C.as_bool(runs["control"]).fillna(False).astype(bool)
+    return frozenset(zip(runs.loc[flags, "dataset"].astype(str), runs.loc[flags, "run_id"].astype(str)))
 
-    ``scaling="across_runs"``: over all runs of the dataset; ``"within_model"``: over each model's runs of the
-    dataset alone (the paper's ``eval_summary.py``, before it picks each model's best setting).
-    Direction-aware: 1 = the best run and 0 the worst, also for metrics where lower is better.
-    A metric with the same value in every run scales to 0.5; NA stays NA.
+
+def _compared(metrics: pd.DataFrame, controls: Collection[tuple[str, str]]) -> pd.Series:
+    """True for the rows of ``metrics`` that belong to a compared run (not a control)."""
+    keys = zip(metrics["dataset"].astype(str), metrics["run_id"].astype(str))
+    return pd.Series([key not in controls for key in keys], index=metrics.index, dtype=bool)
+
+
+def scale_metrics(metrics: pd.DataFrame, scaling: str = "across_runs",
+                  controls: Collection[tuple[str, str]] = frozenset()) -> pd.DataFrame:
+    """Add a ``scaled`` column: min-max scaling per (dataset, embedding_variant, metric) over the compared runs.
+
+    ``scaling="across_runs"``: over the dataset's compared runs; ``"within_model"``: over each model's runs of
+    the dataset alone (the paper's ``eval_summary.py``, before it picks each model's best setting).
+    ``controls``: ``(dataset, run_id)`` of the control runs (:func:`control_runs`). They never set the range:
+    they are scaled on the compared runs' range (within_model: on the range of every compared run of the
+    dataset, a control having no model of its own), so their scaled values may fall outside [0, 1] (below 0:
+    worse than every compared run; above 1: better); they are not clipped.
+    Direction-aware: 1 = the best compared run and 0 the worst, also for metrics where lower is better.
+    A metric with the same value in every compared run (or with one compared run) scales to 0.5; NA stays NA.
     """
     if scaling not in SCALINGS:
         raise ValueError(f"evaluation.selection_scaling: unknown {scaling!r}; valid: {list(SCALINGS)}")
-    keys = ["dataset", "embedding_variant", "metric"] + (["model"] if scaling == "within_model" else [])
+    base = ["dataset", "embedding_variant", "metric"]
     out = metrics.copy()
-    groups = out.groupby(keys)["value"]
-    lo, hi = groups.transform("min"), groups.transform("max")
+    compared = _compared(out, controls)
+    reference = out["value"].astype(float).where(compared)  # controls never set the range
+
+    def value_range(keys: list[str]) -> tuple[pd.Series, pd.Series]:
+        groups = reference.groupby([out[k] for k in keys])
+        return groups.transform("min"), groups.transform("max")
+
+    lo, hi = value_range(base)
+    if scaling == "within_model":
+        lo_model, hi_model = value_range(base + ["model"])
+        lo, hi = lo_model.where(compared, lo), hi_model.where(compared, hi)
     span = hi - lo
     frac = ((out["value"] - lo) / span.where(span > 0)).where(span > 0, 0.5).where(out["value"].notna())
     out["scaled"] = frac.where(C.as_bool(out["higher_is_better"]).fillna(False).astype(bool), 1.0 - frac)
     return out
+
+
+def aggregated_metrics(metrics: pd.DataFrame, controls: Collection[tuple[str, str]] = frozenset()) -> pd.DataFrame:
+    """Which metric enters the ``bio``/``batch`` aggregates on each dataset and embedding variant, and why not.
+
+    One row per (dataset, embedding_variant, metric) (:data:`contracts.AGGREGATED_METRICS`): ``type``,
+    ``in_aggregate``, ``reason`` ("" when in), ``min_compared``/``max_compared`` (the metric's range over the
+    compared runs, controls left out: :func:`scale_metrics`) and ``n_compared`` (compared runs with a value).
+    Left out: the catalogue's exclusions (:func:`sysvi_bench.score.catalogue.exclusion_reason`: scib-metrics
+    twins, Leiden sds, per-system rows, cell-type metrics, a metric that rewards no integration by
+    construction), and a metric *saturated* on the dataset and variant: at least two compared runs have a value
+    and all lie within :data:`SATURATION_TOLERANCE` (it cannot tell the compared runs apart; scaled to 0..1 it
+    would only amplify noise). Raw and scaled values stay in the tables either way.
+    """
+    keys = ["dataset", "embedding_variant", "metric"]
+    if metrics.empty:
+        return pd.DataFrame(columns=C.AGGREGATED_METRICS.columns)
+    values = metrics.assign(compared_value=metrics["value"].astype(float).where(_compared(metrics, controls)))
+    table = values.groupby(keys, sort=False).agg(
+        type=("type", "first"), min_compared=("compared_value", "min"), max_compared=("compared_value", "max"),
+        n_compared=("compared_value", "count")).reset_index()
+    reasons = []
+    for row in table.itertuples(index=False):
+        reason = exclusion_reason(row.metric)
+        # (+1e-12: values printed as 0.999 and 1.000 differ by 0.0010000000000000009 in floating point)
+        if not reason and row.n_compared >= 2 and row.max_compared - row.min_compared <= SATURATION_TOLERANCE + 1e-12:
+            reason = (f"saturated: every compared run within {SATURATION_TOLERANCE:g} "
+                      f"({row.min_compared:.4f} to {row.max_compared:.4f})")
+        reasons.append(reason)
+    table["reason"] = reasons
+    table["in_aggregate"] = table["reason"] == ""
+    table["n_compared"] = table["n_compared"].astype(int)
+    return table[C.AGGREGATED_METRICS.columns]
+
+
+def effective_weights(summary: pd.DataFrame, bio_weight: float) -> pd.DataFrame:
+    """Each term's share of the variance of ``total`` over the compared runs of each dataset.
+
+    ``total = w * bio + (1 - w) * batch`` (``w`` = ``bio_weight``), so ``var(total) = cov(w * bio, total) +
+    cov((1 - w) * batch, total)``: the shares ``effective_weight_bio = cov(w * bio, total) / var(total)`` and
+    ``effective_weight_batch = cov((1 - w) * batch, total) / var(total)`` sum to 1 (a share may fall outside
+    [0, 1] when bio and batch are anti-correlated). Over the compared runs (controls left out) with a
+    ``total``; NaN for fewer than two such runs or no spread of ``total``. Index: dataset.
+    """
+    columns = ["effective_weight_bio", "effective_weight_batch"]
+    compared = summary[_compared(summary, control_runs(summary)) & summary["total"].notna()]
+    rows = {}
+    for dataset, sub in compared.groupby("dataset", sort=False):
+        var = sub["total"].var()
+        ok = len(sub) >= 2 and var > 0
+        rows[dataset] = [float((bio_weight * sub["bio"]).cov(sub["total"]) / var) if ok else np.nan,
+                         float(((1 - bio_weight) * sub["batch"]).cov(sub["total"]) / var) if ok else np.nan]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("dataset")
 
 
 def _mean_of(table: pd.DataFrame, cols: Iterable[str]) -> pd.Series:
@@ -58,9 +147,10 @@ def _mean_of(table: pd.DataFrame, cols: Iterable[str]) -> pd.Series:
     return table[cols].mean(axis=1, skipna=True) if cols else pd.Series(np.nan, index=table.index)
 
 
-def _wide(metrics: pd.DataFrame, variant: str, scaling: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+def _wide(metrics: pd.DataFrame, variant: str, scaling: str, controls: Collection[tuple[str, str]]
+          ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Raw and scaled values of ``variant`` as runs x metrics tables, and each metric's type."""
-    chosen = scale_metrics(metrics, scaling)
+    chosen = scale_metrics(metrics, scaling, controls)
     chosen = chosen[chosen["embedding_variant"] == variant]
     index = ["dataset", "run_id"]
     raw = chosen.pivot_table(index=index, columns="metric", values="value", aggfunc="first", dropna=False)
@@ -83,31 +173,49 @@ def summarize(
     bio_weight: float = 0.6,
     selection_scaling: str = "across_runs",
     convergence: pd.DataFrame | None = None,
+    aggregated: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per run: run info, raw and scaled metrics (of ``variant``), aggregates and seed statistics.
 
     Columns added to ``runs``: one per metric (raw value), ``scaled_<metric>`` (see :func:`scale_metrics`,
-    across the dataset's runs), ``bio`` and ``batch`` (mean of the run's scaled metrics of that type, for the
-    metrics that enter aggregates: :func:`sysvi_bench.score.catalogue.in_aggregate`),
-    ``total = bio_weight * bio + (1 - bio_weight) * batch``, ``selection_score`` (the paper's: 0.6 *
-    mean(scaled NMI, scaled Moran's I) + 0.4 * scaled iLISI, scaled as ``selection_scaling`` says:
-    ``across_runs`` or ``within_model``), over the seeds of the run's setting ``n_seeds``, ``mean_<score>`` and
-    ``sd_<score>`` for each score, and ``convergence``/``converged`` from ``convergence``
+    across the dataset's compared runs: controls, column ``control`` of ``runs``, never set the range and may
+    scale outside [0, 1]), ``bio`` and ``batch`` (mean of the run's scaled metrics of that type, for the
+    metrics that enter the aggregates on the dataset: :func:`aggregated_metrics`, or ``aggregated`` when
+    given; a type with no metric left is 0.5 for every scored run, a constant that ranks nothing),
+    ``total = bio_weight * bio + (1 - bio_weight) * batch``, ``effective_weight_bio`` and
+    ``effective_weight_batch`` (each term's share of the variance of ``total`` over the dataset's compared
+    runs: :func:`effective_weights`), ``selection_score`` (the paper's: 0.6 * mean(scaled NMI, scaled Moran's
+    I) + 0.4 * scaled iLISI, scaled as ``selection_scaling`` says: ``across_runs`` or ``within_model``; no
+    metric left out), over the seeds of the run's setting ``n_seeds``, ``mean_<score>`` and ``sd_<score>`` for
+    each score, and ``convergence``/``converged`` from ``convergence``
     (:func:`sysvi_bench.aggregate.convergence.convergence_table`; NA where not given or not applicable).
     Failed runs keep NA scores.
     """
     index = ["dataset", "run_id"]
-    raw, scaled, types = _wide(metrics, variant, "across_runs")
+    controls = control_runs(runs)
+    raw, scaled, types = _wide(metrics, variant, "across_runs", controls)
+    if aggregated is None:
+        aggregated = aggregated_metrics(metrics, controls)
+    chosen = aggregated[aggregated["embedding_variant"] == variant]
+    included = chosen.assign(in_aggregate=C.as_bool(chosen["in_aggregate"]).fillna(False).astype(bool)).pivot_table(
+        index="dataset", columns="metric", values="in_aggregate", aggfunc="first")
+    datasets = scaled.index.get_level_values("dataset")
+    mask = included.reindex(index=datasets, columns=scaled.columns).fillna(False).astype(bool).to_numpy()
+    kept = scaled.where(mask)
+    scored = scaled.notna().any(axis=1)
     scores = pd.DataFrame(index=raw.index)
     for metric_type in ("bio", "batch"):
-        scores[metric_type] = _mean_of(
-            scaled, [m for m in scaled.columns if types.get(m) == metric_type and in_aggregate(m)])
+        columns = [m for m in kept.columns if types.get(m) == metric_type]
+        term = _mean_of(kept, columns)
+        scores[metric_type] = term.where(term.notna() | ~scored, 0.5)
     scores["total"] = bio_weight * scores["bio"] + (1 - bio_weight) * scores["batch"]
-    selection_scaled = scaled if selection_scaling == "across_runs" else _wide(metrics, variant, selection_scaling)[1]
+    selection_scaled = (scaled if selection_scaling == "across_runs"
+                        else _wide(metrics, variant, selection_scaling, controls)[1])
     scores["selection_score"] = selection_score(selection_scaled.reindex(scaled.index))
     wide = raw.join(scaled.add_prefix("scaled_")).join(scores).reset_index()
     wide.columns.name = None
     summary = runs.merge(wide, on=index, how="left")
+    summary = summary.merge(effective_weights(summary, bio_weight).reset_index(), on="dataset", how="left")
     by_setting = summary.groupby(["dataset", "model", "setting"], dropna=False)
     summary["n_seeds"] = by_setting["total"].transform("count")
     for score in SCORES:
@@ -173,24 +281,32 @@ def _best_of_model(sub: pd.DataFrame, score: str) -> dict:
     }
 
 
-def _model_ranking(best: pd.DataFrame, totals: list[pd.Series]) -> pd.DataFrame:
+def ranking_score(best_by: str, selection_scaling: str) -> str:
+    """The score that ranks models against each other: ``best_by`` when it is comparable across models, else
+    ``total``. ``total`` is (its metrics are scaled across the dataset's compared runs); ``selection_score``
+    is when scaled ``across_runs``, not ``within_model`` (each model on its own 0..1 range)."""
+    return best_by if best_by == "total" or selection_scaling == "across_runs" else "total"
+
+
+def _model_ranking(best: pd.DataFrame, per_seed: list[pd.Series], score: str) -> pd.DataFrame:
     """``model_rank``, ``next_model`` and the margin over it (``*_next_model``) of each row of ``best``.
 
-    Per dataset, the models that are not controls, ranked by ``mean_total``; ``totals``: per-seed ``total`` of
-    each row's best setting.
+    Per dataset, the models that are not controls, ranked by ``mean_<score>``; ``per_seed``: per-seed
+    ``score`` of each row's best setting.
     """
     rows = {}
     for _, sub in best.groupby("dataset", sort=False):
-        ranked = sub[~sub["control"].astype(bool)].sort_values("mean_total", ascending=False, kind="stable")
+        ranked = sub[~sub["control"].astype(bool)].sort_values(f"mean_{score}", ascending=False, kind="stable")
         for rank, (i, j) in enumerate(zip(ranked.index, [*ranked.index[1:], None]), start=1):
-            margin = compare_seeds(totals[i], totals[j]) if j is not None else {}
+            margin = compare_seeds(per_seed[i], per_seed[j]) if j is not None else {}
             rows[i] = {"model_rank": rank, "next_model": best.at[j, "model"] if j is not None else None,
                        **{f"{k}_next_model": margin.get(k) for k in MARGIN_KEYS}}
     columns = ["model_rank", "next_model", *(f"{k}_next_model" for k in MARGIN_KEYS)]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).reindex(best.index)
 
 
-def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
+def best_settings(summary: pd.DataFrame, score: str = DEFAULT_BEST_BY,
+                  selection_scaling: str = "across_runs") -> pd.DataFrame:
     """The best setting per (dataset, model) by mean ``score`` over seeds, its median run, and its margins.
 
     Ties go to the first setting in sort order. The median run is the setting's run whose ``score`` is the
@@ -199,9 +315,10 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
 
     Margins (:func:`compare_seeds`, per-seed values paired by seed): ``*_runner_up``: the best setting vs the
     model's second-best setting, on ``score``; ``*_next_model``: the model vs the next model in the dataset's
-    ranking by the ``mean_total`` of each model's best setting (``model_rank`` 1 = the winner; controls, column
-    ``control`` from the run manifest, are not ranked), on ``total`` (scaled across all runs, so comparable
-    across models).
+    ranking (``model_rank`` 1 = the winner; controls, column ``control`` from the run manifest, are not
+    ranked) by the mean over seeds of ``ranked_by`` (:func:`ranking_score`: ``score`` where it is comparable
+    across models, i.e. ``total`` or ``selection_score`` scaled ``across_runs``; ``total`` when
+    ``selection_scaling`` is ``within_model``), on that score.
     Returns columns :data:`contracts.BEST_SETTINGS_COLUMNS`.
     """
     scored = summary[summary[score].notna()]
@@ -209,8 +326,10 @@ def best_settings(summary: pd.DataFrame, score: str = "total") -> pd.DataFrame:
     if not groups:
         return pd.DataFrame(columns=C.BEST_SETTINGS_COLUMNS)
     table = pd.DataFrame([{"dataset": d, "model": m, **_best_of_model(sub, score)} for (d, m), sub in groups])
-    totals = [_per_seed(sub, setting, "total") for (_, sub), setting in zip(groups, table["setting"])]
-    table = table.join(_model_ranking(table, totals))
+    rank_by = ranking_score(score, selection_scaling)
+    per_seed = [_per_seed(sub, setting, rank_by) for (_, sub), setting in zip(groups, table["setting"])]
+    table = table.join(_model_ranking(table, per_seed, rank_by))
+    table["ranked_by"] = rank_by
     table["model_rank"] = table["model_rank"].astype("Int64")
     for where in ("runner_up", "next_model"):
         table[f"separable_{where}"] = table[f"separable_{where}"].astype("boolean")
@@ -351,8 +470,9 @@ def safety_warning(top: pd.Series, ranked: pd.DataFrame | None = None) -> str:
 def _model_verdict(top: pd.Series, ranked: pd.DataFrame) -> str:
     """Which model: safe when first at the last two checkpoints, converged and (>= 2 seeds) ahead of the next
     model beyond noise; otherwise provisional, with the reasons."""
-    n = int(top["n_seeds"])
-    numbers = (f"total {top['mean_total']:.3f}" + (f" ± {top['sd_total']:.3f}" if pd.notna(top["sd_total"]) else "")
+    n, score = int(top["n_seeds"]), _text(top.get("ranked_by")) or "total"
+    numbers = (f"{score} {top[f'mean_{score}']:.3f}"
+               + (f" ± {top[f'sd_{score}']:.3f}" if pd.notna(top[f"sd_{score}"]) else "")
                + f" over {n} seed{'s' if n != 1 else ''}")
     if _text(top.get("next_model")):
         numbers += ", " + _margin(("clearly ahead of", "not separable from", "ahead of"), _text(top["next_model"]),
@@ -456,10 +576,11 @@ def ranking_by_variant(bests: Mapping[str, pd.DataFrame], summary: pd.DataFrame)
     ``bests``: variant -> :func:`best_settings` of the summary made from that variant's metrics; ``summary``:
     any variant's summary (for the parameter values that set the settings apart: :func:`setting_values`).
     Variants in the order of ``bests`` (the aggregate job: the summary's first); ``score`` is the best setting's
-    ``mean_total``, which ``model_rank`` orders; controls (never ranked) last.
+    mean of the score that ``model_rank`` orders (``ranked_by``); controls (never ranked) last.
     """
-    frames = [add_setting_values(best, summary).assign(embedding_variant=variant, score=best["mean_total"])
-              for variant, best in bests.items() if len(best)]
+    frames = [add_setting_values(best, summary).assign(
+        embedding_variant=variant, score=[row[f"mean_{row['ranked_by']}"] for _, row in best.iterrows()])
+        for variant, best in bests.items() if len(best)]
     if not frames:
         return pd.DataFrame(columns=C.RANKING_BY_VARIANT.columns)
     table = pd.concat(frames, ignore_index=True)

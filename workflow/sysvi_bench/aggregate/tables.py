@@ -1,4 +1,5 @@
-"""A dataset's tables (``metrics``, ``summary``, ``best_settings``, ``completeness``) and the benchmark-wide ones.
+"""A dataset's tables (``metrics``, ``summary``, ``best_settings``, ``completeness``, ``aggregated_metrics``, ...)
+and the benchmark-wide ones.
 
 :func:`dataset_tables` composes the aggregate job: the run table (manifest + run outcomes), the convergence of
 each run, the summary and the best settings (:mod:`sysvi_bench.aggregate.selection`), and what is missing.
@@ -15,7 +16,8 @@ import pandas as pd
 
 from sysvi_bench import contracts as C
 from sysvi_bench.aggregate.convergence import convergence_table
-from sysvi_bench.aggregate.selection import add_setting_values, best_settings, ranking_by_variant, summarize
+from sysvi_bench.aggregate.selection import (
+    add_setting_values, aggregated_metrics, best_settings, control_runs, ranking_by_variant, summarize)
 from sysvi_bench.aggregate.training_length import add_training_columns, previous_best, scores_by_epoch, stage_summaries
 from sysvi_bench.provenance import versions_text
 
@@ -81,7 +83,7 @@ def dataset_tables(
     by_epoch: pd.DataFrame, score_infos: Sequence[Mapping] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One dataset's ``metrics``, ``summary``, ``best_settings``, ``completeness``, ``scores_by_epoch`` and
-    ``ranking_by_variant`` tables.
+    ``ranking_by_variant`` and ``aggregated_metrics`` tables.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
     manifest order; ``metrics_info`` the dataset's scoring settings and metric list; ``aggregation`` the
@@ -96,25 +98,30 @@ def dataset_tables(
         aggregation["convergence_tolerance"],
         stopped_early={(r.dataset, r.run_id): bool(i.get("stopped_early", False))
                        for r, i in zip(manifest.itertuples(index=False), infos, strict=True)})
+    aggregated = aggregated_metrics(metrics, control_runs(runs))
     summary = summarize(metrics, runs, variant=aggregation["summary_variant"], bio_weight=aggregation["bio_weight"],
-                        selection_scaling=aggregation["selection_scaling"], convergence=convergence)
+                        selection_scaling=aggregation["selection_scaling"], convergence=convergence,
+                        aggregated=aggregated)
     stages = stage_summaries(by_epoch, runs, aggregation)
-    best = add_setting_values(add_training_columns(best_settings(summary, aggregation["best_by"]), summary,
-                                                   previous_best(stages, aggregation["best_by"])), summary)
+    best = add_setting_values(add_training_columns(
+        best_settings(summary, aggregation["best_by"], aggregation["selection_scaling"]), summary,
+        previous_best(stages, aggregation["best_by"], aggregation["selection_scaling"])), summary)
     # each model's best setting and rank under every embedding variant, not only the summary's
     bests = {v: best if v == aggregation["summary_variant"] else best_settings(
         summarize(metrics, runs, variant=v, bio_weight=aggregation["bio_weight"],
-                  selection_scaling=aggregation["selection_scaling"]), aggregation["best_by"])
+                  selection_scaling=aggregation["selection_scaling"], aggregated=aggregated),
+        aggregation["best_by"], aggregation["selection_scaling"])
         for v in dict.fromkeys([aggregation["summary_variant"], *metrics_info["evaluation"]["variants"]])}
     return {"metrics": metrics, "summary": summary, "best_settings": best,
             "completeness": completeness(metrics, runs, metrics_info), "scores_by_epoch": scores_by_epoch(stages),
-            "ranking_by_variant": ranking_by_variant(bests, summary)}
+            "ranking_by_variant": ranking_by_variant(bests, summary), "aggregated_metrics": aggregated}
 
 
 TABLE_CONTRACTS = {"metrics": C.METRICS, "summary": C.SUMMARY, "best_settings": C.BEST_SETTINGS,
                    "completeness": C.COMPLETENESS}  # the dataset's tables that the benchmark-wide ones concatenate
 DATASET_OUTPUTS = {**TABLE_CONTRACTS, "scores_by_epoch": C.SCORES_BY_EPOCH,
-                   "ranking_by_variant": C.RANKING_BY_VARIANT}  # every table of the aggregate job
+                   "ranking_by_variant": C.RANKING_BY_VARIANT,
+                   "aggregated_metrics": C.AGGREGATED_METRICS}  # every table of the aggregate job
 
 
 def dataset_chain(dataset: str, run_ids: Sequence[str]) -> list[tuple[Path, Path]]:

@@ -54,7 +54,8 @@ def scores_by_epoch(summaries: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return table[C.SCORES_BY_EPOCH.columns]
 
 
-def previous_best(summaries: Sequence[pd.DataFrame], best_by: str) -> pd.DataFrame | None:
+def previous_best(summaries: Sequence[pd.DataFrame], best_by: str,
+                  selection_scaling: str = "across_runs") -> pd.DataFrame | None:
     """:func:`~sysvi_bench.aggregate.selection.best_settings` at stage 1 (each run's last checkpoint before its
     final embedding; :func:`stage_summaries`), with rows only for the models that have such a checkpoint (a run
     whose embedding at stage 1 is an earlier epoch than its final one); None when no run has a checkpoint.
@@ -67,7 +68,7 @@ def previous_best(summaries: Sequence[pd.DataFrame], best_by: str) -> pd.DataFra
     epochs = summaries[0][keys + ["model", "epoch"]].merge(summaries[1][keys + ["epoch"]], on=keys,
                                                             suffixes=("", "_previous"))
     moved = epochs[epochs["epoch"] != epochs["epoch_previous"]]
-    previous = best_settings(summaries[1], best_by)
+    previous = best_settings(summaries[1], best_by, selection_scaling)
     checkpointed = previous.set_index(["dataset", "model"]).index.isin(moved.set_index(["dataset", "model"]).index)
     return previous[checkpointed].reset_index(drop=True)
 

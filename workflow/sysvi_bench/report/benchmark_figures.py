@@ -5,7 +5,8 @@ model tests behind them (``results/benchmark_tests.tsv``).
 * :func:`top_settings_figure` -- one row per dataset, one column per key metric, models on the y axis, a dot
   per seed of each model's best setting and a bar at the mean (the paper's ``performance-score_topsettings``);
 * :func:`pairwise_tests` -- per dataset x metric x model pair: difference of means over seeds, paired t-test
-  where the seeds match (Welch otherwise), Benjamini-Hochberg adjusted p-values per dataset x metric;
+  where the seeds match (Welch otherwise), Benjamini-Hochberg adjusted p-values per dataset x metric over the
+  pairs of compared models (pairs with a control are tested, marked, and left out of the family);
 * :func:`all_settings_figure` -- every setting of every model with its seeds (``performance-score_all``);
 * :func:`parameter_correlation_figure` -- Spearman correlation of each tuned numeric parameter with each
   metric, per model and dataset (the paper's ``HP_metric_corr``).
@@ -26,13 +27,14 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
+from sysvi_bench import contracts as C
 from sysvi_bench.score.catalogue import SELECTION_BATCH, SELECTION_BIO
 from sysvi_bench.report.plotting import CONTROL_LABEL, compared_first, controls_of, save_figure, with_shows
 
 # The metrics of the paper's selection score, the default columns of the top-settings figure and tests
 KEY_METRICS: tuple[str, ...] = (*SELECTION_BIO, *SELECTION_BATCH)
 TEST_COLUMNS = ["dataset", "metric", "model_a", "model_b", "n_a", "n_b", "mean_a", "mean_b", "diff", "test",
-                "statistic", "p_value", "p_adjusted"]
+                "statistic", "p_value", "p_adjusted", "control_pair"]
 
 
 def failed_datasets(datasets: pd.DataFrame) -> list[str]:
@@ -74,10 +76,16 @@ def bh_adjust(p: pd.Series) -> pd.Series:
 def pairwise_tests(runs: pd.DataFrame, metrics: Sequence[str] = KEY_METRICS) -> pd.DataFrame:
     """Per dataset x metric x pair of models: the models' best-setting runs (:func:`best_setting_runs`)
     compared over seeds (columns :data:`TEST_COLUMNS`; ``diff`` = ``mean_a - mean_b``; ``p_adjusted``:
-    Benjamini-Hochberg over the model pairs of one dataset and metric)."""
+    Benjamini-Hochberg over the pairs of compared models of one dataset and metric).
+
+    A pair with a control (column ``control`` of ``runs``: the shuffled floor or the cell-type ceiling) is
+    tested and kept, marked ``control_pair``, but is not in the Benjamini-Hochberg family (``p_adjusted`` NA):
+    controls bound each metric's range by construction, so their tests would only inflate the family."""
     rows = []
     for (dataset, ), sub in runs.groupby(["dataset"], sort=False):
         models = list(dict.fromkeys(sub["model"]))
+        controls = set(sub.loc[C.as_bool(sub["control"]).fillna(False).astype(bool), "model"]) \
+            if "control" in sub else set()
         for metric in (m for m in metrics if m in sub):
             values = {m: sub[sub["model"] == m].set_index("seed")[metric].astype(float) for m in models}
             block = []
@@ -87,10 +95,12 @@ def pairwise_tests(runs: pd.DataFrame, metrics: Sequence[str] = KEY_METRICS) -> 
                               "n_a": int(values[a].notna().sum()), "n_b": int(values[b].notna().sum()),
                               "mean_a": values[a].mean(), "mean_b": values[b].mean(),
                               "diff": values[a].mean() - values[b].mean(), "test": test,
-                              "statistic": statistic, "p_value": p})
+                              "statistic": statistic, "p_value": p, "control_pair": bool({a, b} & controls)})
             if block:
                 block_df = pd.DataFrame(block)
-                block_df["p_adjusted"] = bh_adjust(block_df["p_value"]).to_numpy()
+                family = ~block_df["control_pair"]
+                block_df["p_adjusted"] = np.nan
+                block_df.loc[family, "p_adjusted"] = bh_adjust(block_df.loc[family, "p_value"]).to_numpy()
                 rows.append(block_df)
     return pd.concat(rows, ignore_index=True)[TEST_COLUMNS] if rows else pd.DataFrame(columns=TEST_COLUMNS)
 

@@ -139,19 +139,46 @@ def variants_section(ranking: pd.DataFrame, dataset: str) -> tuple[str, str]:
     wide = controls_last(wide, [first_rank], [True])
     classes = ["control" if c else "" for c in wide["control"].fillna(False).astype(bool)]
     return ("Embedding variants: " + " and ".join(variants),
-            text + '<p class="note">ranking_by_variant.tsv: each model\'s best setting, its mean total (score) '
-            "and rank when the summary is made from each embedding variant (the paper scores both). "
+            text + '<p class="note">ranking_by_variant.tsv: each model\'s best setting, the mean of its ranking '
+            "score (score: ranked_by) and rank when the summary is made from each embedding variant (the paper scores both). "
             + CONTROL_NOTE + "</p>" + table_html(wide.drop(columns="control").reset_index(drop=True), classes))
+
+
+def aggregate_section(summary: pd.DataFrame, aggregated: pd.DataFrame) -> str:
+    """What ``bio``/``batch``/``total`` weigh on the dataset: the span of each term and its effective weight over
+    the compared runs (summary.tsv), and the metrics left out of them with the reason (aggregated_metrics.tsv)."""
+    compared = summary[~C.as_bool(summary["control"]).fillna(False).astype(bool) & summary["total"].notna()]
+    parts = []
+    if len(compared):
+        first = compared.iloc[0]
+        spans = {t: float(compared[t].max() - compared[t].min()) for t in ("bio", "batch")}
+        parts.append(
+            f"Over the {len(compared)} compared runs (controls left out), bio spans {spans['bio']:.3f} and batch "
+            f"{spans['batch']:.3f}; their shares of the variance of total (effective weights, cov(weight · term, "
+            f"total) / var(total), summing to 1) are bio {_cell(first['effective_weight_bio'])[0] or 'NA'} and "
+            f"batch {_cell(first['effective_weight_batch'])[0] or 'NA'} (nominal: evaluation.bio_weight). "
+            "Metrics are min-max scaled over the compared runs; controls are scored on that scale (outside "
+            "0..1 where they lie beyond the compared runs) and never ranked.")
+    left_out = aggregated[~C.as_bool(aggregated["in_aggregate"]).fillna(False).astype(bool)]
+    # the dataset's own decisions (saturated, rewards no integration) first, the catalogue's routine ones after
+    routine = ~left_out["reason"].astype(str).str.startswith(("saturated", "rewards no integration"))
+    left_out = left_out.assign(routine=routine).sort_values(["routine", "embedding_variant"], kind="stable")
+    left_out = left_out[["embedding_variant", "metric", "type", "reason", "min_compared", "max_compared"]]
+    parts.append("Left out of bio, batch and total (raw and scaled values stay in the tables; the paper's "
+                 "selection_score is as the paper defines it):")
+    return ('<p class="note">' + "</p><p class=\"note\">".join(html.escape(p) for p in parts) + "</p>"
+            + table_html(left_out.reset_index(drop=True)))
 
 
 def results_page(
     summary: pd.DataFrame, best: pd.DataFrame, metric_types: Mapping[str, str], dataset: str,
-    preprocess_report: pd.DataFrame, ranking: pd.DataFrame | None = None,
+    preprocess_report: pd.DataFrame, ranking: pd.DataFrame | None = None, aggregated: pd.DataFrame | None = None,
 ) -> str:
     """The dataset's tables: the recommendation, where the embedding variants disagree (``ranking``:
-    ``ranking_by_variant.tsv``), failed runs, best settings, every run's scores and parameters, raw metrics,
-    and the cells and genes that preprocessing kept and removed (all checked against their contracts on
-    reading). Controls are marked and listed after the compared models in every table."""
+    ``ranking_by_variant.tsv``), failed runs, best settings, what the aggregate weighs (``aggregated``: the
+    dataset's aggregated_metrics.tsv, :func:`aggregate_section`), every run's scores and parameters, raw
+    metrics, and the cells and genes that preprocessing kept and removed (all checked against their contracts
+    on reading). Controls are marked and listed after the compared models in every table."""
     sections = [("Recommendation", f"<p>{html.escape(recommendation(best, dataset))}</p>"
                  '<p class="note">Which model, then which setting of it. A choice is safe when it was already '
                  "first at the previous checkpoint, its runs converged and, with 2 or more seeds, it is ahead "
@@ -177,11 +204,13 @@ def results_page(
     if len(best):
         ranked = controls_last(best, ["model_rank", "mean_total"], [True, False])
         sections.append(("Best setting per model",
-                         '<p class="note">Compared models by rank (model_rank, by the mean total of their best '
-                         "setting), then the controls. The best setting is chosen by the mean of best_by over "
+                         '<p class="note">Compared models by rank (model_rank, by the mean ranked_by score of '
+                         "their best setting), then the controls. The best setting is chosen by the mean of best_by over "
                          "seeds; the median run is the one shown in the UMAP figure. " + CONTROL_NOTE + "</p>"
                          + table_html(ranked.drop(columns=["dataset"]).reset_index(drop=True),
                                       ["control" if c else "" for c in ranked["control"].fillna(False).astype(bool)])))
+    if aggregated is not None:
+        sections.append(("What the aggregate weighs", aggregate_section(summary, aggregated)))
     best_runs = set(best["median_run_id"])
     scores = ["bio", "batch", "total", "selection_score"]
     seeds = [c for c in summary.columns if c.startswith(("mean_", "sd_")) or c == "n_seeds"]
@@ -195,7 +224,8 @@ def results_page(
     sections.append(("All runs: scores, seeds, resources and parameters",
                      '<p class="note">Sorted by total score, the controls (grey) after every compared model; '
                      "bold = median run of its model's best setting; red = failed. bio/batch are means of min-max "
-                     "scaled metrics over this dataset's runs; total = weighted mean; selection_score = the paper's "
+                     "scaled metrics over this dataset's compared runs (controls on that scale); total = weighted "
+                     "mean; selection_score = the paper's "
                      "0.6·mean(NMI, Moran's I) + 0.4·iLISI.</p>"
                      + table_html(runs.reset_index(drop=True), classes)))
     metric_cols = [m for t in ("bio", "batch") for m in sorted(k for k, v in metric_types.items() if v == t)

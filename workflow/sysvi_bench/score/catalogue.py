@@ -12,7 +12,8 @@ Three paper metrics measure the same quantity as a scib-metrics one (``scib_twin
 in whether a cell counts as its own neighbour); the twin is left out of the bio/batch aggregates so that no
 quantity is counted twice. Also left out (:func:`in_aggregate`): the sd over Leiden seeds (noise, not quality)
 and the per-system within-system sample iLISI (``ilisi_sample_within_system__<system>``, whose mean over
-systems is already in).
+systems is already in), and ``jaccard_neighbors``, which rewards no integration by construction
+(``rewards_no_integration``). The aggregate step also leaves out a metric saturated on a dataset.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class MetricSpec:
         Name of the scib-metrics metric measuring the same quantity, if any.
     in_aggregate
         Whether the metric enters the ``bio``/``batch`` means of the summary.
+    rewards_no_integration
+        True for a metric on which the unintegrated data scores best by construction (it compares the
+        embedding with the unintegrated PCA): reported, but left out of ``bio``/``batch``/``total``
+        (:func:`no_integration_reason`), since it would pull every aggregate towards not integrating.
     """
 
     name: str
@@ -47,6 +52,7 @@ class MetricSpec:
     description: str
     scib_twin: str | None = None
     in_aggregate: bool = True
+    rewards_no_integration: bool = False
 
 
 ILISI_SAMPLE = "ilisi_sample_within_system"
@@ -84,7 +90,7 @@ PAPER_METRICS: tuple[MetricSpec, ...] = (
                "fraction of a cell's 30 nearest neighbours of its own cell type, mean per type then over types"),
     MetricSpec("jaccard_neighbors", "bio", True,
                "Jaccard index of same-system neighbourhoods before (unintegrated PCA) vs after integration, "
-               "mean per cell type then over types"),
+               "mean per cell type then over types", rewards_no_integration=True),
 )
 PAPER_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in PAPER_METRICS)
 
@@ -147,8 +153,34 @@ def is_auxiliary(metric: str) -> bool:
 
 
 def in_aggregate(metric: str) -> bool:
-    """Whether a metric enters the bio/batch aggregates (False for :data:`AGGREGATE_EXCLUDED` and per-system rows)."""
-    return metric not in AGGREGATE_EXCLUDED and PER_SYSTEM_SEP not in metric
+    """Whether a metric enters the bio/batch aggregates (False for :data:`AGGREGATE_EXCLUDED` and per-system rows).
+
+    Also False for a metric that rewards no integration (:data:`REWARDS_NO_INTEGRATION`). Whether a metric is
+    saturated on a dataset is decided by the aggregate step (:func:`sysvi_bench.aggregate.selection.aggregated_metrics`).
+    """
+    return metric not in AGGREGATE_EXCLUDED and PER_SYSTEM_SEP not in metric and metric not in REWARDS_NO_INTEGRATION
+
+
+# Metrics on which the unintegrated data scores best by construction (MetricSpec.rewards_no_integration)
+REWARDS_NO_INTEGRATION: frozenset[str] = frozenset(m.name for m in PAPER_METRICS if m.rewards_no_integration)
+
+
+def exclusion_reason(metric: str) -> str:
+    """Why ``metric`` is not in the bio/batch aggregates by its definition ("" when it is): the catalogue's
+    reasons; saturation on a dataset is the aggregate step's."""
+    twins = {m.scib_twin: m.name for m in PAPER_METRICS if m.scib_twin}
+    if metric in REWARDS_NO_INTEGRATION:
+        return ("rewards no integration: compares the embedding's neighbourhoods with the unintegrated PCA's, "
+                "so the unintegrated run scores best by construction")
+    if metric in twins:
+        return f"scib-metrics twin of {twins[metric]} (the same quantity is counted once)"
+    if PER_SYSTEM_SEP in metric:
+        return f"per-system row (its mean over systems, {metric.split(PER_SYSTEM_SEP)[0]}, is aggregated)"
+    if metric in {m.name for m in PAPER_METRICS if not m.in_aggregate}:
+        return "sd over Leiden seeds (clustering noise, not a quality)"
+    if metric in {m.name for m in CELL_TYPE_METRICS if not m.in_aggregate}:
+        return "cell-type metric: reported, not aggregated (docs/metrics.md)"
+    return ""
 
 
 # Metrics that do not use cell types: with unlabelled cells they are computed on every cell, the rest on
