@@ -393,7 +393,7 @@ def test_the_results_page_says_what_the_aggregate_weighs():
     summary = summarize(metrics, runs).assign(reason="", wall_time_s=1.0, peak_memory_mb=1.0, device="cpu", n_epochs=0)
     report = pd.DataFrame(columns=C.PREPROCESS_REPORT.columns).assign(note=pd.Series(dtype=str))
     page = results_page(summary, best_settings(summary, "total"), types, "d", report,
-                        aggregated_metrics(metrics, control_runs(runs)))
+                        aggregated=aggregated_metrics(metrics, control_runs(runs)))
     assert "What the aggregate weighs" in page and "Over the 3 compared runs" in page
     assert f"bio {summary['effective_weight_bio'].iloc[0]:.3f}" in page
     assert "jaccard_neighbors" in page and "rewards no integration" in page

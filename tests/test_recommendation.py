@@ -51,7 +51,7 @@ def stage_summary(totals: dict[str, float | list[float]], epoch: int) -> pd.Data
 def best_table(final: dict, previous: dict | None) -> pd.DataFrame:
     """best_settings.tsv as the aggregate job makes it: best settings, training columns, setting values."""
     summaries = [stage_summary(final, 400)] + ([stage_summary(previous, 200)] if previous else [])
-    best = add_training_columns(best_settings(summaries[0]), summaries[0], previous_best(summaries, "total"))
+    best = add_training_columns(best_settings(summaries[0], "total"), summaries[0], previous_best(summaries, "total"))
     return add_setting_values(best, summaries[0])
 
 
