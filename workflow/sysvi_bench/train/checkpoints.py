@@ -3,9 +3,16 @@
 A Lightning callback (:class:`LatentCheckpoints`, passed to scvi-tools' ``model.train(callbacks=[...])``)
 calls the model's encoder at the end of the chosen epochs; nothing is retrained. Checkpoints are fractions
 of the run's ``max_epochs`` (resolved, e.g. from ``auto``): ``epoch = max(1, round(fraction * max_epochs))``.
-With early stopping, checkpoints after the stop epoch are never reached; the run's final embedding is always
-its last checkpoint, at the epoch it actually stopped (so the last row of ``metrics_by_epoch.tsv`` is the
-run's ``metrics.tsv``).
+With early stopping, checkpoints after the stop epoch are never reached; the run's final embedding is the
+one after its last epoch (so the last row of ``metrics_by_epoch.tsv``, at ``n_epochs``, is the run's
+``metrics.tsv``).
+
+**The best state** (:func:`best_state_callback`): with early stopping the run ends ``early_stopping_patience``
+epochs *after* its best validation loss, so its final weights are not its best. scvi-tools'
+``SaveCheckpoint`` (a Lightning ``ModelCheckpoint``) saves the model whenever the validation loss that early
+stopping watches improves and, with ``load_best_on_end``, loads the best weights back when training ends: the
+final embedding (``X_emb``), the saved model and ``metrics.tsv`` are then those of ``best_epoch``
+(``run_info.json``), while the checkpoints ``X_emb_epoch<e>`` stay the epochs they name.
 
 The checkpoints are stored in the run's ``embedding.h5ad`` as extra ``obsm`` keys
 ``X_emb_epoch<epoch>`` (:func:`sysvi_bench.contracts.checkpoint_key`), next to the final ``X_emb``.
@@ -16,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+
 
 def checkpoint_epochs(fractions: Sequence[float], max_epochs: int) -> list[int]:
     """The epochs (1-based, sorted, unique) at which ``fractions`` of ``max_epochs`` end; 1.0 excluded
@@ -53,3 +61,24 @@ def make_callback(model: Any, epochs: Sequence[int]):
                     model.is_trained_ = was_trained
 
     return LatentCheckpoints()
+
+
+def best_state_callback(dirpath: str, monitor: str):
+    """scvi-tools' ``SaveCheckpoint`` keeping the best model (lowest ``monitor``, checked after every epoch's
+    validation) under ``dirpath`` and loading its weights into the model when training ends; its ``best_epoch``
+    (1-based, as ``n_epochs``; None before the first validation) is the epoch that state ended.
+
+    ``best_epoch`` is recorded by hand: Lightning keeps the best path and score but not its epoch.
+    """
+    from scvi.train import SaveCheckpoint
+
+    class BestState(SaveCheckpoint):
+        def __init__(self) -> None:
+            super().__init__(dirpath=dirpath, monitor=monitor, load_best_on_end=True, mode="min", save_top_k=1)
+            self.best_epoch: int | None = None
+
+        def _update_best_and_save(self, current, trainer, monitor_candidates) -> None:
+            super()._update_best_and_save(current, trainer, monitor_candidates)
+            self.best_epoch = int(trainer.current_epoch) + 1
+
+    return BestState()
