@@ -70,7 +70,7 @@ def train_one(name: str, preprocessed: str, out: str) -> dict:
     import anndata as ad
 
     from sysvi_bench.aggregate.convergence import run_convergence
-    from sysvi_bench.grid import expand_model
+    from sysvi_bench.train.plan import expand_model
     from sysvi_bench.train import execute_run
     from sysvi_bench.train.budget import steps_per_epoch
 
