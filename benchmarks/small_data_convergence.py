@@ -9,7 +9,8 @@ pipeline does, and trains the demo's SysVI runs (the presets cvae, vamp, cyc, sy
 of the data (share of each cell's 15 nearest neighbours in the unintegrated PCA, and in each run's embedding,
 that come from the other system: ~0.5 is fully mixed) and for every run: whether it converged (early stopping
 ended it, or the convergence verdict of :mod:`sysvi_bench.aggregate.convergence`), the epochs and gradient steps
-it trained, ``max_epochs``, ``best_epoch`` (the state scored) and the fit time.
+it trained, ``max_epochs``, ``best_epoch`` (the state scored) and the fit time. While a run trains,
+``OUT_DIR/<run>.progress.tsv`` says every 25 epochs its epoch and best epoch so far.
 """
 
 from __future__ import annotations
@@ -65,6 +66,31 @@ def make_data(out: Path, n_cells: int, n_genes: int) -> Path:
     return path
 
 
+def log_progress(path: Path, every: int = 25) -> None:
+    """Append ``epoch, best_epoch, best validation ELBO`` to ``path`` every ``every`` epochs of this process's
+    training (benchmark instrumentation: wraps the best-state callback the fit uses)."""
+    import sysvi_bench.train.models.neural as neural
+    from sysvi_bench.train.checkpoints import best_state_callback
+
+    path.write_text("epoch\tbest_epoch\tbest_elbo_validation\n")
+
+    def with_progress(monitor: str):
+        callback = best_state_callback(monitor)
+        keep_best = callback.on_train_epoch_end
+
+        def on_train_epoch_end(trainer, pl_module) -> None:
+            keep_best(trainer, pl_module)
+            epoch = trainer.current_epoch + 1
+            if epoch % every == 0:
+                with path.open("a") as f:
+                    f.write(f"{epoch}\t{callback.best_epoch}\t{callback.best_score:.3f}\n")
+
+        callback.on_train_epoch_end = on_train_epoch_end
+        return callback
+
+    neural.best_state_callback = with_progress
+
+
 def train_one(name: str, preprocessed: str, out: str) -> dict:
     """Train one model of :data:`MODELS` as the train rule does; its row of the report."""
     import anndata as ad
@@ -76,6 +102,7 @@ def train_one(name: str, preprocessed: str, out: str) -> dict:
 
     run = expand_model(DATASET, name, MODELS[name], [0])[0]
     run_dir = Path(out) / name
+    log_progress(Path(out) / f"{name}.progress.tsv")
     info = execute_run(run, Path(preprocessed), run_dir, KEYS, accelerator="cpu", threads=1)
     history = pd.read_csv(run_dir / "history.tsv", sep="\t")
     change, verdict = run_convergence(history, stopped_early=info.get("stopped_early", False))

@@ -3,7 +3,6 @@ history as one table, and the fit's result."""
 
 from __future__ import annotations
 
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -27,11 +26,10 @@ def train_with_checkpoints(model: Any, kwargs: dict[str, Any],
     latents = make_callback(model, epochs) if epochs else None
     if latents is not None:
         callbacks.append(latents)
-    with tempfile.TemporaryDirectory(prefix="sysvi_bench_best_") as best_dir:
-        best = best_state_callback(best_dir, VALIDATION_MONITOR) if kwargs.get("early_stopping") else None
-        if best is not None:
-            callbacks.append(best)
-        model.train(**kwargs, callbacks=callbacks)
+    best = best_state_callback(VALIDATION_MONITOR) if kwargs.get("early_stopping") else None
+    if best is not None:
+        callbacks.append(best)
+    model.train(**kwargs, callbacks=callbacks)
     return (latents.latents if latents is not None else {}), (best.best_epoch if best is not None else None)
 
 
