@@ -29,7 +29,7 @@ def _fit(kind, pre, seed=0, checkpoints=(), **given):
 
 
 @pytest.mark.parametrize("n_cells, epochs", [
-    (600, 4000), (4_100, 690), (7_200, AUTO_CAP), (20_000, 400), (40_000, 200), (98_000, 82), (455_000, 18), (2_000_000, AUTO_FLOOR)])
+    (600, 4000), (4_028, 690), (7_200, AUTO_CAP), (20_000, 400), (40_000, 200), (98_000, 82), (455_000, 18), (2_000_000, AUTO_FLOOR)])
 def test_auto_epochs_follow_the_documented_rule(n_cells, epochs):
     assert resolve_max_epochs("auto", n_cells) == epochs
     assert resolve_max_epochs(7, n_cells) == 7  # an explicit max_epochs wins

@@ -10,7 +10,7 @@ on data of more than 20,000 cells, and ``AUTO_CAP`` = 400 epochs below, but neve
 ``AUTO_MIN_STEPS`` = 20,000 gradient steps. The paper's configs imply 70-76 thousand steps (pancreas 455k
 cells x 20 epochs, retina 98k x 100, adipose 86k x 110); this rule gives 18, 82 and 93 epochs there. The
 epoch floor keeps a very large dataset at >= 10 passes. The step floor is for small data, where 400 epochs
-are few steps (1,600 at 500 cells): the demo's sysVI (4,100 cells, 29 steps per epoch) needed ~9,500 steps
+are few steps (1,600 at 500 cells): the demo's sysVI (4,028 cells, 29 steps per epoch) needed ~9,500 steps
 for early stopping to end it (331 epochs), and on two small real sets (500 and 1,200 cells) 7 of 12 SysVI
 runs ran into the 400-epoch cap unconverged at 1,600 and 3,600 steps; the floor is twice the demo's need.
 It acts below ~7,100 cells (at batch 128, train_size 0.9), where it is meant to be ended by early stopping
