@@ -1,4 +1,8 @@
-"""How long a neural run trains: ``max_epochs: auto`` (the default of SysVI and scVI) is scvi-tools' own rule
+"""How long a neural run trains: ``max_epochs: auto``, early stopping, and the KL warm-up of scVI.
+
+Light (no torch import at module level): the config check and the Snakemake resources read it at start-up.
+
+``max_epochs: auto`` (the default of SysVI and scVI) is scvi-tools' own rule
 (:func:`scvi.model._utils.get_max_epochs_heuristic`), applied to the number of cells *after* preprocessing,
 with a floor in epochs and one in gradient steps:
 
