@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from sysvi_bench.config import DatasetKeys  # noqa: E402
 from sysvi_bench.aggregate.convergence import run_convergence  # noqa: E402
-from sysvi_bench.grid import expand_model  # noqa: E402
+from sysvi_bench.train.plan import expand_model  # noqa: E402
 import pandas as pd  # noqa: E402
 from sysvi_bench.train import execute_run  # noqa: E402
 

@@ -56,6 +56,7 @@ def _summary(kl_weights=(1.0,)) -> pd.DataFrame:
     table["peak_memory_mb"] = rng.uniform(300, 900, len(table))
     table["device"] = "cpu"
     table["n_epochs"] = np.where(table["kind"] == "sysvi", 30, 0)
+    table["best_epoch"] = pd.array(np.where(table["kind"] == "sysvi", 30, None), dtype="Int64")
     table["n_seeds"] = table.groupby("setting")["total"].transform("count")
     table["train_versions"] = table["score_versions"] = "sysvi-bench=0.1.0; scvi-tools=1.4.2"
     table["effective_weight_bio"], table["effective_weight_batch"] = 0.3, 0.7

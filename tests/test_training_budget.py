@@ -12,7 +12,7 @@ from sysvi_bench.train.models import MODEL_SPECS
 from sysvi_bench.train.models.base import FitContext
 from sysvi_bench.train.models import resolve_params
 from sysvi_bench.data.preprocess import PreprocessParams, preprocess
-from sysvi_bench.train.budget import AUTO_CAP, AUTO_FLOOR, resolve_max_epochs
+from sysvi_bench.train.budget import AUTO_CAP, AUTO_FLOOR, AUTO_MIN_STEPS, resolve_max_epochs, steps_per_epoch
 
 KEYS = DatasetKeys("system", ("sample",), "cell_type", "sample")
 SMALL = {"n_hidden": 32, "n_latent": 4}
@@ -29,16 +29,29 @@ def _fit(kind, pre, seed=0, checkpoints=(), **given):
 
 
 @pytest.mark.parametrize("n_cells, epochs", [
-    (600, AUTO_CAP), (20_000, 400), (40_000, 200), (98_000, 82), (455_000, 18), (2_000_000, AUTO_FLOOR)])
+    (600, 4000), (4_028, 690), (7_200, AUTO_CAP), (20_000, 400), (40_000, 200), (98_000, 82), (455_000, 18), (2_000_000, AUTO_FLOOR)])
 def test_auto_epochs_follow_the_documented_rule(n_cells, epochs):
     assert resolve_max_epochs("auto", n_cells) == epochs
     assert resolve_max_epochs(7, n_cells) == 7  # an explicit max_epochs wins
 
 
+def test_auto_gives_small_data_the_step_floor_and_leaves_big_data_alone():
+    from sysvi_bench.train.budget import auto_epochs
+
+    for n in (50, 500, 1_000, 1_200, 4_100, 6_900):  # 400 epochs are fewer steps than the floor here
+        epochs = resolve_max_epochs("auto", n)
+        assert epochs > AUTO_CAP and epochs * steps_per_epoch(n) >= AUTO_MIN_STEPS
+        assert (epochs - 1) * steps_per_epoch(n) < AUTO_MIN_STEPS  # and not more than needed
+    # the floor follows the run's batch size and split: 500 cells, batch 64, all cells: 8 steps per epoch
+    assert steps_per_epoch(500, 64, 1.0) == 8 and resolve_max_epochs("auto", 500, 64, 1.0) == AUTO_MIN_STEPS // 8
+    for n in (7_200, 20_000, 98_000, 455_000, 2_000_000):  # scvi-tools' rule already gives enough steps
+        assert auto_epochs(n) == max(AUTO_FLOOR, min(round(20_000 / n * 400), 400))
+
+
 def test_the_light_rule_equals_scvi_tools_and_sizes_the_job(pre, tmp_path):
     from sysvi_bench.train.budget import auto_epochs, h5ad_n_obs, max_epochs_upper_bound
 
-    for n in (1, 600, 19_999, 20_000, 20_001, 33_333, 98_000, 455_000, 799_999, 800_001, 5_000_000):
+    for n in (1, 600, 1_200, 7_111, 19_999, 20_000, 20_001, 33_333, 98_000, 455_000, 799_999, 800_001, 5_000_000):
         assert auto_epochs(n) == resolve_max_epochs("auto", n)
     pre.write_h5ad(tmp_path / "pre.h5ad")
     assert h5ad_n_obs(str(tmp_path / "pre.h5ad")) == pre.n_obs and h5ad_n_obs(str(tmp_path / "none")) is None
@@ -51,7 +64,8 @@ def test_auto_is_the_default_and_reaches_the_trainer(pre):
 
     for kind in ("sysvi", "scvi"):
         assert resolve_params(kind, {}, where="t")["max_epochs"] == "auto"
-    assert train_kwargs(resolve_params("sysvi", {}, where="t"), "cpu", pre.n_obs)["max_epochs"] == AUTO_CAP
+    assert train_kwargs(resolve_params("sysvi", {}, where="t"), "cpu", pre.n_obs)["max_epochs"] == resolve_max_epochs(
+        "auto", pre.n_obs) > AUTO_CAP
     with pytest.raises(ConfigError, match=r"models\.m\.max_epochs: 'often' is out of range"):
         resolve_params("sysvi", {"max_epochs": "often"}, where="models.m")
 
@@ -63,6 +77,25 @@ def test_early_stopping_stops_and_records_its_epoch(kind, pre):
     assert result.record["stopped_early"] and 1 < n < 60
     assert result.record["max_epochs"] == 60
     assert "validation_loss" in result.history.columns and result.history["validation_loss"].notna().all()
+
+
+def test_early_stopping_keeps_the_best_state(pre):
+    # a high learning rate: the validation ELBO is best early and worse after it (a few epochs in all)
+    given = dict(early_stopping=True, early_stopping_patience=3, max_epochs=40, lr=0.05)
+    long = _fit("sysvi", pre, **given)
+    n, best = len(long.history), long.record["best_epoch"]
+    assert long.record["stopped_early"] and best == n - 3
+    assert best == int(np.argmin(long.history["elbo_validation"].to_numpy(dtype=float))) + 1
+    # the embedding is the state at best_epoch: the same training cut there (its last epoch is its best)
+    short = _fit("sysvi", pre, **{**given, "max_epochs": best})
+    assert short.record["best_epoch"] == len(short.history) == best
+    np.testing.assert_allclose(long.embedding, short.embedding, rtol=0, atol=1e-5)
+    # and not the last epoch's (the same training, validated every epoch, without early stopping)
+    last = _fit("sysvi", pre, **{**given, "early_stopping": False, "check_val_every_n_epoch": 1, "max_epochs": n})
+    assert last.record["best_epoch"] == n
+    np.testing.assert_allclose(last.history["elbo_validation"].to_numpy(dtype=float),
+                               long.history["elbo_validation"].to_numpy(dtype=float), rtol=1e-5)
+    assert not np.allclose(long.embedding, last.embedding, atol=1e-3)
 
 
 def test_early_stopping_without_a_validation_split_is_refused():
@@ -117,6 +150,7 @@ def test_checkpoints_do_not_change_training(kind, pre):
     plain = _fit(kind, pre, max_epochs=4)
     with_checkpoints = _fit(kind, pre, max_epochs=4, checkpoints=(0.5, 1.0))
     assert list(with_checkpoints.checkpoints) == [2]
+    assert plain.record["best_epoch"] == 4  # without early stopping the model is its last epoch's
     np.testing.assert_array_equal(plain.embedding, with_checkpoints.embedding)
     # the checkpoint at epoch 2 is the embedding of the same run trained for 2 epochs
     two = _fit(kind, pre, max_epochs=2)

@@ -252,7 +252,8 @@ def n_epochs(wildcards, preprocessed=None):
     from sysvi_bench.train.budget import h5ad_n_obs, max_epochs_upper_bound
 
     n_cells = h5ad_n_obs(preprocessed) if preprocessed and os.path.isfile(preprocessed) else None
-    return max_epochs_upper_bound(run_of(wildcards).params.get("max_epochs"), n_cells)
+    params = run_of(wildcards).params
+    return max_epochs_upper_bound(params.get("max_epochs"), n_cells, params)
 
 
 def checkpoints_of(wildcards):

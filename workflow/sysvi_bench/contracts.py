@@ -72,9 +72,12 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     ``X_emb_epoch<epoch>`` of ``embedding.h5ad``), written by the ``score`` step: ``epoch`` then the columns of
     :data:`METRICS`; the rows of its last epoch (the epochs the run trained; 0 for models without epochs) are
     exactly ``metrics.tsv``. ``run_info.json`` of a neural run also holds ``max_epochs`` (resolved from
-    ``auto``), ``stopped_early`` and, where the model has a KL weight, ``kl_weight_reached`` and
-    ``kl_warmup_complete`` (:mod:`sysvi_bench.train.budget`); that of a Harmony run ``harmony_iterations`` and
-    ``harmony_converged`` (it stopped before ``max_iter_harmony``).
+    ``auto``), ``stopped_early``, ``best_epoch`` (the epoch whose state ``X_emb``, ``metrics.tsv`` and the saved
+    model are: with early stopping the best validation loss, restored at the end of training, so the final rows
+    of ``metrics_by_epoch.tsv``, at ``n_epochs``, are that state's; without early stopping ``n_epochs``) and,
+    where the model has a KL weight, ``kl_weight_reached`` and ``kl_warmup_complete``
+    (:mod:`sysvi_bench.train.budget`, :mod:`sysvi_bench.train.checkpoints`); that of a Harmony run
+    ``harmony_iterations`` and ``harmony_converged`` (it stopped before ``max_iter_harmony``).
 ``results/{dataset}/runs/{run_id}/umap.tsv``, ``results/{dataset}/umap_unintegrated.tsv`` (:data:`UMAP`)
     2-D UMAP of a run's embedding (of the preprocessed PCA), written by the ``umap`` (``umap_unintegrated``)
     step for the runs the UMAP figure shows: one row per drawn cell (``cell``: its name; at most 5,000 cells,
@@ -95,8 +98,9 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     The dataset's runs' metric rows concatenated (:data:`METRICS`).
 ``results/{dataset}/summary.tsv`` (:data:`SUMMARY`)
     One row per run: :data:`RUN_COLUMNS`, ``status``, ``reason``, ``wall_time_s``, ``peak_memory_mb``,
-    ``device``, ``n_epochs``, ``param_<name>`` per grid axis and key parameter, ``setting`` and
-    ``covariates`` (from the manifest), ``train_versions``/``score_versions`` (the versions of ``run_info.json``/``score_info.json`` as
+    ``device``, ``n_epochs``, ``best_epoch`` (``run_info.json``; NA for models without epochs), ``param_<name>``
+    per grid axis and key parameter, ``setting`` and ``covariates`` (from the manifest),
+    ``train_versions``/``score_versions`` (the versions of ``run_info.json``/``score_info.json`` as
     one line); then, for ``evaluation.summary_variant``: one column per metric (raw value),
     ``scaled_<metric>`` (min-max scaled over the dataset's compared runs, 1 = best, direction-aware; controls,
     column ``control``, are scaled on that range without setting it, so may fall outside [0, 1]),
@@ -277,7 +281,7 @@ METRIC_COLUMNS = METRICS.columns
 SUMMARY = TableContract("summary", {
     **_RUN_KINDS, "status": "str", "reason": "str", "wall_time_s": "float", "peak_memory_mb": "float",
     "device": "str", "n_epochs": "int", "setting": "str", "control": "bool", "train_versions": "str",
-    "score_versions": "str",
+    "score_versions": "str", "best_epoch": "int",
     "bio": "float", "batch": "float", "total": "float", "selection_score": "float", "n_seeds": "int",
     "convergence": "float", "converged": "bool",
     # each term's share of the variance of total over the dataset's compared runs (aggregate.effective_weights)

@@ -25,7 +25,7 @@ from sysvi_bench.provenance import versions_text
 KEY_PARAMS = ("prior", "z_distance_cycle_weight", "embed_categorical_covariates", "kl_weight", "n_prior_components")
 OUTCOME = ("status", "reason", "wall_time_s", "peak_memory_mb", "device", "n_epochs")
 # training-length outcome of neural runs (sysvi_bench.train.budget.training_record): NA for other models
-TRAINING_OUTCOME = ("max_epochs", "stopped_early", "kl_weight_reached", "kl_warmup_complete")
+TRAINING_OUTCOME = ("max_epochs", "stopped_early", "kl_weight_reached", "kl_warmup_complete", "best_epoch")
 
 
 # summary columns recording the versions that trained and scored each run -> what they record
