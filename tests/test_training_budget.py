@@ -167,4 +167,4 @@ def test_the_demo_trains_its_neural_runs_to_convergence(validated):
     assert all(r.params["max_epochs"] == "auto" and r.params["early_stopping"] for r in neural)
     scvi = next(r for r in neural if r.kind == "scvi")
     assert (scvi.params["n_steps_kl_warmup"], scvi.params["n_epochs_kl_warmup"]) == (1600, None)
-    assert demo["evaluation"]["checkpoints"] == [0.5, 1.0]  # the recommendation's warning needs the last two
+    assert demo["evaluation"]["checkpoints"] == [0.2, 0.4, 1.0]  # the recommendation reads the last two stages
