@@ -396,6 +396,8 @@ rule results_table:
     input:
         summary=SUMMARY,
         metrics_info=METRICS_INFO,
+        # which metrics entered the dataset's aggregates (the others are drawn apart)
+        aggregated_metrics="results/{dataset}/aggregated_metrics.tsv",
     output:
         png=report(
             f"{FIGURES}/results_table.png",
