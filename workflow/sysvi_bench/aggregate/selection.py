@@ -551,7 +551,8 @@ def recommendation(best: pd.DataFrame, dataset: str) -> str:
 
     * which **model** (the rank-1 model; controls are never ranked): safe when it was first at the last two
       checkpoints too, its runs converged and, with >= 2 seeds, it is ahead of the next model beyond seed noise
-      (:func:`safety_warning`); its mean ± sd of ``total`` and the margin over the next model;
+      (:func:`safety_warning`); its mean ± sd of the ranking score (``ranked_by``) and the margin over the next
+      model;
     * which **setting** of it, named by what differs (:func:`add_setting_values`): safe when it was the best at
       the previous checkpoint too and, with >= 2 seeds, ahead of the runner-up beyond noise; otherwise a toss-up
       among the settings it does not safely beat, with their difference;
@@ -578,8 +579,8 @@ def ranking_by_variant(bests: Mapping[str, pd.DataFrame], summary: pd.DataFrame)
     Variants in the order of ``bests`` (the aggregate job: the summary's first); ``score`` is the best setting's
     mean of the score that ``model_rank`` orders (``ranked_by``); controls (never ranked) last.
     """
-    frames = [add_setting_values(best, summary).assign(
-        embedding_variant=variant, score=[row[f"mean_{row['ranked_by']}"] for _, row in best.iterrows()])
+    frames = [add_setting_values(best, summary).assign(  # one ranking score per table (best_settings)
+        embedding_variant=variant, score=best[f"mean_{best['ranked_by'].iat[0]}"])
         for variant, best in bests.items() if len(best)]
     if not frames:
         return pd.DataFrame(columns=C.RANKING_BY_VARIANT.columns)

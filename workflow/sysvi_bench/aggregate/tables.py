@@ -83,7 +83,7 @@ def dataset_tables(
     by_epoch: pd.DataFrame, score_infos: Sequence[Mapping] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One dataset's ``metrics``, ``summary``, ``best_settings``, ``completeness``, ``scores_by_epoch`` and
-    ``ranking_by_variant`` and ``aggregated_metrics`` tables.
+    ``ranking_by_variant`` and ``aggregated_metrics``.
 
     ``infos`` and ``histories`` are the runs' ``run_info.json`` and ``history.tsv`` (None: no epochs), in
     manifest order; ``metrics_info`` the dataset's scoring settings and metric list; ``aggregation`` the

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from sysvi_bench import contracts as C
+from sysvi_bench.aggregate.selection import DEFAULT_BEST_BY
 from sysvi_bench.score.catalogue import in_aggregate, is_auxiliary
 from sysvi_bench.report.plotting import (
     CONTROL_LABEL,
@@ -117,7 +118,7 @@ def ranking_order(summary: pd.DataFrame, score: str) -> pd.DataFrame:
 
 def results_table(
     summary: pd.DataFrame, metric_types: Mapping[str, str], paths: list[Path | str], title: str = "",
-    best_by: str = "total", variant: str | None = None, left_out: Sequence[str] | None = None,
+    best_by: str = DEFAULT_BEST_BY, variant: str | None = None, left_out: Sequence[str] | None = None,
 ) -> plt.Figure | None:
     """scIB-style results table: rows = runs, columns = bio metrics, batch metrics, metrics not aggregated,
     aggregates.

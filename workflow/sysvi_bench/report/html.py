@@ -202,7 +202,7 @@ def results_page(
     else:
         sections.append(("Failed runs", '<p class="note">None: every run finished.</p>'))
     if len(best):
-        ranked = controls_last(best, ["model_rank", "mean_total"], [True, False])
+        ranked = controls_last(best, ["model_rank"], [True])
         sections.append(("Best setting per model",
                          '<p class="note">Compared models by rank (model_rank, by the mean ranked_by score of '
                          "their best setting), then the controls. The best setting is chosen by the mean of best_by over "
@@ -216,14 +216,16 @@ def results_page(
     seeds = [c for c in summary.columns if c.startswith(("mean_", "sd_")) or c == "n_seeds"]
     params = [c for c in summary.columns if c.startswith("param_")]
     info = ["status", "wall_time_s", "peak_memory_mb", "device", "n_epochs"]
-    ordered = controls_last(summary, ["total"], [False])
+    ranked_by = next((s for s in best.get("ranked_by", pd.Series(dtype=str)).dropna().astype(str)
+                      if s in summary.columns), "total")  # (best_settings.tsv of an older version: none)
+    ordered = controls_last(summary, [ranked_by], [False])
     classes = ["failed" if s == C.STATUS_FAILED else ("control" if c else ("best" if r in best_runs else ""))
                for r, s, c in zip(ordered["run_id"], ordered["status"], ordered["control"].fillna(False).astype(bool))]
     runs = ordered[["run_id", "model"] + scores + seeds + info + params]
     runs = runs.rename(columns=lambda c: c.removeprefix("param_"))
     sections.append(("All runs: scores, seeds, resources and parameters",
-                     '<p class="note">Sorted by total score, the controls (grey) after every compared model; '
-                     "bold = median run of its model's best setting; red = failed. bio/batch are means of min-max "
+                     '<p class="note">Sorted by the ranking score (best_settings.tsv: ranked_by), the controls (grey) '
+                     "after every compared model; bold = median run of its model's best setting; red = failed. bio/batch are means of min-max "
                      "scaled metrics over this dataset's compared runs (controls on that scale); total = weighted "
                      "mean; selection_score = the paper's "
                      "0.6·mean(NMI, Moran's I) + 0.4·iLISI.</p>"
