@@ -27,7 +27,7 @@ from sysvi_bench.aggregate.selection import (  # noqa: E402
 )
 
 def describe(summary: pd.DataFrame, bio_weight: float, label: str) -> None:
-    compared = summary[~C.as_bool(summary["control"]).fillna(False).astype(bool) & summary["total"].notna()]
+    compared = summary[~C.is_control(summary) & summary["total"].notna()]
     spans = {t: compared[t].max() - compared[t].min() for t in ("bio", "batch", "total")}
     weights = effective_weights(summary, bio_weight).iloc[0]
     print(f"\n== {label}: {len(compared)} compared runs; span bio {spans['bio']:.3f}, batch {spans['batch']:.3f}, "
@@ -56,10 +56,10 @@ def main() -> None:
         print(f"no metrics.tsv yet: the {len(scored)} of {len(manifest)} runs scored so far")
         metrics = C.read_tables(scored, C.METRICS)
     runs = manifest[manifest["run_id"].isin(set(metrics["run_id"]))].drop(columns=["params", "grid_values"])
-    runs = runs.assign(control=C.as_bool(runs["control"]).fillna(False).astype(bool))
+    runs = runs.assign(control=C.is_control(runs))
     if (args.results / "summary.tsv").is_file():
         before = pd.read_csv(args.results / "summary.tsv", sep="\t")
-        describe(before.assign(control=C.as_bool(before["control"]).fillna(False).astype(bool)), args.bio_weight,
+        describe(before.assign(control=C.is_control(before)), args.bio_weight,
                  f"on disk ({args.results / 'summary.tsv'})")
     after = summarize(metrics, runs, variant=args.variant, bio_weight=args.bio_weight)
     describe(after, args.bio_weight, "recomputed with this code")

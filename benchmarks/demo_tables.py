@@ -12,7 +12,12 @@ report's recommendation), ``runs/*/metrics_by_epoch.tsv`` (embeddings scored per
 ``--snakemake-log`` (the log of the invocation that ran the demo, under ``.snakemake/log/``) it adds the
 end-to-end wall time: from the log's start to its last job's end, only when every step was done. The block is
 stamped with the machine this script runs on (CPU model from /proc/cpuinfo, cores, memory): run it where the
-demo ran. In ``--doc`` it replaces what lies between :data:`BEGIN` and :data:`END`.
+demo ran. In ``--doc`` it replaces what lies between :data:`BEGIN` and :data:`END`. With ``--baseline`` (another
+version's demo results, run on the same machine, and ``--baseline-log``) it adds the two side by side: end to
+end, per run and per stage.
+
+    python benchmarks/demo_tables.py --snakemake-log .snakemake/log/<new>.log --label 8ee2408 \
+        --baseline /old/results --baseline-log /old/.snakemake/log/<old>.log --baseline-label 1571d70
 """
 
 from __future__ import annotations
@@ -79,21 +84,29 @@ def n_checkpoints(run_dir: Path) -> int:
     return max(0, pd.read_csv(path, sep="\t", usecols=["epoch"])["epoch"].nunique() - 1)
 
 
-def run_rows(results: Path, dataset: str) -> pd.DataFrame:
-    """One row per run of ``dataset``: ``summary.tsv`` (scores, metrics, and the runs' ``run_info.json`` outcome:
-    fit time, peak memory, epochs, ``max_epochs``, ``stopped_early``) with its jobs' benchmark files, the
+def job_times(results: Path, dataset: str, run_ids: Sequence[str]) -> pd.DataFrame:
+    """Per run of ``run_ids``: its train and score jobs' wall and CPU seconds (Snakemake's benchmark files), the
     checkpoints its score job scored and when its training finished (``run_info.json``'s time)."""
-    summary = C.read_table(results / dataset / "summary.tsv", C.SUMMARY)
     rows = []
-    for run_id in summary["run_id"]:
+    for run_id in run_ids:
         run_dir = results / dataset / "runs" / run_id
         train, score = read_benchmark(run_dir / "benchmark_train.tsv"), read_benchmark(run_dir / "benchmark_score.tsv")
+        info = run_dir / "run_info.json"
         rows.append({
             "run_id": run_id, "train_job_s": train.get(WALL), "train_job_cpu_s": train.get(CPU),
             "score_job_s": score.get(WALL), "score_job_cpu_s": score.get(CPU), "checkpoints": n_checkpoints(run_dir),
-            "finished": (run_dir / "run_info.json").stat().st_mtime,
+            "finished": info.stat().st_mtime if info.is_file() else float("nan"),
         })
-    table = summary.merge(pd.DataFrame(rows), on="run_id", how="left", validate="one_to_one")
+    return pd.DataFrame(rows, columns=["run_id", "train_job_s", "train_job_cpu_s", "score_job_s", "score_job_cpu_s",
+                                       "checkpoints", "finished"])
+
+
+def run_rows(results: Path, dataset: str) -> pd.DataFrame:
+    """One row per run of ``dataset``: ``summary.tsv`` (scores, metrics, and the runs' ``run_info.json`` outcome:
+    fit time, peak memory, epochs, ``max_epochs``, ``stopped_early``) with :func:`job_times`."""
+    summary = C.read_table(results / dataset / "summary.tsv", C.SUMMARY)
+    table = summary.merge(job_times(results, dataset, summary["run_id"]), on="run_id", how="left",
+                          validate="one_to_one")
     # ranked runs by total (best first), then the controls, then failed runs
     table["_order"] = table["control"].fillna(False).astype(int) + 2 * (table["status"] != C.STATUS_OK)
     return table.sort_values(["_order", "total"], ascending=[True, False], kind="stable").drop(columns="_order")
@@ -146,7 +159,7 @@ def runs_table(runs: pd.DataFrame) -> str:
     return markdown(shown)
 
 
-def stage_rows(results: Path, dataset: str, runs: pd.DataFrame) -> pd.DataFrame:
+def stage_rows(results: Path, dataset: str) -> pd.DataFrame:
     """Per rule: jobs, summed wall and CPU time, longest job, peak RSS (Snakemake's benchmark files)."""
     rows = [{"stage": p.stem, **read_benchmark(p)} for p in sorted((results / dataset / "benchmarks").glob("*.tsv"))]
     for run_dir in sorted((results / dataset / "runs").iterdir()):
@@ -219,8 +232,62 @@ def end_to_end(log: Path) -> str:
             f"started {begin:%Y-%m-%d %H:%M:%S}, last job finished {finish:%H:%M:%S}).")
 
 
+def invocation_seconds(log: Path) -> int:
+    """The wall seconds of :func:`end_to_end`'s sentence."""
+    found = re.search(r"\*\*(\d+) min (\d+) s\*\*", end_to_end(log))
+    return 60 * int(found[1]) + int(found[2])
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds) // 60} min {int(seconds) % 60} s"
+
+
+def side_by_side(results: Path, dataset: str, log: Path, baseline: Path, baseline_log: Path,
+                 labels: tuple[str, str]) -> str:
+    """This demo against another version's (``baseline``: its results folder and Snakemake log), both run on this
+    machine: end to end, per run (epochs and the train job) and per stage. The baseline's ``summary.tsv`` is read
+    as plain TSV (an older version's columns may differ); runs of one demo only are listed with a dash."""
+    new_label, old_label = labels
+    seconds = {new_label: invocation_seconds(log), old_label: invocation_seconds(baseline_log)}
+    change = seconds[new_label] / seconds[old_label] - 1
+    lines = [f"#### Side by side: {new_label} against {old_label}",
+             f"Both demos on this machine, one after the other, nothing else running: {old_label} "
+             f"**{_minutes(seconds[old_label])}**, {new_label} **{_minutes(seconds[new_label])}** ({change:+.1%})."]
+    per_run = {}
+    for label, folder in ((old_label, baseline), (new_label, results)):
+        summary = pd.read_csv(folder / dataset / "summary.tsv", sep="\t")
+        times = job_times(folder, dataset, summary["run_id"]).set_index("run_id")
+        epochs = summary.set_index("run_id")["n_epochs"] if "n_epochs" in summary else pd.Series(dtype=float)
+        per_run[label] = times.assign(n_epochs=epochs)
+    run_ids = list(dict.fromkeys([*per_run[old_label].index, *per_run[new_label].index]))
+    shown = {"run": [f"`{r}`" for r in run_ids]}
+    for label in (old_label, new_label):
+        table = per_run[label]
+        shown[f"{label}: epochs"] = [str(int(table.at[r, "n_epochs"])) if r in table.index
+                                     and pd.notna(table.at[r, "n_epochs"]) and table.at[r, "n_epochs"] > 0
+                                     else ("—" if r not in table.index else "") for r in run_ids]
+        shown[f"{label}: train job s (CPU s)"] = [
+            _wall_cpu(table.at[r, "train_job_s"], table.at[r, "train_job_cpu_s"]) if r in table.index else "—"
+            for r in run_ids]
+    lines.append("Per run (— : not in that demo):\n\n" + markdown(pd.DataFrame(shown)))
+    stages = {label: stage_rows(folder, dataset).set_index("stage")
+              for label, folder in ((old_label, baseline), (new_label, results))}
+    names = list(dict.fromkeys([*stages[old_label].index, *stages[new_label].index]))
+    rows = {"stage": [f"`{n}`" for n in names]}
+    for label in (old_label, new_label):
+        table = stages[label]
+        rows[f"{label}: jobs"] = [str(int(table.at[n, "jobs"])) if n in table.index else "—" for n in names]
+        rows[f"{label}: wall s (sum)"] = [_num(table.at[n, "wall s (sum)"], 0) if n in table.index else "—"
+                                          for n in names]
+        rows[f"{label}: CPU s (sum)"] = [_num(table.at[n, "CPU s (sum)"], 0)
+                                         if n in table.index and "CPU s (sum)" in table else "—" for n in names]
+    lines.append("Per stage (Snakemake's benchmark files, summed):\n\n" + markdown(pd.DataFrame(rows)))
+    return "\n\n".join(lines)
+
+
 def build(results: Path, dataset: str | None = None, snakemake_log: Path | None = None, note: str = "",
-          today: dt.date | None = None) -> str:
+          today: dt.date | None = None, baseline: Path | None = None, baseline_log: Path | None = None,
+          labels: tuple[str, str] = ("this version", "baseline")) -> str:
     """The markdown block (without the markers) for ``results``."""
     dataset = find_dataset(results, dataset)
     runs = run_rows(results, dataset)
@@ -239,7 +306,7 @@ def build(results: Path, dataset: str | None = None, snakemake_log: Path | None 
     failed = runs[runs["status"] != C.STATUS_OK]
     if len(failed):
         parts.append("\n".join(f"- `{r.run_id}` failed: {r.reason}" for r in failed.itertuples()))
-    stages = stage_rows(results, dataset, runs)
+    stages = stage_rows(results, dataset)
     if len(stages):
         parts.append("#### Stages\n\nSnakemake's benchmark files, summed per rule (jobs ran side by side, so the "
                      "sums exceed the wall time).\n\n" + stage_table(stages))
@@ -247,6 +314,10 @@ def build(results: Path, dataset: str | None = None, snakemake_log: Path | None 
     if cost:
         parts.append(cost)
     parts.append(f"Recommendation (`best_settings.tsv`): {recommendation(best, dataset)}")
+    if baseline is not None:
+        if snakemake_log is None or baseline_log is None:
+            raise SystemExit("--baseline needs --snakemake-log and --baseline-log (the two invocations' logs)")
+        parts.append(side_by_side(results, dataset, snakemake_log, baseline, baseline_log, labels))
     return "\n\n".join(parts)
 
 
@@ -267,8 +338,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--doc", type=Path, help=f"replace the block between {BEGIN} and {END} of this file")
     parser.add_argument("--snakemake-log", type=Path, help="the Snakemake log of the demo's invocation")
     parser.add_argument("--note", default="", help="a sentence added to the stamp (e.g. the machine's load)")
+    parser.add_argument("--label", default="this version", help="this demo's name in the side-by-side tables")
+    parser.add_argument("--baseline", type=Path,
+                        help="another version's demo results folder, run on this machine: adds a side-by-side section")
+    parser.add_argument("--baseline-log", type=Path, help="the Snakemake log of the baseline's invocation")
+    parser.add_argument("--baseline-label", default="baseline", help="the baseline's name (e.g. its commit)")
     args = parser.parse_args(argv)
-    block = build(args.results, args.dataset, args.snakemake_log, args.note)
+    block = build(args.results, args.dataset, args.snakemake_log, args.note, baseline=args.baseline,
+                  baseline_log=args.baseline_log, labels=(args.label, args.baseline_label))
     if args.doc:
         replace_block(args.doc, block)
         print(f"updated {args.doc}")

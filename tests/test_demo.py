@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 
+import pandas as pd
 import pytest
 import torch
 
@@ -107,3 +109,32 @@ def test_demo_tables_are_written_from_the_results_files(tiny_run, tmp_path):
     doc.write_text("no markers\n")
     with pytest.raises(SystemExit, match="demo-tables:begin"):
         tables.main(["--results", str(results), "--doc", str(doc)])
+
+
+def test_demo_tables_put_another_versions_demo_side_by_side(tiny_run, tmp_path):
+    tables = _demo_tables()
+    results = tiny_run / "results"
+    log = sorted((tiny_run / ".snakemake" / "log").glob("*.snakemake.log"))[0]
+    baseline = tmp_path / "baseline"  # another version's results: one run fewer, a slower invocation
+    (baseline / "sim").mkdir(parents=True)
+    summary = pd.read_csv(results / "sim" / "summary.tsv", sep="\t")
+    dropped = summary.loc[summary["kind"] == "sysvi", "run_id"].iloc[0]
+    summary[summary["run_id"] != dropped].drop(columns=["best_epoch"]).to_csv(  # an older contract's columns
+        baseline / "sim" / "summary.tsv", sep="\t", index=False)
+    shutil.copytree(results / "sim" / "runs", baseline / "sim" / "runs")
+    shutil.rmtree(baseline / "sim" / "runs" / dropped)
+    shutil.copytree(results / "sim" / "benchmarks", baseline / "sim" / "benchmarks")
+    seconds = tables.invocation_seconds(log)
+    baseline_log = tmp_path / "baseline.snakemake.log"
+    baseline_log.write_text(re.sub(r"^Elapsed time: .*$", "", log.read_text(), flags=re.M)
+                            + f"\nElapsed time: 0:{(2 * seconds) // 60:02d}:{(2 * seconds) % 60:02d}\n")
+    block = tables.build(results, snakemake_log=log, baseline=baseline, baseline_log=baseline_log,
+                         labels=("new", "old"))
+    side = block.split("#### Side by side: new against old")[1]
+    assert f"old **{seconds * 2 // 60} min {seconds * 2 % 60} s**" in side and "(-50.0%)" in side
+    row = next(line for line in side.splitlines() if line.startswith(f"| `{dropped}` |"))
+    train = tables.read_benchmark(results / "sim" / "runs" / dropped / "benchmark_train.tsv")
+    assert row.startswith(f"| `{dropped}` | — | — | ") and f"{train['s']:,.0f}" in row  # in the new demo only
+    assert "| `train` | 3 |" in side and "| 4 |" in side  # per stage: the baseline trained one run fewer
+    with pytest.raises(SystemExit, match="--baseline needs"):
+        tables.build(results, baseline=baseline, baseline_log=baseline_log)

@@ -318,8 +318,8 @@ def test_results_table_ranks_by_the_score_with_controls_last_and_names_what_it_s
     # the non-aggregated metric sits in its own block after the aggregated ones, its header grey
     assert columns.index("clisi knn") > max(columns.index(m.replace("_", " ")) for m in METRIC_TYPES)
     assert ax.get_xticklabels()[columns.index("clisi knn")].get_color() == "0.45"
-    assert F.aggregated_metrics(["clisi_knn", "nmi_leiden"]) == {"nmi_leiden"}
-    assert F.aggregated_metrics(["clisi_knn", "nmi_leiden"], left_out=["nmi_leiden"]) == {"clisi_knn"}
+    assert F.metrics_in_aggregate(["clisi_knn", "nmi_leiden"]) == {"nmi_leiden"}
+    assert F.metrics_in_aggregate(["clisi_knn", "nmi_leiden"], left_out=["nmi_leiden"]) == {"clisi_knn"}
 
 
 def test_batch_bio_scatter_draws_controls_grey_and_last(tmp_path):
@@ -340,6 +340,11 @@ def test_batch_bio_scatter_draws_controls_grey_and_last(tmp_path):
                if isinstance(c, PathCollection) and len(c.get_offsets())]
     assert all(r == g == b for r, g, b, _ in colours[-2:]) and not any(r == g == b for r, g, b, _ in colours[:-2])
     assert to_rgba(colours[0]) != to_rgba(colours[-1])
+    # scaled on the compared runs' range, a control can lie off the plane: the legend says where
+    summary.loc[summary["model"] == "shuffled", ["batch", "bio"]] = [0.3, -4.9]
+    fig = F.batch_bio_scatter(summary, _paths(tmp_path, "scatter_off"), best=_best_with_controls(summary))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "shuffled (control): off the plane (batch 0.30, bio -4.90)" in labels and "celltype (control)" in labels
 
 
 def test_palette_one_hue_per_family_controls_grey_systems_apart():
@@ -378,6 +383,14 @@ def test_sweep_axes_span_the_usable_range_not_the_noise(tmp_path):
                             _paths(tmp_path, "sweep_range2"))
     low, high = fig.axes[0].get_ylim()
     assert high - low >= 0.1
+    # a scaled score: the compared runs' range; a control scaled far outside it is named, not squashing the lines
+    summary.loc[summary["model"] == "shuffled", "total"] = -3.0
+    fig = F.parameter_sweep(summary, _best_with_controls(summary), ["total"], _paths(tmp_path, "sweep_total"))
+    low, high = fig.axes[0].get_ylim()
+    compared = summary.loc[~summary["model"].isin(["shuffled", "celltype"]), "total"]
+    assert low > -1.0 and low <= compared.min() and high >= compared.max()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "shuffled (control: the range; off the axis where not drawn)" in labels
 
 
 def test_training_curve_ticks_do_not_run_together(tmp_path):
@@ -412,3 +425,30 @@ def test_training_curves_one_row_per_model_with_the_summary(tmp_path):
     assert len(drawn[0].lines) == len(runs)
     heads = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "sysvi (24 runs): 1 not converged" in heads
+
+
+def test_training_length_draws_the_ranking_score_on_the_compared_models_range(tmp_path):
+    """The y axis is the score that ranks (selection_score here, not total), spanning the compared models; a
+    control far below is named with its value instead of squashing the lines."""
+    rows = []
+    for model, finals in {"sysvi": (0.70, 0.80), "cvae": (0.65, 0.60)}.items():
+        for stage, (epoch, value) in enumerate([(290, finals[1]), (138, finals[0])]):
+            rows.append({"dataset": "d", "run_id": f"{model}__seed=0", "model": model, "setting": model, "seed": 0,
+                         "stage": stage, "epoch": epoch, "total": 5.0, "selection_score": value})
+    for model, value in {"pca": 0.3, "shuffled": -2.9}.items():
+        rows += [{"dataset": "d", "run_id": model, "model": model, "setting": model, "seed": 0, "stage": stage,
+                  "epoch": 0, "total": value, "selection_score": value} for stage in (0, 1)]
+    scores = pd.DataFrame(rows)
+    best = pd.DataFrame({"dataset": "d", "model": ["sysvi", "cvae", "pca", "shuffled"],
+                         "setting": ["sysvi", "cvae", "pca", "shuffled"], "best_by": "selection_score",
+                         "median_run_id": ["sysvi__seed=0", "cvae__seed=0", "pca", "shuffled"],
+                         "control": [False, False, False, True], "kind": ["sysvi", "sysvi", "pca", "shuffled"]})
+    fig = F.training_length(scores, best, _paths(tmp_path, "length"), title="toy", variant="raw")
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert low < 0.3 and 0.8 < high < 1.0  # the compared models (not total = 5, not the control at -2.9)
+    assert "selection score" in ax.get_ylabel() and "selection_score" in ax.get_title()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[-1] == "shuffled (shuffled) (control): -2.90, off the axis"
+    sysvi = next(line for line in ax.get_lines() if line.get_label() == "sysvi (sysvi)")
+    assert list(sysvi.get_xdata()) == [138, 290] and list(sysvi.get_ydata()) == [0.70, 0.80]

@@ -128,6 +128,30 @@ def test_a_model_with_one_setting_read_back_has_no_runner_up_clause(tmp_path):
     assert "Setting: its only one (m__s=b)." in text and "nan" not in text, text
 
 
+def test_the_final_rows_sit_at_the_kept_state_and_later_checkpoints_are_not_scored(tiny_run):
+    """With early stopping the final embedding is the state of ``best_epoch``: metrics_by_epoch's last epoch is
+    that epoch, and a checkpoint at or after it (a state trained past, not kept) is not scored."""
+    from sysvi_bench.grid import Run
+    from sysvi_bench.score.by_epoch import score_by_epoch
+    from sysvi_bench.score.suite import reference_from_adata
+
+    results = tiny_run / "results" / "sim"
+    run_dir = results / "runs" / "sysvi__prior=vamp__seed=0"
+    info = json.loads((run_dir / "run_info.json").read_text())
+    reference = reference_from_adata(C.read_h5ad_checked(results / "evaluation_reference.h5ad", C.REFERENCE))
+    evaluation = json.loads((results / "metrics_info.json").read_text())["evaluation"]
+    run = Run(dataset="sim", model="sysvi", kind="sysvi", seed=0, run_id="sysvi__prior=vamp__seed=0",
+              setting="sysvi__prior=vamp", params={}, grid_values={"prior": "vamp"})
+    scored = {}
+    for best_epoch in (3, 2, None):  # no early stopping; the best state at the checkpoint's epoch; absent
+        final, by_epoch = score_by_epoch(run, {**info, "best_epoch": best_epoch}, run_dir / "embedding.h5ad",
+                                         reference, evaluation)
+        scored[best_epoch] = sorted(by_epoch["epoch"].unique())
+        last = by_epoch[by_epoch["epoch"] == by_epoch["epoch"].max()].drop(columns="epoch")
+        pd.testing.assert_frame_equal(last.reset_index(drop=True), final)
+    assert scored == {3: [2, 3], 2: [2], None: [2, 3]}
+
+
 def test_the_tiny_workflow_scores_its_checkpoints(tiny_run):
     results = tiny_run / "results" / "sim"
     run_dir = results / "runs" / "sysvi__prior=vamp__seed=0"

@@ -175,3 +175,22 @@ def test_without_a_pca_run_the_umap_figure_draws_the_preprocessed_pca(tiny_run, 
     (drawn,) = (workdir / "results" / "sim" / "runs").glob("sysvi*/umap.tsv")  # the best SysVI run's
     assert pca["cell"].equals(C.read_table(drawn, C.UMAP)["cell"])  # the same cells in every panel
     assert np.isfinite(pca[["umap1", "umap2"]].to_numpy()).all()
+
+
+def test_training_over_epochs_is_scheduled_first(tmp_path):
+    """Runs that train over epochs get a higher Snakemake priority than the cheap runs (PCA) and the score jobs,
+    more epochs higher: with fewer cores than runs the long ones do not start last."""
+    proc = run_snakemake(tmp_path, "-n", config=load_yaml(TINY_CONFIG))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    priorities = {}
+    for block in re.split(r"\n(?=(?:local)?rule )", proc.stdout):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        run_id = re.search(r"run_id=(\S+)", block)
+        if rule and run_id:
+            found = re.search(r"priority: ([\d.]+)", block)
+            priorities[(rule[1], run_id[1].rstrip(","))] = float(found[1]) if found else 0.0
+    train = {run: p for (rule, run), p in priorities.items() if rule == "train"}
+    assert train["unintegrated"] == 0 and train["broken__seed=0"] > 0  # PCA; a 1-epoch SysVI run
+    assert train["sysvi__prior=vamp__seed=0"] == train["sysvi__prior=standard_normal__seed=0"] \
+        == 3 * train["broken__seed=0"]  # 3 epochs vs 1 on one dataset
+    assert all(p == 0 for (rule, _), p in priorities.items() if rule == "score")

@@ -256,6 +256,13 @@ def n_epochs(wildcards, preprocessed=None):
     return max_epochs_upper_bound(params.get("max_epochs"), n_cells, params)
 
 
+def train_priority(wildcards):
+    """A train job's scheduling priority: its most epochs (n_epochs, before preprocessing) times its dataset's raw
+    size, so that runs that train over epochs start before the cheap runs and the score jobs, larger datasets
+    first (Snakemake starts ready jobs of higher priority first). Only the order of jobs changes, not a result."""
+    return n_epochs(wildcards) * raw_size_mb(wildcards.dataset)
+
+
 def checkpoints_of(wildcards):
     """Fractions of max_epochs at which a neural run keeps its embedding (evaluation.checkpoints), sorted;
     empty for models that do not train over epochs (a new checkpoint list must not refit PCA or Harmony)."""

@@ -34,6 +34,8 @@ rule train:
         accelerator=config["accelerator"],
         checkpoints=checkpoints_of,
     threads: config["threads"]["train"]
+    # the longest training first: a long run started last would leave the other cores idle at the end
+    priority: train_priority
     resources:
         gpu=train_gpus,
         mem_mb=train_mem_mb,

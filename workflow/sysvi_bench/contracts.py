@@ -70,11 +70,12 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
 ``results/{dataset}/runs/{run_id}/metrics_by_epoch.tsv`` (:data:`METRICS_BY_EPOCH`)
     The run's metrics at each embedding checkpoint (``evaluation.checkpoints``; extra ``obsm`` keys
     ``X_emb_epoch<epoch>`` of ``embedding.h5ad``), written by the ``score`` step: ``epoch`` then the columns of
-    :data:`METRICS`; the rows of its last epoch (the epochs the run trained; 0 for models without epochs) are
-    exactly ``metrics.tsv``. ``run_info.json`` of a neural run also holds ``max_epochs`` (resolved from
+    :data:`METRICS`; the rows of its last epoch (``best_epoch`` of ``run_info.json``, else the epochs the run
+    trained; 0 for models without epochs) are exactly ``metrics.tsv``; checkpoints at or after ``best_epoch``
+    (states trained past, not kept) are not scored. ``run_info.json`` of a neural run also holds ``max_epochs`` (resolved from
     ``auto``), ``stopped_early``, ``best_epoch`` (the epoch whose state ``X_emb``, ``metrics.tsv`` and the saved
     model are: with early stopping the best validation loss, restored at the end of training, so the final rows
-    of ``metrics_by_epoch.tsv``, at ``n_epochs``, are that state's; without early stopping ``n_epochs``) and,
+    of ``metrics_by_epoch.tsv``, at ``best_epoch``, are that state's; without early stopping ``n_epochs``) and,
     where the model has a KL weight, ``kl_weight_reached`` and ``kl_warmup_complete``
     (:mod:`sysvi_bench.train.budget`, :mod:`sysvi_bench.train.checkpoints`); that of a Harmony run
     ``harmony_iterations`` and ``harmony_converged`` (it stopped before ``max_iter_harmony``).
@@ -259,6 +260,14 @@ def as_bool(values: pd.Series) -> pd.Series:
     """A true/false column as pandas' nullable ``boolean`` (NA stays NA), from bools or their text in a TSV."""
     text = values.astype("string").str.strip().str.lower()
     return text.map({"true": True, "false": False}, na_action="ignore").astype("boolean")
+
+
+def is_control(table: pd.DataFrame) -> pd.Series:
+    """Per row of a run manifest or table: is the run a control (column ``control``; NA, a missing column and
+    text read back from a TSV all handled; False where unknown)."""
+    if "control" not in table.columns:
+        return pd.Series(False, index=table.index, dtype=bool)
+    return as_bool(table["control"]).fillna(False).astype(bool)
 
 
 def flag(value: Any) -> bool | None:

@@ -43,9 +43,7 @@ DEFAULT_BEST_BY = "selection_score"  # the paper's (the schema's evaluation.best
 def control_runs(runs: pd.DataFrame) -> frozenset[tuple[str, str]]:
     """``(dataset, run_id)`` of the runs that are controls (column ``control`` of the run manifest or table;
     none when it has no such column)."""
-    if "control" not in runs.columns:
-        return frozenset()
-    flags = C.as_bool(runs["control"]).fillna(False).astype(bool)
+    flags = C.is_control(runs)
     return frozenset(zip(runs.loc[flags, "dataset"].astype(str), runs.loc[flags, "run_id"].astype(str)))
 
 
@@ -609,7 +607,7 @@ def variant_disagreements(ranking: pd.DataFrame, dataset: str) -> list[str]:
             notes.append(f"{model}'s best setting: " + "; ".join(
                 f"{_setting_name(i, v)} on {variant}" for i, v, variant in zip(ids, values, variants)))
         ranks = rows["model_rank"]
-        if not rows["control"].fillna(False).astype(bool).any() and ranks.nunique(dropna=False) > 1:
+        if not C.is_control(rows).any() and ranks.nunique(dropna=False) > 1:
             notes.append(f"{model} ranks " + ", ".join(f"{_ordinal(int(r)) if pd.notna(r) else 'unranked'} on {v}"
                                                        for r, v in zip(ranks, variants)))
     return notes

@@ -84,8 +84,7 @@ def pairwise_tests(runs: pd.DataFrame, metrics: Sequence[str] = KEY_METRICS) -> 
     rows = []
     for (dataset, ), sub in runs.groupby(["dataset"], sort=False):
         models = list(dict.fromkeys(sub["model"]))
-        controls = set(sub.loc[C.as_bool(sub["control"]).fillna(False).astype(bool), "model"]) \
-            if "control" in sub else set()
+        controls = set(sub.loc[C.is_control(sub), "model"])
         for metric in (m for m in metrics if m in sub):
             values = {m: sub[sub["model"] == m].set_index("seed")[metric].astype(float) for m in models}
             block = []

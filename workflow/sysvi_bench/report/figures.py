@@ -96,7 +96,7 @@ def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame) -> set[str]:
 # ----------------------------------------------------------------------------------------- results table
 
 
-def aggregated_metrics(metrics: Sequence[str], left_out: Sequence[str] | None = None) -> set[str]:
+def metrics_in_aggregate(metrics: Sequence[str], left_out: Sequence[str] | None = None) -> set[str]:
     """The metrics of ``metrics`` that enter the bio/batch aggregates: the one place a figure decides it.
 
     ``left_out``: the dataset's metrics that did not enter its aggregates, where the aggregate step records
@@ -126,7 +126,7 @@ def results_table(
     Rows: the compared runs ranked by ``best_by`` (the score that picks the best settings), then the controls
     in a block of their own under a line, labelled grey: they show each metric's usable range and are never
     candidates (:func:`ranking_order`). Columns: the metrics that enter the bio/batch aggregates
-    (:func:`aggregated_metrics`; ``left_out`` as there), then those reported but not aggregated, in a
+    (:func:`metrics_in_aggregate`; ``left_out`` as there), then those reported but not aggregated, in a
     separate block with grey headers. The printed number is the raw value; the colour is the run's
     direction-aware scaled value from the summary (``scaled_<metric>``: 1 = the dataset's best run, darker =
     better) where it has one, else the column's min-max scaled raw value. Per-system and noise rows
@@ -136,7 +136,7 @@ def results_table(
     """
     title = with_shows(title, variant, best_by)
     shown = [m for m in metric_types if not is_auxiliary(m) and m in summary.columns and summary[m].notna().any()]
-    aggregated = aggregated_metrics(shown, left_out)
+    aggregated = metrics_in_aggregate(shown, left_out)
     blocks = [(f"bio conservation", sorted(m for m in shown if metric_types[m] == "bio" and m in aggregated)),
               ("batch correction", sorted(m for m in shown if metric_types[m] == "batch" and m in aggregated)),
               ("not in the aggregates", sorted((m for m in shown if m not in aggregated),
@@ -278,13 +278,24 @@ def batch_bio_scatter(
     lo_x, hi_x = ok["batch"].min(), ok["batch"].max()
     lo_y, hi_y = ok["bio"].min(), ok["bio"].max()
     pad_x, pad_y = max(0.05, 0.08 * (hi_x - lo_x)), max(0.05, 0.08 * (hi_y - lo_y))
-    ax.set_xlim(max(-0.02, lo_x - pad_x), min(1.02, hi_x + pad_x))
-    ax.set_ylim(max(-0.02, lo_y - pad_y), min(1.02, hi_y + pad_y))
+    (x_low, x_high), (y_low, y_high) = ((max(-0.02, lo_x - pad_x), min(1.02, hi_x + pad_x)),
+                                        (max(-0.02, lo_y - pad_y), min(1.02, hi_y + pad_y)))
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
     ax.set_xlabel("batch correction (mean of scaled batch metrics; system as batch)")
     ax.set_ylabel("bio conservation (mean of scaled bio metrics)")
     ax.set_title(title, loc="left", fontsize=10)
-    handles = [Line2D([], [], marker="D" if m in controls else "o", ls="", color=colours[m],
-                      label=f"{m} (control)" if m in controls else m) for m in drawn]
+
+    def legend_label(model: str) -> str:
+        if model not in controls:
+            return model
+        x, y = ok.loc[ok["model"].astype(str) == model, ["batch", "bio"]].mean()
+        # scaled on the compared runs' range, a control can lie outside the plane: said, not silently cut
+        inside = x_low <= x <= x_high and y_low <= y <= y_high
+        return f"{model} (control)" + ("" if inside else f": off the plane (batch {x:.2f}, bio {y:.2f})")
+
+    handles = [Line2D([], [], marker="D" if m in controls else "o", ls="", color=colours[m], label=legend_label(m))
+               for m in drawn]
     handles += [
         Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.6,
                markersize=11, label=f"best setting of the model{f' (by {best_by})' if best_by else ''}"),
@@ -374,8 +385,10 @@ def parameter_sweep(
     coloured by prior (``labels``: panel names per quantity). Axes that are not swept are skipped (with none swept, the cycle weight is shown, a
     single point per prior). The unintegrated PCA (kind ``pca``), when scored, is a dashed grey reference, and
     each control (``control`` column) a dotted grey one. A quantity's y axis spans its usable range, not the
-    noise of the drawn points: its range over all the dataset's scored runs, controls included, at least
-    0.1 wide (:func:`~sysvi_bench.report.plotting.usable_range`; inside [0, 1] for the ``bounded`` ones).
+    noise of the drawn points: its range over all the dataset's scored runs, at least 0.1 wide
+    (:func:`~sysvi_bench.report.plotting.usable_range`): for a raw metric the controls included, for the
+    ``bounded`` scaled scores (kept inside [0, 1] when widened) the compared runs only: controls scaled on the
+    compared runs' range can lie far outside it, and the legend says when one is off the axis.
     ``variant`` and ``best_by`` (the score that chose the setting the other axes are held at) are named in
     the title.
     """
@@ -402,6 +415,7 @@ def parameter_sweep(
     control_means = {m: scored[scored["model"].astype(str) == m][[q for q in quantities if q in scored.columns]].mean()
                      for m in compared_first(scored["model"].astype(str), controls) if m in controls}
     control_styles = dict(zip(control_means, [":", "-.", (0, (1, 3)), (0, (5, 2, 1, 2))] * 4))
+    off_axis: set[str] = set()  # controls outside some panel's y range
     for qi, quantity in enumerate(quantities):
         r, c0 = divmod(qi, per_row)
         panels = [grid[r, c0 * block + j] for j in range(block)]
@@ -431,14 +445,19 @@ def parameter_sweep(
                 if ai == 0 and fi == 0:
                     ax.set_ylabel("value (mean ± sd over seeds)", fontsize=8)
         # one y range per quantity, so that its panels (axes x embedding settings) compare directly: the
-        # quantity's usable range over the dataset's runs (controls included), never autoscaled to the noise
+        # quantity's usable range over the dataset's runs, never autoscaled to the noise. A raw metric's range
+        # includes the controls (they show it); a scaled score's is the compared runs' (the scale is theirs:
+        # a control scaled on it can lie far outside and would squash the lines; named in the legend instead)
         drawn = table[table["quantity"] == quantity]
-        spread = [*scored[quantity].dropna()] if quantity in scored.columns else []
+        pool = scored[~scored["model"].astype(str).isin(controls)] if quantity in bounded else scored
+        spread = [*pool[quantity].dropna()] if quantity in pool.columns else []
         spread += [*(drawn["mean"] - drawn["sd"].fillna(0.0)), *(drawn["mean"] + drawn["sd"].fillna(0.0))]
         low, high = usable_range(spread, min_span=0.1, bounds=(0.0, 1.0) if quantity in bounded else None)
         for a in panels:
             a.set_ylim(low, high)
             a.ticklabel_format(axis="y", useOffset=False)
+        off_axis.update(m for m, means in control_means.items()
+                        if quantity in means.index and not low <= means[quantity] <= high)
     for k in range(len(quantities), n_rows * per_row):
         r, c0 = divmod(k, per_row)
         for j in range(block):
@@ -446,8 +465,8 @@ def parameter_sweep(
     handles = [Line2D([], [], color=prior_colours[p], marker="o", label=p) for p in priors]
     if reference is not None:
         handles.append(Line2D([], [], color="0.5", ls="--", label="unintegrated (PCA)"))
-    handles += [Line2D([], [], color="0.6", ls=control_styles[m], label=f"{m} (control: the range)")
-                for m in control_means]
+    handles += [Line2D([], [], color="0.6", ls=control_styles[m], label=f"{m} (control: the range"
+                       + ("; off the axis where not drawn)" if m in off_axis else ")")) for m in control_means]
     held = "; ".join(h for h in table["held"].unique() if h)
     fig.tight_layout()
     # right of the panels, outside the axes (the saved figure's tight bounding box includes it)
@@ -618,16 +637,19 @@ def runtime_memory(summary: pd.DataFrame, paths: list[Path | str], title: str = 
 
 def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path | str], title: str = "",
                     best_by: str | None = None, variant: str | None = None) -> plt.Figure | None:
-    """Total score of each model's best setting (its median run) at every embedding checkpoint vs epoch.
+    """The ranking score (``best_by``: what chose the settings and ranks the models) of each model's best setting
+    (its median run) at every embedding checkpoint vs epoch.
 
     ``scores``: ``scores_by_epoch.tsv`` (:func:`sysvi_bench.aggregate.training_length.scores_by_epoch`); ``best``:
     ``best_settings.tsv``. Models without epochs (PCA, Harmony, controls) are drawn as horizontal lines at their
-    final total. The last point of each line is the model's score in the summary. Controls (``control``
-    column) are grey and listed last. ``best_by`` (the score that chose the settings) and ``variant`` are
-    named in the title.
+    final score. The last point of each line is the model's score in the summary, at the epoch of the state it
+    kept (``best_epoch``). Controls (``control`` column) are grey and listed last. The y axis spans the compared
+    models (controls are scaled on their range and can lie far outside it: such a control is named in the legend
+    with its value, not drawn). ``best_by`` and ``variant`` are named in the title.
     """
     best_by = best_by or (str(best["best_by"].iloc[0]) if len(best) and "best_by" in best else None)
     title = with_shows(title, variant, best_by)
+    score = best_by if best_by in scores.columns else "total"
     runs = best.dropna(subset=["median_run_id"])
     if scores.empty or runs.empty:
         message_figure(paths, title, "No scored run.")
@@ -636,24 +658,36 @@ def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path |
     colours = model_colours(runs.sort_values("model"))
     order = {m: i for i, m in enumerate(compared_first(sorted(runs["model"].astype(str)), controls))}
     runs = runs.iloc[np.argsort([order[m] for m in runs["model"].astype(str)], kind="stable")]
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    trained = scores[pd.to_numeric(scores["epoch"], errors="coerce") > 0]
-    x_max = float(pd.to_numeric(trained["epoch"]).max()) if len(trained) else 1.0
+    lines = {}
     for _, row in runs.iterrows():
         sub = scores[scores["run_id"].astype(str) == str(row["median_run_id"])].copy()
         sub["epoch"] = pd.to_numeric(sub["epoch"], errors="coerce")
-        sub = sub.dropna(subset=["epoch", "total"]).drop_duplicates("epoch").sort_values("epoch")
-        if sub.empty:
-            continue
-        label = f"{row['model']} ({row['setting']})" + (" (control)" if str(row["model"]) in controls else "")
-        colour = colours[str(row["model"])]
+        sub[score] = pd.to_numeric(sub[score], errors="coerce")
+        sub = sub.dropna(subset=["epoch", score]).drop_duplicates("epoch").sort_values("epoch")
+        if len(sub):
+            lines[str(row["model"])] = (row, sub)
+    compared = [sub[score] for model, (_, sub) in lines.items() if model not in controls]
+    values = pd.concat(compared or [sub[score] for _, sub in lines.values()])
+    low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    margin = max(0.05 * (high - low), 0.02)
+    low, high = low - margin, high + margin
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    trained = scores[pd.to_numeric(scores["epoch"], errors="coerce") > 0]
+    x_max = float(pd.to_numeric(trained["epoch"]).max()) if len(trained) else 1.0
+    for model, (row, sub) in lines.items():
+        label = f"{model} ({row['setting']})" + (" (control)" if model in controls else "")
+        colour = colours[model]
         if (sub["epoch"] > 0).any():
-            ax.plot(sub["epoch"], sub["total"], marker="o", lw=1.5, color=colour, label=label)
-        else:
-            ax.axhline(float(sub["total"].iloc[-1]), ls=":", lw=1.2, color=colour, label=label)
+            ax.plot(sub["epoch"], sub[score], marker="o", lw=1.5, color=colour, label=label)
+            continue
+        value = float(sub[score].iloc[-1])
+        if not low <= value <= high:  # a control far off the compared models' range: named, not drawn
+            label += f": {value:.2f}, off the axis"
+        ax.axhline(value, ls=":", lw=1.2, color=colour, label=label)
     ax.set_xlim(0, x_max * 1.03)
-    ax.set_xlabel("epoch (checkpoints of the same training)")
-    ax.set_ylabel(AGGREGATE_LABELS["total"] + " (scaled at each checkpoint)")
+    ax.set_ylim(low, high)
+    ax.set_xlabel("epoch (checkpoints of the same training; last point: the state kept)")
+    ax.set_ylabel(AGGREGATE_LABELS.get(score, score) + " (scaled at each checkpoint)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     if title:
         ax.set_title(title, fontsize=9)

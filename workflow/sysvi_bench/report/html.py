@@ -109,7 +109,7 @@ CONTROL_NOTE = ("Controls (grey, tagged \"(control)\", listed after the compared
 def controls_last(table: pd.DataFrame, by: Sequence[str], ascending: Sequence[bool]) -> pd.DataFrame:
     """``table`` sorted by ``by`` with the controls (column ``control``) after every compared model, and their
     model name tagged ``"(control)"``."""
-    control = table["control"].fillna(False).astype(bool)
+    control = C.is_control(table)
     ordered = table.assign(_control=control).sort_values(
         ["_control", *by], ascending=[True, *ascending], na_position="last", kind="stable")
     ordered["model"] = [f"{m} (control)" if c else m for m, c in zip(ordered["model"], ordered["_control"])]
@@ -137,7 +137,7 @@ def variants_section(ranking: pd.DataFrame, dataset: str) -> tuple[str, str]:
     wide = wide.reset_index()
     first_rank = f"model_rank ({variants[0]})" if variants else "model"
     wide = controls_last(wide, [first_rank], [True])
-    classes = ["control" if c else "" for c in wide["control"].fillna(False).astype(bool)]
+    classes = ["control" if c else "" for c in C.is_control(wide)]
     return ("Embedding variants: " + " and ".join(variants),
             text + '<p class="note">ranking_by_variant.tsv: each model\'s best setting, the mean of its ranking '
             "score (score: ranked_by) and rank when the summary is made from each embedding variant (the paper scores both). "
@@ -147,7 +147,7 @@ def variants_section(ranking: pd.DataFrame, dataset: str) -> tuple[str, str]:
 def aggregate_section(summary: pd.DataFrame, aggregated: pd.DataFrame) -> str:
     """What ``bio``/``batch``/``total`` weigh on the dataset: the span of each term and its effective weight over
     the compared runs (summary.tsv), and the metrics left out of them with the reason (aggregated_metrics.tsv)."""
-    compared = summary[~C.as_bool(summary["control"]).fillna(False).astype(bool) & summary["total"].notna()]
+    compared = summary[~C.is_control(summary) & summary["total"].notna()]
     parts = []
     if len(compared):
         first = compared.iloc[0]
@@ -208,7 +208,7 @@ def results_page(
                          "their best setting), then the controls. The best setting is chosen by the mean of best_by over "
                          "seeds; the median run is the one shown in the UMAP figure. " + CONTROL_NOTE + "</p>"
                          + table_html(ranked.drop(columns=["dataset"]).reset_index(drop=True),
-                                      ["control" if c else "" for c in ranked["control"].fillna(False).astype(bool)])))
+                                      ["control" if c else "" for c in C.is_control(ranked)])))
     if aggregated is not None:
         sections.append(("What the aggregate weighs", aggregate_section(summary, aggregated)))
     best_runs = set(best["median_run_id"])
@@ -220,7 +220,7 @@ def results_page(
                       if s in summary.columns), "total")  # (best_settings.tsv of an older version: none)
     ordered = controls_last(summary, [ranked_by], [False])
     classes = ["failed" if s == C.STATUS_FAILED else ("control" if c else ("best" if r in best_runs else ""))
-               for r, s, c in zip(ordered["run_id"], ordered["status"], ordered["control"].fillna(False).astype(bool))]
+               for r, s, c in zip(ordered["run_id"], ordered["status"], C.is_control(ordered))]
     runs = ordered[["run_id", "model"] + scores + seeds + info + params]
     runs = runs.rename(columns=lambda c: c.removeprefix("param_"))
     sections.append(("All runs: scores, seeds, resources and parameters",

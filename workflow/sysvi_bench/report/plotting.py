@@ -66,9 +66,7 @@ def with_shows(title: str, variant: str | None = None, best_by: str | None = Non
 
 def controls_of(table: pd.DataFrame) -> set[str]:
     """Models that are metric-scaling controls (the ``control`` column of summary.tsv / best_settings.tsv)."""
-    if "control" not in table.columns or table.empty:
-        return set()
-    return set(table.loc[C.as_bool(table["control"]).fillna(False).astype(bool).to_numpy(), "model"].astype(str))
+    return set(table.loc[C.is_control(table).to_numpy(), "model"].astype(str))
 
 
 def compared_first(models: Sequence[str], controls: Iterable[str]) -> list[str]:

@@ -71,16 +71,21 @@ def resolve_max_epochs(value: int | str, n_cells: int, batch_size: int = DEFAULT
         return int(value)
     from scvi.model._utils import get_max_epochs_heuristic  # scvi-tools' default rule, not re-implemented
 
-    return max(AUTO_FLOOR, get_max_epochs_heuristic(int(n_cells), epochs_cap=AUTO_CAP,
-                                                    decay_at_n_obs=AUTO_DECAY_AT_N_CELLS),
-               step_floor_epochs(n_cells, batch_size, train_size))
+    heuristic = get_max_epochs_heuristic(int(n_cells), epochs_cap=AUTO_CAP, decay_at_n_obs=AUTO_DECAY_AT_N_CELLS)
+    return with_floors(heuristic, n_cells, batch_size, train_size)
+
+
+def with_floors(heuristic: int, n_cells: int, batch_size: int = DEFAULT_BATCH_SIZE,
+                train_size: float = DEFAULT_TRAIN_SIZE) -> int:
+    """scvi-tools' epochs (``heuristic``) raised to the epoch and step floors of the module docstring."""
+    return max(AUTO_FLOOR, int(heuristic), step_floor_epochs(n_cells, batch_size, train_size))
 
 
 def auto_epochs(n_cells: int, batch_size: int = DEFAULT_BATCH_SIZE, train_size: float = DEFAULT_TRAIN_SIZE) -> int:
-    """The rule of the module docstring without importing scvi-tools (for the Snakemake process's resources);
-    tested equal to :func:`resolve_max_epochs` (which uses scvi-tools' function)."""
+    """:func:`resolve_max_epochs` of ``"auto"`` without importing scvi-tools (for the Snakemake process's
+    resources): scvi-tools' heuristic restated in one line, tested equal to its function."""
     heuristic = min(round(AUTO_DECAY_AT_N_CELLS / max(1, int(n_cells)) * AUTO_CAP), AUTO_CAP)
-    return max(AUTO_FLOOR, heuristic, step_floor_epochs(n_cells, batch_size, train_size))
+    return with_floors(heuristic, n_cells, batch_size, train_size)
 
 
 def max_epochs_upper_bound(value: int | str, n_cells: int | None = None,

@@ -3,9 +3,8 @@
 A Lightning callback (:class:`LatentCheckpoints`, passed to scvi-tools' ``model.train(callbacks=[...])``)
 calls the model's encoder at the end of the chosen epochs; nothing is retrained. Checkpoints are fractions
 of the run's ``max_epochs`` (resolved, e.g. from ``auto``): ``epoch = max(1, round(fraction * max_epochs))``.
-With early stopping, checkpoints after the stop epoch are never reached; the run's final embedding is the
-one after its last epoch (so the last row of ``metrics_by_epoch.tsv``, at ``n_epochs``, is the run's
-``metrics.tsv``).
+With early stopping, checkpoints after the stop epoch are never reached, and those at or after the best epoch
+are states the run trained past (stored, not scored: :func:`sysvi_bench.score.by_epoch.score_by_epoch`).
 
 **The best state** (:func:`best_state_callback`): with early stopping the run ends ``early_stopping_patience``
 epochs *after* its best validation loss, so its final weights are not its best. A callback keeps the weights
