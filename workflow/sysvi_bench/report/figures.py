@@ -687,7 +687,7 @@ def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path |
     ax.set_xlim(0, x_max * 1.03)
     ax.set_ylim(low, high)
     ax.set_xlabel("epoch (checkpoints of the same training; last point: the state kept)")
-    ax.set_ylabel(AGGREGATE_LABELS.get(score, score) + " (scaled at each checkpoint)")
+    ax.set_ylabel(AGGREGATE_LABELS.get(score, score) + "\n(scaled at each checkpoint)", fontsize=9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     if title:
         ax.set_title(title, fontsize=9)
