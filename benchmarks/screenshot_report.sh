@@ -14,5 +14,5 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 REPORT="$(realpath -m "${REPORT:-results/report.html}")"
 OUT="$(realpath -m "${OUT:-$ROOT/docs/report.png}")"
 "$PY" -m snakemake --snakefile "$ROOT/Snakefile" --report "$REPORT" "$@"
-PYTHONPATH="$ROOT/workflow${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m sysvi_bench.report_check "$REPORT" \
+PYTHONPATH="$ROOT/workflow${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$ROOT/tests/report_check.py" "$REPORT" \
     --screenshot "$OUT" --show "${SHOW:-batch_vs_bio.png}"
