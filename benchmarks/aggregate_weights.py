@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from sysvi_bench import contracts as C  # noqa: E402
 from sysvi_bench.aggregate.selection import (  # noqa: E402
-    aggregated_metrics, best_settings, control_runs, effective_weights, summarize,
+    aggregated_metrics, best_settings, compared_scored, control_runs, effective_weights, summarize,
 )
 
 def describe(summary: pd.DataFrame, bio_weight: float, label: str) -> None:
-    compared = summary[~C.is_control(summary) & summary["total"].notna()]
+    compared = compared_scored(summary)
     spans = {t: compared[t].max() - compared[t].min() for t in ("bio", "batch", "total")}
     weights = effective_weights(summary, bio_weight).iloc[0]
     print(f"\n== {label}: {len(compared)} compared runs; span bio {spans['bio']:.3f}, batch {spans['batch']:.3f}, "

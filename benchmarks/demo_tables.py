@@ -213,9 +213,10 @@ def checkpoint_cost(runs: pd.DataFrame) -> str:
     return text + "."
 
 
-def end_to_end(log: Path) -> str:
-    """The invocation's wall time from its Snakemake log: Snakemake's own ``Elapsed time`` (else from the log's
-    start, header ``Date:``, to its last job's end); only for an invocation that did every step."""
+def invocation(log: Path) -> tuple[int, str, dt.datetime, dt.datetime]:
+    """``(wall seconds, jobs, start, last job's end)`` of the invocation a Snakemake log records: Snakemake's own
+    ``Elapsed time`` (else from the log's start, header ``Date:``, to its last job's end); only for an invocation
+    that did every step."""
     text = log.read_text(errors="replace")
     start = re.search(r"^\s*Date: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text, flags=re.M)
     done = re.findall(r"^(\d+) of \1 steps \(100%\) done", text, flags=re.M)
@@ -228,14 +229,14 @@ def end_to_end(log: Path) -> str:
     elapsed = re.search(r"^Elapsed time: (\d+):(\d\d):(\d\d)", text, flags=re.M)
     seconds = (3600 * int(elapsed[1]) + 60 * int(elapsed[2]) + int(elapsed[3]) if elapsed
                else int((finish - begin).total_seconds()))
-    return (f"End to end: **{seconds // 60} min {seconds % 60} s** for {done[-1]} jobs (Snakemake log `{log.name}`: "
+    return seconds, done[-1], begin, finish
+
+
+def end_to_end(log: Path) -> str:
+    """The sentence on the invocation's wall time (:func:`invocation`)."""
+    seconds, jobs, begin, finish = invocation(log)
+    return (f"End to end: **{_minutes(seconds)}** for {jobs} jobs (Snakemake log `{log.name}`: "
             f"started {begin:%Y-%m-%d %H:%M:%S}, last job finished {finish:%H:%M:%S}).")
-
-
-def invocation_seconds(log: Path) -> int:
-    """The wall seconds of :func:`end_to_end`'s sentence."""
-    found = re.search(r"\*\*(\d+) min (\d+) s\*\*", end_to_end(log))
-    return 60 * int(found[1]) + int(found[2])
 
 
 def _minutes(seconds: float) -> str:
@@ -248,40 +249,31 @@ def side_by_side(results: Path, dataset: str, log: Path, baseline: Path, baselin
     machine: end to end, per run (epochs and the train job) and per stage. The baseline's ``summary.tsv`` is read
     as plain TSV (an older version's columns may differ); runs of one demo only are listed with a dash."""
     new_label, old_label = labels
-    seconds = {new_label: invocation_seconds(log), old_label: invocation_seconds(baseline_log)}
+    seconds = {new_label: invocation(log)[0], old_label: invocation(baseline_log)[0]}
     change = seconds[new_label] / seconds[old_label] - 1
     lines = [f"#### Side by side: {new_label} against {old_label}",
              f"Both demos on this machine, one after the other, nothing else running: {old_label} "
              f"**{_minutes(seconds[old_label])}**, {new_label} **{_minutes(seconds[new_label])}** ({change:+.1%})."]
-    per_run = {}
-    for label, folder in ((old_label, baseline), (new_label, results)):
+    demos = ((old_label, baseline), (new_label, results))
+    per_run, per_stage = {}, {}
+    for label, folder in demos:
         summary = pd.read_csv(folder / dataset / "summary.tsv", sep="\t")
         times = job_times(folder, dataset, summary["run_id"]).set_index("run_id")
-        epochs = summary.set_index("run_id")["n_epochs"] if "n_epochs" in summary else pd.Series(dtype=float)
-        per_run[label] = times.assign(n_epochs=epochs)
-    run_ids = list(dict.fromkeys([*per_run[old_label].index, *per_run[new_label].index]))
-    shown = {"run": [f"`{r}`" for r in run_ids]}
-    for label in (old_label, new_label):
-        table = per_run[label]
-        shown[f"{label}: epochs"] = [str(int(table.at[r, "n_epochs"])) if r in table.index
-                                     and pd.notna(table.at[r, "n_epochs"]) and table.at[r, "n_epochs"] > 0
-                                     else ("—" if r not in table.index else "") for r in run_ids]
-        shown[f"{label}: train job s (CPU s)"] = [
-            _wall_cpu(table.at[r, "train_job_s"], table.at[r, "train_job_cpu_s"]) if r in table.index else "—"
-            for r in run_ids]
-    lines.append("Per run (— : not in that demo):\n\n" + markdown(pd.DataFrame(shown)))
-    stages = {label: stage_rows(folder, dataset).set_index("stage")
-              for label, folder in ((old_label, baseline), (new_label, results))}
-    names = list(dict.fromkeys([*stages[old_label].index, *stages[new_label].index]))
-    rows = {"stage": [f"`{n}`" for n in names]}
-    for label in (old_label, new_label):
-        table = stages[label]
-        rows[f"{label}: jobs"] = [str(int(table.at[n, "jobs"])) if n in table.index else "—" for n in names]
-        rows[f"{label}: wall s (sum)"] = [_num(table.at[n, "wall s (sum)"], 0) if n in table.index else "—"
-                                          for n in names]
-        rows[f"{label}: CPU s (sum)"] = [_num(table.at[n, "CPU s (sum)"], 0)
-                                         if n in table.index and "CPU s (sum)" in table else "—" for n in names]
-    lines.append("Per stage (Snakemake's benchmark files, summed):\n\n" + markdown(pd.DataFrame(rows)))
+        epochs = summary.set_index("run_id").get("n_epochs", pd.Series(dtype=float)).reindex(times.index)
+        per_run[label] = pd.DataFrame({
+            "epochs": [str(int(e)) if pd.notna(e) and e > 0 else "" for e in epochs],
+            "train job s (CPU s)": [_wall_cpu(s, c) for s, c in zip(times["train_job_s"], times["train_job_cpu_s"])],
+        }, index=times.index)
+        stages = stage_rows(folder, dataset).set_index("stage")
+        per_stage[label] = pd.DataFrame({"jobs": stages["jobs"].astype(int).astype(str),
+                                         **{c: stages[c].map(lambda v: _num(v, 0))
+                                            for c in ("wall s (sum)", "CPU s (sum)") if c in stages}})
+    for name, frames, first in (("Per run (— : not in that demo)", per_run, "run"),
+                                ("Per stage (Snakemake's benchmark files, summed)", per_stage, "stage")):
+        table = pd.concat(frames, axis=1, sort=False).fillna("—")  # a row of one demo only: a dash in the other's
+        table.columns = [f"{label}: {column}" for label, column in table.columns]
+        table.index = [f"`{i}`" for i in table.index]
+        lines.append(f"{name}:\n\n" + markdown(table.rename_axis(first).reset_index()))
     return "\n\n".join(lines)
 
 

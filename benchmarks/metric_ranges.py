@@ -60,7 +60,8 @@ def ranges_table(values: pd.DataFrame, runs: pd.DataFrame, catalogue: pd.DataFra
     """One row per metric of ``catalogue``: type, in_aggregate, the two controls, min/max over the other runs."""
     wide = values.pivot_table(index="run_id", columns="metric", values="value", aggfunc="first")
     model_of = runs.set_index("run_id")["model"]
-    compared = [r for r in wide.index if model_of.get(r) not in CONTROLS]
+    control_ids = set(runs.loc[C.is_control(runs), "run_id"])  # the manifest's control column
+    compared = [r for r in wide.index if r not in control_ids]
     control_run = {c: next((r for r in wide.index if model_of.get(r) == c), None) for c in CONTROLS}
     rows = []
     for m in catalogue.itertuples():

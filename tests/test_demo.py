@@ -124,7 +124,7 @@ def test_demo_tables_put_another_versions_demo_side_by_side(tiny_run, tmp_path):
     shutil.copytree(results / "sim" / "runs", baseline / "sim" / "runs")
     shutil.rmtree(baseline / "sim" / "runs" / dropped)
     shutil.copytree(results / "sim" / "benchmarks", baseline / "sim" / "benchmarks")
-    seconds = tables.invocation_seconds(log)
+    seconds = tables.invocation(log)[0]
     baseline_log = tmp_path / "baseline.snakemake.log"
     baseline_log.write_text(re.sub(r"^Elapsed time: .*$", "", log.read_text(), flags=re.M)
                             + f"\nElapsed time: 0:{(2 * seconds) // 60:02d}:{(2 * seconds) % 60:02d}\n")

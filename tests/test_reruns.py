@@ -252,3 +252,22 @@ def test_the_import_name_table_agrees_with_the_installed_distributions():
         assert name in installed, f"{name} is imported but not installed"
         assert F.distribution_name(name) in {F.normalize(d) for d in installed[name]}, (
             f"import {name}: distribution {installed[name]}; add it to sysvi_bench.fingerprint.DISTRIBUTIONS")
+
+
+def test_every_rule_fingerprints_the_script_it_runs():
+    """A rule's ``code`` param names the script of its ``script:`` directive (a renamed or copied rule would
+    otherwise fingerprint another script, and its code changes would rerun nothing)."""
+    checked = 0
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"\n(?=(?:rule|use rule) )", smk.read_text()):
+            rule = re.match(r"(?:use )?rule (\w+)", block)
+            script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block)
+            code = re.search(r'code=code_param\("([\w.]+)"\)', block)
+            if rule is None or script is None or rule[1].startswith("download_"):  # downloads: sha256-checked
+                continue
+            if rule[1] == "train":  # per model kind: sysvi_bench.fingerprint.train_code_param
+                assert "code=train_code" in block
+            else:
+                assert code is not None and code[1] == script[1], f"{smk.name}: rule {rule[1]}"
+            checked += 1
+    assert checked >= 20

@@ -143,8 +143,8 @@ checked when a file is written (:func:`write_table`, :func:`write_h5ad_checked`)
     model's other settings, as JSON (:func:`sysvi_bench.aggregate.selection.add_setting_values`). The
     recommendation (:func:`sysvi_bench.aggregate.selection.recommendation`) is made from these columns.
 ``results/{dataset}/ranking_by_variant.tsv`` (:data:`RANKING_BY_VARIANT`)
-    Each model's best setting (``setting``, ``setting_values``: what sets it apart), ``score`` (its
-    ``mean_total``) and ``model_rank`` under every embedding variant of ``evaluation.variants`` (the summary
+    Each model's best setting (``setting``, ``setting_values``: what sets it apart), ``score`` (its mean
+    ``ranked_by`` score: ``mean_<ranked_by>``) and ``model_rank`` under every embedding variant of ``evaluation.variants`` (the summary
     uses ``evaluation.summary_variant`` only); controls (``control``) are never ranked and come last.
 ``results/{dataset}/scores_by_epoch.tsv`` (:data:`SCORES_BY_EPOCH`)
     ``total`` and ``selection_score`` of every run at each checkpoint ``stage`` (0 = the final embedding, 1 the
@@ -309,7 +309,7 @@ SCORES_BY_EPOCH = TableContract("scores-by-epoch table", {
     "dataset": "str", "run_id": "str", "model": "str", "setting": "str", "seed": "int", "stage": "int",
     "epoch": "int", "total": "float", "selection_score": "float",
 })
-BEST_SETTINGS = TableContract("best-settings table", {
+_BEST_SETTINGS_CORE = TableContract("best-settings table", {
     "dataset": "str", "model": "str", "kind": "str", "control": "bool", "setting": "str", "best_by": "str",
     "n_seeds": "int",
     "mean_total": "float", "sd_total": "float", "mean_selection_score": "float", "sd_selection_score": "float",
@@ -322,7 +322,7 @@ BEST_SETTINGS = TableContract("best-settings table", {
     "p_paired_next_model": "float", "separable_next_model": "bool",
     "ranked_by": "str",  # best_by where comparable across models, else total (aggregate.ranking_score)
 })
-BEST_SETTINGS_COLUMNS = BEST_SETTINGS.columns
+BEST_SETTINGS_COLUMNS = _BEST_SETTINGS_CORE.columns
 # appended to best_settings() by the aggregate job (what the recommendation's sentence is made from): training
 # length (aggregate.training_length.add_training_columns; NA for models without checkpoints) and the values that
 # set each named setting apart from the model's other settings (aggregate.selection.add_setting_values)
@@ -331,7 +331,7 @@ BEST_SETTINGS_CONTEXT: dict[str, Kind] = {
     "rank_at_previous_checkpoint": "int", "diff_setting_at_previous_checkpoint": "float",
     "setting_values": "json", "runner_up_values": "json", "values_at_previous_checkpoint": "json",
 }
-BEST_SETTINGS = TableContract(BEST_SETTINGS.name, {**BEST_SETTINGS.kinds, **BEST_SETTINGS_CONTEXT})
+BEST_SETTINGS = TableContract(_BEST_SETTINGS_CORE.name, {**_BEST_SETTINGS_CORE.kinds, **BEST_SETTINGS_CONTEXT})
 # each model's best setting and rank under every embedding variant (aggregate.selection.ranking_by_variant)
 RANKING_BY_VARIANT = TableContract("ranking-by-variant table", {
     "dataset": "str", "embedding_variant": "str", "model": "str", "control": "bool", "setting": "str",

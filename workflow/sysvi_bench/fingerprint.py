@@ -257,8 +257,6 @@ class Reach:
 
     code: dict[str, str] = field(default_factory=dict)
     libraries: set[str] = field(default_factory=set)
-    # what led to each name (for reading why a piece of code counts)
-    via: dict[str, str] = field(default_factory=dict)
 
     def digest(self) -> str:
         text = json.dumps(sorted(self.code.items()))
@@ -279,11 +277,6 @@ def reach(script: Path, calls: Sequence[str] = (), skip: frozenset[str] = frozen
     result.code[f"script:{Path(script).name}"] = _digest([tree])
     todo = sorted(references(tree.body, {})) + list(calls)
     done: set[str] = set()
-
-    def follow(names: Iterable[str], by: str) -> None:
-        for n in sorted(names):
-            result.via.setdefault(n.removesuffix(BARE), by)
-            todo.append(n)
 
     while todo:
         name = todo.pop()
@@ -308,14 +301,14 @@ def reach(script: Path, calls: Sequence[str] = (), skip: frozenset[str] = frozen
                 obj = parts[i - 1]
                 if owner and obj in owner.defs:
                     result.code[module], refs = owner.defs[obj]
-                    follow(refs, module)
+                    todo.extend(sorted(refs))
                 break
             if f"{module}:" not in result.code:
                 # importing a module runs its module-level statements and imports, not the functions it imports
                 result.code[f"{module}:"], refs = info.on_import
-                follow(refs, f"{module}:")
+                todo.extend(sorted(refs))
             if bare and i == len(parts):
-                follow([f"{module}.{d}" for d in info.defs], f"{module} (as a whole)")
+                todo.extend(sorted(f"{module}.{d}" for d in info.defs))
     return result
 
 

@@ -130,7 +130,7 @@ def effective_weights(summary: pd.DataFrame, bio_weight: float) -> pd.DataFrame:
     ``total``; NaN for fewer than two such runs or no spread of ``total``. Index: dataset.
     """
     columns = ["effective_weight_bio", "effective_weight_batch"]
-    compared = summary[_compared(summary, control_runs(summary)) & summary["total"].notna()]
+    compared = compared_scored(summary)
     rows = {}
     for dataset, sub in compared.groupby("dataset", sort=False):
         var = sub["total"].var()
@@ -145,11 +145,16 @@ def _mean_of(table: pd.DataFrame, cols: Iterable[str]) -> pd.Series:
     return table[cols].mean(axis=1, skipna=True) if cols else pd.Series(np.nan, index=table.index)
 
 
+def compared_scored(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary's compared runs (controls left out) that have a ``total``."""
+    return summary[~C.is_control(summary) & summary["total"].notna()]
+
+
 def _wide(metrics: pd.DataFrame, variant: str, scaling: str, controls: Collection[tuple[str, str]]
           ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Raw and scaled values of ``variant`` as runs x metrics tables, and each metric's type."""
-    chosen = scale_metrics(metrics, scaling, controls)
-    chosen = chosen[chosen["embedding_variant"] == variant]
+    # scaling groups by variant: scale the chosen one only
+    chosen = scale_metrics(metrics[metrics["embedding_variant"] == variant], scaling, controls)
     index = ["dataset", "run_id"]
     raw = chosen.pivot_table(index=index, columns="metric", values="value", aggfunc="first", dropna=False)
     scaled = chosen.pivot_table(index=index, columns="metric", values="scaled", aggfunc="first", dropna=False)

@@ -91,12 +91,14 @@ def add_training_columns(best: pd.DataFrame, summary: pd.DataFrame, previous: pd
     prev = (previous if previous is not None else pd.DataFrame(columns=["dataset", "model", "setting", "model_rank"]))
     prev = prev.set_index(["dataset", "model"])
     settings, ranks, diffs = [pd.NA] * len(best), [pd.NA] * len(best), [float("nan")] * len(best)
+    scores = sorted(set(best["best_by"]) & set(summary.columns))
+    means = summary.groupby(["dataset", "model", "setting"])[scores].mean()  # once, not per model
     for i, ((d, m, s), best_by) in enumerate(zip(keys, best["best_by"])):
         if (d, m) in prev.index:
             settings[i], rank = prev.at[(d, m), "setting"], prev.at[(d, m), "model_rank"]
             ranks[i] = pd.NA if pd.isna(rank) else int(rank)
-            means = summary[(summary["dataset"] == d) & (summary["model"] == m)].groupby("setting")[best_by].mean()
-            diffs[i] = float(means.get(s, float("nan")) - means.get(settings[i], float("nan")))
+            mean = means[best_by] if best_by in means else pd.Series(dtype=float)
+            diffs[i] = float(mean.get((d, m, s), float("nan")) - mean.get((d, m, settings[i]), float("nan")))
     best["setting_at_previous_checkpoint"] = pd.array(settings, dtype="object")
     best["best_at_previous_checkpoint"] = pd.array(
         [pd.NA if pd.isna(b) else b == s for b, (_, _, s) in zip(settings, keys)], dtype="boolean")

@@ -86,6 +86,11 @@ def _as_label(values: pd.Series) -> pd.Series:
     return values.map(one)
 
 
+def _best_by(best: pd.DataFrame, best_by: str | None) -> str | None:
+    """``best_by`` as given, else the score ``best_settings.tsv`` chose the settings by."""
+    return best_by or (str(best["best_by"].iloc[0]) if len(best) and "best_by" in best else None)
+
+
 def best_setting_run_ids(summary: pd.DataFrame, best: pd.DataFrame) -> set[str]:
     """Every run (all seeds) of each model's best setting (``best_settings.tsv``)."""
     keys = set(zip(best["model"].astype(str), best["setting"].astype(str)))
@@ -102,7 +107,7 @@ def metrics_in_aggregate(metrics: Sequence[str], left_out: Sequence[str] | None 
     ``left_out``: the dataset's metrics that did not enter its aggregates, where the aggregate step records
     them; without it, the catalogue's rule (:func:`sysvi_bench.score.catalogue.in_aggregate`)."""
     if left_out is not None:
-        return {m for m in metrics if m not in set(left_out)}
+        return set(metrics) - set(left_out)
     return {m for m in metrics if in_aggregate(m)}
 
 
@@ -243,7 +248,7 @@ def batch_bio_scatter(
     cell-type control sits near the upper right by construction (it is the labels), so that corner is not a
     goal to reach. ``variant`` and ``best_by`` are named in the title.
     """
-    best_by = best_by or (str(best["best_by"].iloc[0]) if len(best) and "best_by" in best else None)
+    best_by = _best_by(best, best_by)
     title = with_shows(title, variant, best_by)
     ok = _ok(summary)
     ok = ok[ok[["bio", "batch"]].notna().all(axis=1)] if {"bio", "batch"} <= set(ok.columns) else ok.iloc[:0]
@@ -392,7 +397,7 @@ def parameter_sweep(
     ``variant`` and ``best_by`` (the score that chose the setting the other axes are held at) are named in
     the title.
     """
-    best_by = best_by or (str(best["best_by"].iloc[0]) if len(best) and "best_by" in best else None)
+    best_by = _best_by(best, best_by)
     title = with_shows(title, variant, best_by)
     table = sweep_table(summary, quantities, best)
     if table.empty:
@@ -508,7 +513,8 @@ def training_curves(
         if convergence is not None else {}
     by_model = convergence is not None and {"model", "setting"} <= set(convergence.columns)
     if by_model:
-        info = convergence.drop_duplicates("run_id").set_index(convergence.drop_duplicates("run_id")["run_id"].astype(str))
+        info = convergence.drop_duplicates("run_id")
+        info = info.set_index(info["run_id"].astype(str))
         groups: dict[str, list[str]] = {}
         for run in histories:
             groups.setdefault(str(info["model"].get(run, run)), []).append(run)
@@ -523,11 +529,11 @@ def training_curves(
     n_cols = per_row * len(losses)
     fig, grid = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols + (2.2 if by_model else 0), 2.05 * n_rows + 0.8),
                              squeeze=False)
+    cmap = plt.get_cmap("tab10")
     for k, name in enumerate(names):
         r, c0 = divmod(k, per_row)
         runs = groups[name]
         settings = list(dict.fromkeys(setting_of[run] for run in runs))
-        cmap = plt.get_cmap("tab10")
         colour = {s: cmap(i % 10) for i, s in enumerate(settings)} if len(settings) > 1 else {settings[0]: "#4c72b0"}
         for li, (loss_title, prefix) in enumerate(losses):
             ax = grid[r, c0 * len(losses) + li]
@@ -647,7 +653,7 @@ def training_length(scores: pd.DataFrame, best: pd.DataFrame, paths: list[Path |
     models (controls are scaled on their range and can lie far outside it: such a control is named in the legend
     with its value, not drawn). ``best_by`` and ``variant`` are named in the title.
     """
-    best_by = best_by or (str(best["best_by"].iloc[0]) if len(best) and "best_by" in best else None)
+    best_by = _best_by(best, best_by)
     title = with_shows(title, variant, best_by)
     score = best_by if best_by in scores.columns else "total"
     runs = best.dropna(subset=["median_run_id"])

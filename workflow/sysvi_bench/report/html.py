@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from sysvi_bench import contracts as C
-from sysvi_bench.aggregate.selection import recommendation, variant_disagreements
+from sysvi_bench.aggregate.selection import compared_scored, recommendation, variant_disagreements
 from sysvi_bench.aggregate.tables import VERSION_COLUMNS
 from sysvi_bench.provenance import version_mix
 from sysvi_bench.io import atomic_path
@@ -147,7 +147,7 @@ def variants_section(ranking: pd.DataFrame, dataset: str) -> tuple[str, str]:
 def aggregate_section(summary: pd.DataFrame, aggregated: pd.DataFrame) -> str:
     """What ``bio``/``batch``/``total`` weigh on the dataset: the span of each term and its effective weight over
     the compared runs (summary.tsv), and the metrics left out of them with the reason (aggregated_metrics.tsv)."""
-    compared = summary[~C.is_control(summary) & summary["total"].notna()]
+    compared = compared_scored(summary)
     parts = []
     if len(compared):
         first = compared.iloc[0]

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sysvi_bench.report.plotting import save_figure
+from sysvi_bench.report.plotting import compared_first, save_figure
 
 NOTE_PAIR = ("Row: cells of a type in the first system; colour: of their neighbours from the other system, the "
              "fraction with each cell type. Good: a bright diagonal (types meet their own type); off-diagonal "
@@ -108,7 +108,7 @@ def cell_type_mixing_figure(
     """
     systems = sorted(types) or ["?"]
     controls = set(controls)
-    names = [n for n in tables if n not in controls] + [n for n in tables if n in controls]
+    names = compared_first(tables, controls)
     heads = {n: f"{n} (control)" if n in controls else n for n in names}
     pooled = len(systems) > 2
     n_types = max([len(set().union(*map(set, types.values())))] + [2]) if types else 2

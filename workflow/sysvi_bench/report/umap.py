@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from sysvi_bench import contracts as C
-from sysvi_bench.report.plotting import category_palette, message_figure, save_figure, system_palette
+from sysvi_bench.report.plotting import category_palette, compared_first, message_figure, save_figure, system_palette
 
 
 
@@ -48,7 +48,7 @@ def umap_grid(
         return
     subtitles = subtitles or {}
     controls = set(controls)
-    names = [n for n in coords if n not in controls] + [n for n in coords if n in controls]
+    names = compared_first(coords, controls)
     per_row = min(pairs_per_row, len(names))
     n_rows = math.ceil(len(names) / per_row)
     n_panels = len(colour_by)

@@ -43,7 +43,7 @@ class MetricSpec:
     rewards_no_integration
         True for a metric on which the unintegrated data scores best by construction (it compares the
         embedding with the unintegrated PCA): reported, but left out of ``bio``/``batch``/``total``
-        (:func:`no_integration_reason`), since it would pull every aggregate towards not integrating.
+        (:func:`exclusion_reason`), since it would pull every aggregate towards not integrating.
     """
 
     name: str
@@ -139,12 +139,6 @@ def per_system_metrics(systems) -> tuple[MetricSpec, ...]:
     )
 
 
-# Left out of the bio/batch aggregates: scib-metrics twins of paper metrics, and paper metrics marked so
-# (per-system rows are recognised by their name, see in_aggregate).
-AGGREGATE_EXCLUDED: frozenset[str] = frozenset(
-    [m.scib_twin for m in PAPER_METRICS if m.scib_twin] + [m.name for m in PAPER_METRICS if not m.in_aggregate]
-    + [m.name for m in CELL_TYPE_METRICS if not m.in_aggregate])
-
 
 def is_auxiliary(metric: str) -> bool:
     """A per-system row or a noise row (sd over Leiden seeds): reported, but neither a quality of its own nor
@@ -153,12 +147,11 @@ def is_auxiliary(metric: str) -> bool:
 
 
 def in_aggregate(metric: str) -> bool:
-    """Whether a metric enters the bio/batch aggregates (False for :data:`AGGREGATE_EXCLUDED` and per-system rows).
-
-    Also False for a metric that rewards no integration (:data:`REWARDS_NO_INTEGRATION`). Whether a metric is
-    saturated on a dataset is decided by the aggregate step (:func:`sysvi_bench.aggregate.selection.aggregated_metrics`).
+    """Whether a metric enters the bio/batch aggregates: it has no :func:`exclusion_reason` (the one list of
+    reasons). Whether a metric is saturated on a dataset is decided by the aggregate step
+    (:func:`sysvi_bench.aggregate.selection.aggregated_metrics`).
     """
-    return metric not in AGGREGATE_EXCLUDED and PER_SYSTEM_SEP not in metric and metric not in REWARDS_NO_INTEGRATION
+    return exclusion_reason(metric) == ""
 
 
 # Metrics on which the unintegrated data scores best by construction (MetricSpec.rewards_no_integration)
